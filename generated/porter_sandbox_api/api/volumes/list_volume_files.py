@@ -1,0 +1,238 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.volume_files_response import VolumeFilesResponse
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    path: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["path"] = path
+
+    params["search"] = search
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/volume/{id}/files".format(
+            id=quote(str(id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | VolumeFilesResponse | None:
+    if response.status_code == 200:
+        response_200 = VolumeFilesResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | VolumeFilesResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    path: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+) -> Response[Error | VolumeFilesResponse]:
+    """List a volume's files
+
+     Lists the files and directories under a path of the volume as a nested tree, directories first then
+    files, each sorted by name. The walk is breadth-first up to an entry budget; a directory whose
+    entries were cut off is marked `truncated`.
+
+    Args:
+        id (str):
+        path (str | Unset):
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | VolumeFilesResponse]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        path=path,
+        search=search,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    path: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+) -> Error | VolumeFilesResponse | None:
+    """List a volume's files
+
+     Lists the files and directories under a path of the volume as a nested tree, directories first then
+    files, each sorted by name. The walk is breadth-first up to an entry budget; a directory whose
+    entries were cut off is marked `truncated`.
+
+    Args:
+        id (str):
+        path (str | Unset):
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | VolumeFilesResponse
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        path=path,
+        search=search,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    path: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+) -> Response[Error | VolumeFilesResponse]:
+    """List a volume's files
+
+     Lists the files and directories under a path of the volume as a nested tree, directories first then
+    files, each sorted by name. The walk is breadth-first up to an entry budget; a directory whose
+    entries were cut off is marked `truncated`.
+
+    Args:
+        id (str):
+        path (str | Unset):
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | VolumeFilesResponse]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        path=path,
+        search=search,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    path: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+) -> Error | VolumeFilesResponse | None:
+    """List a volume's files
+
+     Lists the files and directories under a path of the volume as a nested tree, directories first then
+    files, each sorted by name. The walk is breadth-first up to an entry budget; a directory whose
+    entries were cut off is marked `truncated`.
+
+    Args:
+        id (str):
+        path (str | Unset):
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | VolumeFilesResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            path=path,
+            search=search,
+        )
+    ).parsed

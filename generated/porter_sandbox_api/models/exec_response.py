@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ExecResponse")
+
+
+@_attrs_define
+class ExecResponse:
+    """What a command printed and how it exited.
+
+    Attributes:
+        stdout (str): Everything the command wrote to standard output.
+        stderr (str): Everything the command wrote to standard error.
+        exit_code (int): Its exit code; 127 when the program does not exist.
+        exec_id (str | Unset): The id of this exec, which its log lines carry.
+    """
+
+    stdout: str
+    stderr: str
+    exit_code: int
+    exec_id: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        stdout = self.stdout
+
+        stderr = self.stderr
+
+        exit_code = self.exit_code
+
+        exec_id = self.exec_id
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "stdout": stdout,
+                "stderr": stderr,
+                "exit_code": exit_code,
+            }
+        )
+        if exec_id is not UNSET:
+            field_dict["exec_id"] = exec_id
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        stdout = d.pop("stdout")
+
+        stderr = d.pop("stderr")
+
+        exit_code = d.pop("exit_code")
+
+        exec_id = d.pop("exec_id", UNSET)
+
+        exec_response = cls(
+            stdout=stdout,
+            stderr=stderr,
+            exit_code=exit_code,
+            exec_id=exec_id,
+        )
+
+        exec_response.additional_properties = d
+        return exec_response
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

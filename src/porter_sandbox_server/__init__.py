@@ -1,0 +1,1 @@
+"""A local implementation of the Porter Sandbox API."""

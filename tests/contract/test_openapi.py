@@ -1,0 +1,165 @@
+"""openapi.yaml is a valid contract, holds every operation of the API, and the
+generated models carry the contract's examples unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+from porter_sandbox_api.models import ExecResponse, LogsResponse, SandboxPhase, StatusResponse, Volume
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+    return loaded
+
+
+def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
+    validate(spec)
+
+
+OPERATIONS = {
+    "health_check": ("get", "/healthz", "healthz"),
+    "readiness_check": ("get", "/readyz", "readyz"),
+    "list_sandboxes": ("get", "/v1/sandbox", "sandboxes"),
+    "sandbox_counts": ("get", "/v1/sandbox/counts", "sandboxes"),
+    "create_sandbox": ("post", "/v1/sandbox/run", "sandboxes"),
+    "lookup_sandbox": ("get", "/v1/sandbox/lookup", "sandboxes"),
+    "get_sandbox": ("get", "/v1/sandbox/{id}", "sandboxes"),
+    "delete_sandbox": ("delete", "/v1/sandbox/{id}", "sandboxes"),
+    "get_sandbox_logs": ("get", "/v1/sandbox/{id}/logs", "sandboxes"),
+    "exec_sandbox": ("post", "/v1/sandbox/{id}/exec", "sandboxes"),
+    "list_volumes": ("get", "/v1/volume", "volumes"),
+    "create_volume": ("post", "/v1/volume", "volumes"),
+    "lookup_volume": ("get", "/v1/volume/lookup", "volumes"),
+    "get_volume": ("get", "/v1/volume/{id}", "volumes"),
+    "delete_volume": ("delete", "/v1/volume/{id}", "volumes"),
+    "list_volume_files": ("get", "/v1/volume/{id}/files", "volumes"),
+    "read_volume_file": ("get", "/v1/volume/{id}/files/content", "volumes"),
+    "write_volume_file": ("put", "/v1/volume/{id}/files/content", "volumes"),
+    "move_volume_file": ("post", "/v1/volume/{id}/files/move", "volumes"),
+}
+
+
+def all_operations(spec: dict[str, Any]) -> dict[str, tuple[str, str, list[str], dict[str, Any]]]:
+    found = {}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "delete", "patch"}:
+                found[operation["operationId"]] = (method, path, operation["tags"], operation)
+    return found
+
+
+def test_every_operation_has_its_published_id_path_method_and_tag(spec: dict[str, Any]) -> None:
+    found = all_operations(spec)
+    assert set(found) == set(OPERATIONS)
+    for operation_id, (method, path, tag) in OPERATIONS.items():
+        assert found[operation_id][:3] == (method, path, [tag]), operation_id
+
+
+def test_every_operation_documents_its_errors_and_has_a_description(spec: dict[str, Any]) -> None:
+    for operation_id, (_, _, _, operation) in all_operations(spec).items():
+        assert operation.get("description"), operation_id
+        codes = set(operation["responses"])
+        assert any(code.startswith("2") for code in codes), operation_id
+        assert "500" in codes, operation_id
+        if operation_id not in {"health_check", "readiness_check"}:
+            assert {"401", "429", "503"} <= codes, operation_id
+            assert operation.get("security") is None, operation_id
+        else:
+            assert operation["security"] == [], operation_id
+
+
+def test_every_schema_field_is_described(spec: dict[str, Any]) -> None:
+    for name, schema in spec["components"]["schemas"].items():
+        assert schema.get("description"), name
+        for field, prop in schema.get("properties", {}).items():
+            described = prop.get("description") or "$ref" in prop
+            assert described, f"{name}.{field}"
+
+
+def test_enums_are_the_contracts(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["SandboxPhase"]["enum"] == ["queued", "creating", "running", "succeeded", "failed", "terminated"]
+    assert schemas["TerminationReason"]["enum"] == [
+        "dashboard",
+        "cli",
+        "sdk",
+        "ttl_expired",
+        "workload_exited",
+        "backend_lost",
+        "launch_failed",
+        "user_terminated",
+    ]
+    assert schemas["VolumeType"]["enum"] == ["disk", "object"]
+    assert schemas["VolumePhase"]["enum"] == ["pending", "ready", "failed"]
+    assert schemas["LogLevel"]["enum"] == ["info", "warning", "error"]
+    assert schemas["Name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+# Examples in the shape of the contract's answers: each must survive from_dict -> to_dict unchanged.
+STATUS = {
+    "id": "sb-3f9a1c2e",
+    "name": "my-sandbox",
+    "image": "python:3.12-slim",
+    "tags": {"workflow": "demo"},
+    "phase": "succeeded",
+    "exit_code": 0,
+    "created_at": "2026-11-26T10:00:00+00:00",
+    "started_at": "2026-11-26T10:00:01.250000+00:00",
+    "finished_at": "2026-11-26T10:00:05+00:00",
+    "termination_reason": "workload_exited",
+    "host": "",
+    "internal_address": "10.0.0.12",
+    "volume_mounts": {"/data": "vol-1234"},
+    "exec_target": {"namespace": "sandboxes", "pod_name": "sb-3f9a1c2e", "container_name": "sandbox"},
+}
+VOLUME = {
+    "id": "vol-1234",
+    "name": "my-data",
+    "type": "disk",
+    "path": "volumes/vol-1234",
+    "phase": "ready",
+    "attached_to": ["sb-3f9a1c2e"],
+    "created_at": "2026-11-26T09:59:00+00:00",
+}
+LOGS = {
+    "sandbox_id": "sb-3f9a1c2e",
+    "logs": [
+        {"timestamp": "2026-11-26T10:00:02+00:00", "line": "hi", "level": "info", "exec_id": ""},
+        {"timestamp": "2026-11-26T10:00:03+00:00", "line": "oops", "level": "error", "exec_id": "ex-77"},
+    ],
+}
+EXEC = {"stdout": "hi\n", "stderr": "", "exit_code": 0, "exec_id": "ex-77"}
+
+
+@pytest.mark.parametrize(
+    ("model", "example"),
+    [(StatusResponse, STATUS), (Volume, VOLUME), (LogsResponse, LOGS), (ExecResponse, EXEC)],
+    ids=["StatusResponse", "Volume", "LogsResponse", "ExecResponse"],
+)
+def test_contract_examples_round_trip_through_generated_models(model: Any, example: dict[str, Any]) -> None:
+    assert model.from_dict(example).to_dict() == example
+
+
+def test_unknown_enum_values_and_extra_fields_parse() -> None:
+    newer = dict(STATUS, phase="hibernating", termination_reason="evicted", gpu="a100")
+    parsed = StatusResponse.from_dict(newer)
+    assert parsed.phase == "hibernating"
+    assert parsed.termination_reason == "evicted"
+    assert parsed.additional_properties == {"gpu": "a100"}
+    assert parsed.to_dict() == newer
+
+    known = StatusResponse.from_dict(STATUS)
+    assert known.phase is SandboxPhase.SUCCEEDED
+
+    volume = Volume.from_dict(dict(VOLUME, type="nfs", phase="resizing"))
+    assert (volume.type_, volume.phase) == ("nfs", "resizing")
+    logs = LogsResponse.from_dict({"sandbox_id": "x", "logs": [dict(LOGS["logs"][0], level="debug")]})
+    assert logs.logs[0].level == "debug"
