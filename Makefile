@@ -36,3 +36,15 @@ check-generated: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist build
+
+# Start a local server on 127.0.0.1:8080 with its data in .porter-sandbox/.
+serve: $(STAMP)
+	$(PY) -m porter_sandbox_server serve --data-dir .porter-sandbox
+
+# Set up, start a local server on a free port, run examples/quickstart.py against it, stop it.
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+# Measure the SDK and the runtimes; prints a table and writes bench-results.json.
+bench: $(STAMP)
+	$(PY) scripts/bench.py
