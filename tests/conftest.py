@@ -1,1 +1,79 @@
-"""Shared test configuration."""
+"""Fixtures shared by every test: real local servers, on every runtime this machine has.
+
+- ``server``: a running local server (module-scoped), parametrised over the
+  runtimes: ``process`` always (bubblewrap isolation when installed), ``docker``
+  when an engine answers (see ``runtimes.require_docker``). Its ``image`` and
+  ``shell`` attributes say which image to create sandboxes from and how to run
+  a shell command there, so one test body runs on both runtimes.
+- ``porter`` / ``async_porter``: SDK clients pointed at ``server``.
+
+Sandbox names are unique forever on a server: tests sharing the module-scoped
+server make their names unique (``unique_name``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from runtimes import DOCKER_TEST_IMAGE, bwrap_available, require_bwrap, require_docker
+
+from porter_sandbox.testing import LocalServer
+
+__all__ = ["require_bwrap", "require_docker"]
+
+RUNTIMES = ["process", "docker"]
+
+
+class RuntimeServer(LocalServer):
+    """A local server plus what a test needs to know to run sandboxes on its runtime."""
+
+    image: str = "python:3.12-slim"
+
+
+def start_server(runtime: str, **options: Any) -> RuntimeServer:
+    """Start a local server on ``runtime``, skipping (or failing) when this machine lacks it."""
+    if runtime == "docker":
+        require_docker()
+        server = RuntimeServer(runtime="docker", extra_args=["--docker-network", "none"], **options)
+        server.image = DOCKER_TEST_IMAGE
+    else:
+        if options.get("isolation") in (None, "bwrap"):
+            if not bwrap_available():
+                require_bwrap()  # skips, or fails when CI demands bubblewrap
+            options["isolation"] = "bwrap"
+        server = RuntimeServer(runtime="process", **options)
+    return server.start()  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def server(request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
+    """A running local server, once per runtime this machine has."""
+    started = start_server(request.param)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def porter(server: RuntimeServer) -> Iterator[Any]:
+    """A ``Porter`` client for ``server``."""
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture
+async def async_porter(server: RuntimeServer) -> AsyncIterator[Any]:
+    """An ``AsyncPorter`` client for ``server``."""
+    async with server.async_client() as client:
+        yield client
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A sandbox or volume name no other test uses."""
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower()).strip("-")[:40].strip("-")
+    return f"{base}-{uuid.uuid4().hex[:8]}"
