@@ -1,0 +1,680 @@
+"""Measure what users of porter-sandbox feel, beside the limits of this machine.
+
+    .venv/bin/python scripts/bench.py            # what `make bench` runs
+    .venv/bin/python scripts/bench.py --quick    # a few repetitions: proves it runs, measures nothing
+
+Starts its own local server(s) on a free loopback port (``porter_sandbox.testing``),
+runs the compared things interleaved (A B A B ...) so that a busy moment of
+this shared machine hits both sides alike, and prints one Markdown table of
+medians and p95s, each row beside its target from ``design.md`` and whether it
+is met. The same numbers go to ``bench-results.json``.
+
+Rows: the SDK's overhead over raw httpx (sync and async ``sandbox.refresh()``),
+the process runtime's time to first command, create -> running and exec round
+trip beside launching ``bwrap ... true`` and ``subprocess.run(["true"])``, a
+fan-out of 100 sandboxes through ``AsyncPorter``, the same for the Docker
+runtime where an engine answers (``DOCKER_HOST``; image
+``porter-test/busybox:latest`` from ``scripts/ci-docker.sh``) beside
+``docker run --rm`` / ``docker exec``, and ``import porter_sandbox`` in a fresh
+interpreter.
+
+Every loop is bounded in count and time; the only processes it ends are the
+servers and the one container it started itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from porter_sandbox.testing import LocalServer
+
+if TYPE_CHECKING:
+    from porter_sandbox import Porter
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER_IMAGE = "porter-test/busybox:latest"
+PROCESS_IMAGE = "python:3.12-slim"
+#: The longest any single wait in the benchmark may take (a sandbox reaching running, say).
+WAIT_LIMIT_S = 60.0
+TERMINAL_PHASES = {"succeeded", "failed", "terminated"}
+DOCKER_LIMITS = ("`docker run --rm --network none … true` (CLI)", "`docker exec … true` (CLI)")
+
+
+@dataclass
+class Row:
+    """One line of the table: a measure, its statistics, its target and whether it is met."""
+
+    id: str
+    label: str
+    unit: str  # "ms", "s" or "%"
+    median: float | None = None
+    p95: float | None = None
+    n: int = 0
+    target: str = ""
+    #: True / False against the target; None for a limit or a row without a target.
+    met: bool | None = None
+    note: str = ""
+    skipped: str = ""
+    samples: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """How many repetitions of each kind this run makes."""
+
+    sdk_calls: int
+    runtime_reps: int
+    exec_per_rep: int
+    fanout_size: int
+    fanout_reps: int
+    docker_reps: int
+    docker_fanout_size: int
+    import_reps: int
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(
+                sdk_calls=5,
+                runtime_reps=2,
+                exec_per_rep=2,
+                fanout_size=5,
+                fanout_reps=1,
+                docker_reps=1,
+                docker_fanout_size=3,
+                import_reps=2,
+            )
+        return cls(
+            sdk_calls=400,
+            runtime_reps=60,
+            exec_per_rep=5,
+            fanout_size=100,
+            fanout_reps=5,
+            docker_reps=15,
+            docker_fanout_size=100,
+            import_reps=15,
+        )
+
+
+# ---------------------------------------------------------------------------
+# statistics
+
+
+def median(samples: Sequence[float]) -> float:
+    """The median of ``samples``."""
+    return statistics.median(samples)
+
+
+def p95(samples: Sequence[float]) -> float:
+    """The 95th percentile by nearest rank (the maximum for fewer than 20 samples)."""
+    ordered = sorted(samples)
+    rank = max(1, -(-95 * len(ordered) // 100))
+    return ordered[rank - 1]
+
+
+def fill(row: Row, samples_ms: Sequence[float], *, limit_ms: float | None = None) -> Row:
+    """Set the row's statistics from samples in milliseconds; judge it against ``limit_ms``."""
+    row.samples = [round(s, 4) for s in samples_ms]
+    row.n = len(samples_ms)
+    if samples_ms:
+        row.median = median(samples_ms)
+        row.p95 = p95(samples_ms)
+        if limit_ms is not None:
+            row.met = row.median <= limit_ms
+    return row
+
+
+def elapsed_ms(start_ns: int) -> float:
+    """Milliseconds since ``start_ns`` (a ``perf_counter_ns`` reading)."""
+    return (time.perf_counter_ns() - start_ns) / 1e6
+
+
+def phase_of(handle: Any) -> str:
+    """A handle's last-known phase as a plain string, whether the SDK keeps an enum or a str."""
+    phase = handle.phase
+    return str(getattr(phase, "value", phase))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A server timestamp (datetime or RFC 3339 text) as a datetime, or None."""
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value)
+    if not text or text.lower() in ("unset", "none"):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# the machine's limits
+
+
+def bwrap_argv() -> list[str] | None:
+    """A bubblewrap launch like the process runtime's (new PID, IPC, UTS namespaces; read-only host), running ``true``."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    argv = [
+        path,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "true",
+    ]
+    if subprocess.run(argv, capture_output=True, timeout=30).returncode != 0:
+        return None
+    return argv
+
+
+def time_command(argv: Sequence[str]) -> float:
+    """Milliseconds to run ``argv`` to completion (it must succeed)."""
+    start = time.perf_counter_ns()
+    subprocess.run(argv, check=True, capture_output=True, timeout=WAIT_LIMIT_S)
+    return elapsed_ms(start)
+
+
+# ---------------------------------------------------------------------------
+# import time
+
+
+def bench_import(plan: Plan) -> Row:
+    """``import porter_sandbox`` in a fresh interpreter, timed inside it."""
+    row = Row("import", "`import porter_sandbox` (fresh interpreter)", "ms", target="≤ 150 ms")
+    probe = "import time; t = time.perf_counter(); import porter_sandbox; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(plan.import_reps):
+        out = subprocess.run(
+            [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=WAIT_LIMIT_S
+        )
+        samples.append(float(out.stdout.strip().splitlines()[-1]) * 1000)
+    return fill(row, samples, limit_ms=150)
+
+
+# ---------------------------------------------------------------------------
+# SDK overhead
+
+
+def bench_sdk_sync(server: LocalServer, plan: Plan) -> list[Row]:
+    """Sync ``sandbox.refresh()`` against a raw httpx GET of the same URL, interleaved."""
+    sdk_samples: list[float] = []
+    raw_samples: list[float] = []
+    with server.client() as porter, httpx.Client(timeout=30) as raw:
+        sandbox = porter.sandboxes.create(image=PROCESS_IMAGE, name=f"bench-sdk-{uuid.uuid4().hex[:8]}")
+        try:
+            url = f"{server.url}/v1/sandbox/{sandbox.id}"
+            for _ in range(min(20, plan.sdk_calls)):  # warm both connections and code paths
+                sandbox.refresh()
+                raw.get(url).raise_for_status()
+            for _ in range(plan.sdk_calls):
+                start = time.perf_counter_ns()
+                sandbox.refresh()
+                sdk_samples.append(elapsed_ms(start))
+                start = time.perf_counter_ns()
+                response = raw.get(url)
+                response.raise_for_status()
+                raw_samples.append(elapsed_ms(start))
+        finally:
+            sandbox.terminate()
+    return overhead_rows("sync", sdk_samples, raw_samples)
+
+
+async def bench_sdk_async(server: LocalServer, plan: Plan) -> list[Row]:
+    """Async ``await sandbox.refresh()`` against a raw ``httpx.AsyncClient`` GET, interleaved."""
+    sdk_samples: list[float] = []
+    raw_samples: list[float] = []
+    async with server.async_client() as porter, httpx.AsyncClient(timeout=30) as raw:
+        sandbox = await porter.sandboxes.create(image=PROCESS_IMAGE, name=f"bench-sdk-{uuid.uuid4().hex[:8]}")
+        try:
+            url = f"{server.url}/v1/sandbox/{sandbox.id}"
+            for _ in range(min(20, plan.sdk_calls)):
+                await sandbox.refresh()
+                (await raw.get(url)).raise_for_status()
+            for _ in range(plan.sdk_calls):
+                start = time.perf_counter_ns()
+                await sandbox.refresh()
+                sdk_samples.append(elapsed_ms(start))
+                start = time.perf_counter_ns()
+                response = await raw.get(url)
+                response.raise_for_status()
+                raw_samples.append(elapsed_ms(start))
+        finally:
+            await sandbox.terminate()
+    return overhead_rows("async", sdk_samples, raw_samples)
+
+
+def overhead_rows(kind: str, sdk_samples: list[float], raw_samples: list[float]) -> list[Row]:
+    """Three rows: the SDK call, the raw call, and the SDK's overhead over it (target ≤ 15%)."""
+    sdk = fill(Row(f"sdk_{kind}_refresh", f"SDK {kind} `sandbox.refresh()`", "ms"), sdk_samples)
+    raw = fill(Row(f"raw_{kind}_get", f"raw httpx {kind} GET, same URL, kept-alive", "ms"), raw_samples)
+    overhead = Row(f"sdk_{kind}_overhead", f"SDK {kind} overhead over raw httpx", "%", target="≤ 15%")
+    if sdk_samples and raw_samples:
+        overhead.median = (median(sdk_samples) / median(raw_samples) - 1) * 100
+        overhead.p95 = (p95(sdk_samples) / p95(raw_samples) - 1) * 100
+        overhead.n = len(sdk_samples)
+        overhead.met = overhead.median <= 15
+        paired = [s - r for s, r in zip(sdk_samples, raw_samples, strict=True)]
+        overhead.note = (
+            f"ratio of medians {median(sdk_samples) / median(raw_samples):.2f}; paired Δ median {median(paired):.3f} ms"
+        )
+    return [sdk, raw, overhead]
+
+
+# ---------------------------------------------------------------------------
+# the runtimes, from the user's side
+
+
+def wait_running(sandbox: Any) -> None:
+    """Poll ``refresh()`` back to back until the sandbox runs (bounded); fail on a terminal phase."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while phase_of(sandbox) != "running":
+        if phase_of(sandbox) in TERMINAL_PHASES:
+            raise RuntimeError(f"sandbox {sandbox.id} ended as {phase_of(sandbox)} before running")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sandbox {sandbox.id} not running after {WAIT_LIMIT_S:g}s")
+        sandbox.refresh()
+
+
+def server_side_ms(status: Any) -> float | None:
+    """``started_at - created_at`` as the server recorded it, in ms, when both are there."""
+    created = parse_time(getattr(status, "created_at", None))
+    started = parse_time(getattr(status, "started_at", None))
+    if created is None or started is None:
+        return None
+    return (started - created).total_seconds() * 1000
+
+
+@dataclass
+class RuntimeSamples:
+    """What the interleaved runtime loop collects."""
+
+    first_command: list[float] = field(default_factory=list)
+    to_running: list[float] = field(default_factory=list)
+    to_running_server: list[float] = field(default_factory=list)
+    exec_round_trip: list[float] = field(default_factory=list)
+    limit_launch: list[float] = field(default_factory=list)
+    limit_exec: list[float] = field(default_factory=list)
+
+
+def bench_runtime(
+    porter: Porter,
+    *,
+    image: str,
+    shell: Sequence[str],
+    reps: int,
+    exec_per_rep: int,
+    limit_launch: Callable[[], float] | None,
+    limit_exec: Callable[[], float] | None,
+) -> RuntimeSamples:
+    """One loop, each repetition doing every measure once: limits, first command, create -> running, exec."""
+    samples = RuntimeSamples()
+    warm = porter.sandboxes.create(image=image, name=f"bench-warm-{uuid.uuid4().hex[:8]}")
+    to_terminate: list[Any] = [warm]
+    try:
+        wait_running(warm)
+        for _ in range(3):  # warm the exec path once before measuring it
+            warm.exec([*shell, "true"])
+        for _ in range(reps):
+            if limit_launch is not None:
+                samples.limit_launch.append(limit_launch())
+            if limit_exec is not None:
+                samples.limit_exec.append(limit_exec())
+
+            start = time.perf_counter_ns()
+            sandbox = porter.sandboxes.create(image=image, name=f"bench-ttfc-{uuid.uuid4().hex[:8]}")
+            result = sandbox.exec([*shell, "echo ready"])
+            took = elapsed_ms(start)
+            to_terminate.append(sandbox)
+            if result.exit_code != 0 or result.stdout.strip() != "ready":
+                raise RuntimeError(f"first command answered {result.exit_code}: {result.stdout!r} {result.stderr!r}")
+            samples.first_command.append(took)
+
+            start = time.perf_counter_ns()
+            sandbox = porter.sandboxes.create(image=image, name=f"bench-run-{uuid.uuid4().hex[:8]}")
+            wait_running(sandbox)
+            samples.to_running.append(elapsed_ms(start))
+            to_terminate.append(sandbox)
+            server_ms = server_side_ms(sandbox.refresh())
+            if server_ms is not None:
+                samples.to_running_server.append(server_ms)
+
+            for _ in range(exec_per_rep):
+                start = time.perf_counter_ns()
+                result = warm.exec(["true"])
+                samples.exec_round_trip.append(elapsed_ms(start))
+                if result.exit_code != 0:
+                    raise RuntimeError(f"exec true answered {result.exit_code}: {result.stderr!r}")
+
+            # Terminate outside the timed parts, and keep at most a few sandboxes alive at once.
+            while len(to_terminate) > 1:
+                to_terminate.pop().terminate()
+    finally:
+        for sandbox in to_terminate:
+            with contextlib.suppress(Exception):
+                sandbox.terminate()
+    return samples
+
+
+def runtime_rows(
+    prefix: str, title: str, samples: RuntimeSamples, *, targets: bool, limit_labels: tuple[str, str]
+) -> list[Row]:
+    """The rows of one runtime: first command, create -> running, exec round trip, and the two limits."""
+    first = Row(f"{prefix}_first_command", f"{title}: time to first command (create → exec output)", "ms")
+    running = Row(f"{prefix}_create_to_running", f"{title}: create → running", "ms")
+    exec_rt = Row(f"{prefix}_exec_round_trip", f"{title}: exec round trip", "ms")
+    launch = Row(f"{prefix}_limit_launch", f"limit: {limit_labels[0]}", "ms", target="limit")
+    exec_limit = Row(f"{prefix}_limit_exec", f"limit: {limit_labels[1]}", "ms", target="limit")
+    if targets:
+        first.target, running.target, exec_rt.target = "≤ 25 ms", "≤ 15 ms", "≤ 10 ms"
+    fill(first, samples.first_command, limit_ms=25 if targets else None)
+    fill(running, samples.to_running, limit_ms=15 if targets else None)
+    fill(exec_rt, samples.exec_round_trip, limit_ms=10 if targets else None)
+    fill(launch, samples.limit_launch)
+    fill(exec_limit, samples.limit_exec)
+    if samples.to_running_server:
+        running.note = f"server's own started_at - created_at: median {median(samples.to_running_server):.1f} ms"
+    if samples.limit_launch and samples.first_command:
+        first.note = f"{median(samples.first_command) / median(samples.limit_launch):.1f}x the launch limit"
+    if samples.limit_exec and samples.exec_round_trip:
+        exec_rt.note = f"{median(samples.exec_round_trip) / median(samples.limit_exec):.1f}x the exec limit"
+    if not samples.limit_launch:
+        launch.skipped = "not available on this machine"
+    if not samples.limit_exec:
+        exec_limit.skipped = "not available on this machine"
+    return [first, running, exec_rt, launch, exec_limit]
+
+
+async def fan_out_once(server: LocalServer, image: str, shell: Sequence[str], size: int) -> tuple[float, int, str]:
+    """Create and exec ``size`` sandboxes at once through one ``AsyncPorter``: wall ms, failures, first error."""
+    async with server.async_client() as porter:
+        run_id = uuid.uuid4().hex[:6]
+
+        async def one(index: int) -> Any:
+            sandbox = await porter.sandboxes.create(image=image, name=f"bench-fan-{run_id}-{index}")
+            result = await sandbox.exec([*shell, f"echo {index}"])
+            if result.exit_code != 0 or result.stdout.strip() != str(index):
+                raise RuntimeError(f"exec answered {result.exit_code}: {result.stdout!r} {result.stderr!r}")
+            return sandbox
+
+        start = time.perf_counter_ns()
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(size)), return_exceptions=True), timeout=WAIT_LIMIT_S * 3
+        )
+        wall = elapsed_ms(start)
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        sandboxes = [o for o in outcomes if not isinstance(o, BaseException)]
+        await bounded_gather([s.terminate for s in sandboxes], limit=20)
+        first_error = f"{type(errors[0]).__name__}: {errors[0]}"[:200] if errors else ""
+        return wall, len(errors), first_error
+
+
+async def bounded_gather(calls: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> None:
+    """Run ``calls`` at most ``limit`` at a time, ignoring their failures (cleanup only)."""
+    gate = asyncio.Semaphore(limit)
+
+    async def run(call: Callable[[], Awaitable[Any]]) -> None:
+        async with gate:
+            with contextlib.suppress(Exception):
+                await call()
+
+    await asyncio.gather(*(run(c) for c in calls))
+
+
+def bench_fan_out(
+    server: LocalServer, prefix: str, title: str, image: str, shell: Sequence[str], size: int, reps: int, target: bool
+) -> Row:
+    """Fan-out rows: wall time of ``size`` concurrent create+exec, failures must be 0."""
+    row = Row(f"{prefix}_fan_out", f"{title}: fan-out of {size} sandboxes, create + exec (AsyncPorter)", "s")
+    walls: list[float] = []
+    failures = 0
+    first_error = ""
+    for _ in range(reps):
+        wall, failed, error = asyncio.run(fan_out_once(server, image, shell, size))
+        walls.append(wall / 1000)
+        failures += failed
+        first_error = first_error or error
+    fill(row, walls)
+    row.note = f"failures {failures}/{size * reps}" + (f" (first: {first_error})" if first_error else "")
+    if target:
+        row.target = "≤ 2 s, 0 failures"
+        row.met = row.median is not None and row.median <= 2 and failures == 0
+    elif failures:
+        row.met = False
+    return row
+
+
+# ---------------------------------------------------------------------------
+# Docker
+
+
+def docker_engine() -> str:
+    """An empty string when an engine answers with the test image; else why not."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker package is not installed"
+    try:
+        client = docker.from_env(timeout=5)
+        try:
+            client.ping()
+            client.images.get(DOCKER_IMAGE)
+        finally:
+            client.close()
+    except Exception as error:
+        return f"no engine with {DOCKER_IMAGE} at DOCKER_HOST ({type(error).__name__}); start one with scripts/ci-docker.sh"
+    return ""
+
+
+@contextlib.contextmanager
+def docker_limit_container() -> Iterator[str | None]:
+    """A container of the test image (network none) for the ``docker exec`` limit; removed on exit."""
+    if shutil.which("docker") is None:
+        yield None
+        return
+    started = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--network", "none", DOCKER_IMAGE, "sleep", "3600"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_LIMIT_S,
+    )
+    container = started.stdout.strip() if started.returncode == 0 else None
+    try:
+        yield container
+    finally:
+        if container:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, timeout=WAIT_LIMIT_S)
+
+
+def bench_docker(plan: Plan) -> list[Row]:
+    """The Docker runtime's rows, beside ``docker run --rm`` and ``docker exec`` through the CLI."""
+    title = "docker"
+    why_not = docker_engine()
+    if why_not:
+        return bench_docker_skipped(plan, why_not)
+    with (
+        LocalServer(runtime="docker", extra_args=["--docker-network", "none"]) as server,
+        docker_limit_container() as box,
+    ):
+        has_cli = shutil.which("docker") is not None
+        run_argv = ["docker", "run", "--rm", "--network", "none", DOCKER_IMAGE, "true"]
+        with server.client() as porter:
+            samples = bench_runtime(
+                porter,
+                image=DOCKER_IMAGE,
+                shell=["sh", "-c"],
+                reps=plan.docker_reps,
+                exec_per_rep=plan.exec_per_rep,
+                limit_launch=(lambda: time_command(run_argv)) if has_cli else None,
+                limit_exec=(lambda: time_command(["docker", "exec", box, "true"])) if box else None,
+            )
+        rows = runtime_rows("docker", title, samples, targets=False, limit_labels=DOCKER_LIMITS)
+        rows.append(
+            bench_fan_out(server, "docker", title, DOCKER_IMAGE, ["sh", "-c"], plan.docker_fanout_size, 1, target=False)
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# the report
+
+
+def fmt(row: Row, value: float | None) -> str:
+    """A statistic in the row's unit."""
+    if value is None:
+        return "—"
+    if row.unit == "%":
+        return f"{value:+.1f}%"
+    if row.unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """The Markdown table of every row."""
+    lines = [
+        "| measure | median | p95 | n | target | met | note |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for row in rows:
+        if row.skipped:
+            met = "skipped"
+        elif row.met is None:
+            met = "—"
+        else:
+            met = "yes" if row.met else "**no**"
+        note = row.skipped or row.note
+        lines.append(
+            f"| {row.label} | {fmt(row, row.median)} | {fmt(row, row.p95)} | {row.n} | "
+            f"{row.target or '—'} | {met} | {note} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """What this run ran on."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "bwrap": shutil.which("bwrap"),
+        "docker_host": os.environ.get("DOCKER_HOST", ""),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every measure once, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a few repetitions only (for the test)")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json", help="where to write the JSON")
+    parser.add_argument("--no-docker", action="store_true", help="skip the Docker rows")
+    options = parser.parse_args(argv)
+    plan = Plan.for_mode(options.quick)
+    started = time.time()
+
+    def say(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    rows: list[Row] = []
+    say("import time")
+    rows.append(bench_import(plan))
+
+    bwrap = bwrap_argv()
+    isolation = "bwrap" if bwrap else "none"
+    say(f"process runtime (isolation {isolation})")
+    with LocalServer(runtime="process", isolation=isolation) as server:
+        say("SDK overhead, sync")
+        rows += bench_sdk_sync(server, plan)
+        say("SDK overhead, async")
+        rows += asyncio.run(bench_sdk_async(server, plan))
+        say("process runtime: first command, create → running, exec")
+        with server.client() as porter:
+            samples = bench_runtime(
+                porter,
+                image=PROCESS_IMAGE,
+                shell=["sh", "-c"],
+                reps=plan.runtime_reps,
+                exec_per_rep=plan.exec_per_rep,
+                limit_launch=(lambda: time_command(bwrap)) if bwrap else None,
+                limit_exec=lambda: time_command(["true"]),
+            )
+        title = "process" if bwrap else "process (isolation none)"
+        rows += runtime_rows(
+            "process",
+            title,
+            samples,
+            targets=True,
+            limit_labels=("`bwrap … true`, bare", '`subprocess.run(["true"])`'),
+        )
+        say(f"process runtime: fan-out of {plan.fanout_size}")
+        rows.append(
+            bench_fan_out(
+                server, "process", title, PROCESS_IMAGE, ["sh", "-c"], plan.fanout_size, plan.fanout_reps, target=True
+            )
+        )
+
+    if options.no_docker:
+        docker_rows = bench_docker_skipped(plan, "--no-docker given")
+    else:
+        say("docker runtime")
+        docker_rows = bench_docker(plan)
+    rows += docker_rows
+
+    table = markdown(rows)
+    print(table, flush=True)
+    report = {
+        "quick": options.quick,
+        "started_at": datetime.fromtimestamp(started).astimezone().isoformat(),
+        "duration_s": round(time.time() - started, 1),
+        "isolation": isolation,
+        "machine": machine(),
+        "plan": asdict(plan),
+        "rows": [asdict(row) for row in rows],
+        "markdown": table,
+    }
+    options.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    say(f"wrote {options.output} in {report['duration_s']} s")
+    return 0
+
+
+def bench_docker_skipped(plan: Plan, why: str) -> list[Row]:
+    """The Docker rows, all skipped for ``why``."""
+    rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
+    rows.append(Row("docker_fan_out", f"docker: fan-out of {plan.docker_fanout_size} sandboxes (AsyncPorter)", "s"))
+    for row in rows:
+        row.skipped = why
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`make bench` keeps working: its quick mode runs end to end and reports every row.
+
+This asserts that each measure was taken (or, for Docker without an engine,
+skipped with a reason), never how fast anything was: speed is for the
+benchmark's own table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from runtimes import bwrap_available, docker_available
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SDK_ROWS = [
+    "sdk_sync_refresh",
+    "raw_sync_get",
+    "sdk_sync_overhead",
+    "sdk_async_refresh",
+    "raw_async_get",
+    "sdk_async_overhead",
+]
+RUNTIME_ROWS = ["first_command", "create_to_running", "exec_round_trip", "limit_launch", "limit_exec", "fan_out"]
+PROCESS_ROWS = [f"process_{name}" for name in RUNTIME_ROWS]
+DOCKER_ROWS = [f"docker_{name}" for name in RUNTIME_ROWS]
+EVERY_ROW = ["import", *SDK_ROWS, *PROCESS_ROWS, *DOCKER_ROWS]
+
+
+def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    env = dict(os.environ)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+
+    report = json.loads(output.read_text())
+    rows = {row["id"]: row for row in report["rows"]}
+    assert list(rows) == EVERY_ROW
+    assert report["quick"] is True
+
+    measured = ["import", *SDK_ROWS, *PROCESS_ROWS]
+    if not bwrap_available():
+        measured.remove("process_limit_launch")  # the bare bwrap launch needs bubblewrap
+    if docker_available():
+        measured += DOCKER_ROWS
+    else:
+        for row_id in DOCKER_ROWS:
+            assert rows[row_id]["skipped"], f"{row_id} neither measured nor skipped"
+    for row_id in measured:
+        row = rows[row_id]
+        assert not row["skipped"], f"{row_id} skipped: {row['skipped']}"
+        assert row["n"] >= 1 and row["median"] is not None and row["p95"] is not None, row_id
+
+    # Fan-outs must not have failed a single sandbox.
+    for row_id in ("process_fan_out", "docker_fan_out"):
+        if row_id in measured:
+            assert rows[row_id]["note"].startswith("failures 0/"), rows[row_id]["note"]
+
+    # The table on stdout carries a line for every row, with its target column.
+    table = completed.stdout
+    assert table.splitlines()[0].startswith("| measure | median | p95 | n | target | met |")
+    for row in report["rows"]:
+        assert f"| {row['label']} |" in table, row["id"]
