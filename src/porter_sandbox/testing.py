@@ -17,6 +17,7 @@ its fixtures on it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import os
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import AsyncPorter, Porter
 
-__all__ = ["LocalServer", "ServerStartError", "local_server"]
+__all__ = ["LocalServer", "ServerStartError", "bubblewrap_available", "local_server"]
 
 logger = logging.getLogger("porter_sandbox.testing")
 
@@ -48,12 +49,29 @@ class ServerStartError(RuntimeError):
     """The local server did not start; the message carries what it printed."""
 
 
+@functools.cache
+def bubblewrap_available() -> bool:
+    """Whether bubblewrap (``bwrap``) is installed and can create namespaces on this machine.
+
+    Installed is not enough: inside an unprivileged container ``bwrap`` is often
+    present but not allowed to create namespaces, so this runs it once.
+    """
+    path = shutil.which("bwrap")
+    if path is None:
+        return False
+    probe = [path, "--ro-bind", "/", "/", "--unshare-pid", "--dev", "/dev", "--proc", "/proc", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 class LocalServer:
     """A ``porter-sandbox serve`` child process on a free loopback port.
 
-    ``isolation=None`` picks ``bwrap`` when bubblewrap is installed and
-    ``none`` otherwise (commands then run unisolated: fine for your own test
-    code, never for untrusted code).
+    ``isolation=None`` picks ``bwrap`` when bubblewrap works on this machine
+    (``bubblewrap_available()``) and ``none`` otherwise (commands then run
+    unisolated: fine for your own test code, never for untrusted code).
     """
 
     def __init__(
@@ -69,7 +87,7 @@ class LocalServer:
         if importlib.util.find_spec("porter_sandbox_server") is None:
             raise ServerStartError("the local server is not installed: pip install 'porter-sandbox[server]'")
         if isolation is None:
-            isolation = "bwrap" if shutil.which("bwrap") else "none"
+            isolation = "bwrap" if bubblewrap_available() else "none"
         self.runtime = runtime
         self.isolation = isolation
         self.api_key = api_key

@@ -1,0 +1,36 @@
+"""What the CLI tests share: one local server, and a way to run ``porter-sandbox`` against it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from cli_support import Cli
+
+from porter_sandbox.testing import LocalServer, local_server
+
+#: Configuration variables the SDK reads; the tests set the ones they mean.
+CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER_CLUSTER_ID", "KUBERNETES_SERVICE_HOST")
+
+
+@pytest.fixture(scope="session")
+def cli_server() -> Iterator[LocalServer]:
+    """A local server (unisolated: these tests exercise the CLI, not the isolation) for every CLI test."""
+    with local_server(isolation="none") as server:
+        yield server
+
+
+@pytest.fixture
+def cli_env(cli_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment a user would have: PORTER_SANDBOX_BASE_URL pointing at the server, nothing else."""
+    for variable in CONFIG_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PORTER_SANDBOX_BASE_URL", cli_server.url)
+    return dict(os.environ)
+
+
+@pytest.fixture
+def cli(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli("ls")``: run the CLI in-process against ``cli_server``."""
+    return Cli(capsys)

@@ -1,0 +1,137 @@
+"""``porter-sandbox``: help everywhere, configuration, connection failures and ``serve``."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+from cli_support import Cli, assert_one_line_error, run_cli
+
+from porter_sandbox import _cli
+from porter_sandbox.testing import local_server
+
+COMMANDS = [
+    [],
+    ["run"],
+    ["exec"],
+    ["logs"],
+    ["ls"],
+    ["rm"],
+    ["volumes"],
+    ["volumes", "ls"],
+    ["volumes", "create"],
+    ["volumes", "rm"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda words: " ".join(words) or "top")
+def test_help_everywhere(cli: Cli, command: list[str]) -> None:
+    outcome = cli(*command, "--help")
+    assert outcome.code == 0
+    assert outcome.out.startswith("usage: porter-sandbox")
+    assert "--base-url" in outcome.out or command in ([], ["volumes"])
+
+
+def test_top_level_help_lists_every_command(cli: Cli) -> None:
+    text = cli("--help").out
+    for command in ("serve", "run", "exec", "logs", "ls", "rm", "volumes"):
+        assert f"    {command} " in text
+
+
+def test_no_command_prints_usage(cli: Cli) -> None:
+    outcome = cli()
+    assert outcome.code == 2
+    assert "usage: porter-sandbox" in outcome.err
+
+
+def test_connection_options_work_before_or_after_the_command(
+    cli: Cli, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = cli_env["PORTER_SANDBOX_BASE_URL"]
+    monkeypatch.delenv("PORTER_SANDBOX_BASE_URL")
+    assert cli("--base-url", url, "ls").code == 0
+    assert cli("ls", "--base-url", url).code == 0
+    assert cli("volumes", "ls", "--base-url", url, "--timeout", "10").code == 0
+
+
+def test_no_base_url_configured_is_one_clear_line(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "PORTER_SANDBOX_BASE_URL"}
+    line = assert_one_line_error(run_cli("ls", env=env))
+    assert "PORTER_SANDBOX_BASE_URL" in line
+
+
+def test_an_unreachable_server_is_one_clear_line(cli_env: dict[str, str]) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        outcome = run_cli("--base-url", url, "ls", env=cli_env)
+    assert_one_line_error(outcome)
+
+
+def test_a_wrong_api_key_is_one_clear_line(cli_env: dict[str, str]) -> None:
+    with local_server(isolation="none", api_key="right-key") as server:
+        env = dict(cli_env, PORTER_SANDBOX_BASE_URL=server.url)
+        assert "401" in assert_one_line_error(run_cli("ls", env=env))
+        assert "401" in assert_one_line_error(run_cli("ls", "--api-key", "wrong-key", env=env))
+        assert run_cli("ls", "--api-key", "right-key", env=env).code == 0
+        assert run_cli("ls", env=dict(env, PORTER_SANDBOX_API_KEY="right-key")).code == 0
+
+
+def test_serve_runs_the_local_server(tmp_path: object) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "porter_sandbox._cli",
+            "serve",
+            "--port",
+            "0",
+            "--isolation",
+            "none",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("porter-sandbox: serving http://127.0.0.1:"), first
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+
+
+def test_serve_help_is_the_servers(cli_env: dict[str, str]) -> None:
+    outcome = run_cli("serve", "--help", env=cli_env)
+    assert outcome.code == 0, outcome
+    for option in ("--port", "--data-dir", "--runtime", "--isolation", "--api-key"):
+        assert option in outcome.out
+
+
+def test_serve_without_the_server_extra_says_how_to_install_it(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _cli.importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "porter_sandbox_server" else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_cli.importlib.util, "find_spec", find_spec)
+    line = assert_one_line_error(cli("serve", "--port", "0"))
+    assert "pip install 'porter-sandbox[server]'" in line
+
+
+def test_the_cli_does_not_import_the_server() -> None:
+    code = "import sys, porter_sandbox._cli; print('porter_sandbox_server' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("code", "status"), [(0, 0), (3, 3), (255, 255), (256, 255), (-9, 137), (-15, 143)])
+def test_exit_status_of_an_exit_code(code: int, status: int) -> None:
+    assert _cli._exit_status(code) == status
