@@ -404,9 +404,9 @@ def runtime_rows(
     if samples.to_running_server:
         running.note = f"server's own started_at - created_at: median {median(samples.to_running_server):.1f} ms"
     if samples.limit_launch and samples.first_command:
-        first.note = f"{median(samples.first_command) / median(samples.limit_launch):.1f}x the launch limit"
+        first.note = f"{median(samples.first_command) / median(samples.limit_launch):.2f}x the launch limit"
     if samples.limit_exec and samples.exec_round_trip:
-        exec_rt.note = f"{median(samples.exec_round_trip) / median(samples.limit_exec):.1f}x the exec limit"
+        exec_rt.note = f"{median(samples.exec_round_trip) / median(samples.limit_exec):.2f}x the exec limit"
     if not samples.limit_launch:
         launch.skipped = "not available on this machine"
     if not samples.limit_exec:
@@ -450,11 +450,16 @@ async def bounded_gather(calls: Sequence[Callable[[], Awaitable[Any]]], limit: i
     await asyncio.gather(*(run(c) for c in calls))
 
 
+def fan_out_label(title: str, size: int) -> str:
+    """The fan-out row's label."""
+    return f"{title}: fan-out of {size} sandboxes, create + exec (AsyncPorter)"
+
+
 def bench_fan_out(
     server: LocalServer, prefix: str, title: str, image: str, shell: Sequence[str], size: int, reps: int, target: bool
 ) -> Row:
     """Fan-out rows: wall time of ``size`` concurrent create+exec, failures must be 0."""
-    row = Row(f"{prefix}_fan_out", f"{title}: fan-out of {size} sandboxes, create + exec (AsyncPorter)", "s")
+    row = Row(f"{prefix}_fan_out", fan_out_label(title, size), "s")
     walls: list[float] = []
     failures = 0
     first_error = ""
@@ -670,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def bench_docker_skipped(plan: Plan, why: str) -> list[Row]:
     """The Docker rows, all skipped for ``why``."""
     rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
-    rows.append(Row("docker_fan_out", f"docker: fan-out of {plan.docker_fanout_size} sandboxes (AsyncPorter)", "s"))
+    rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
     for row in rows:
         row.skipped = why
     return rows
