@@ -1,0 +1,200 @@
+"""The command line: ``porter-sandbox serve`` (also ``python -m porter_sandbox_server serve``).
+
+Binds its own socket (so ``--port 0`` picks a free port), opens the runtime
+(refusing to start when it cannot work at all), then prints one line to
+stdout once it accepts connections::
+
+    porter-sandbox: serving http://127.0.0.1:8080 (data in /home/me/.local/share/porter-sandbox)
+
+Everything else goes to stderr. SIGTERM or SIGINT stops accepting, terminates
+the live sandboxes (reason ``user_terminated``), flushes logs and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Coroutine, Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .runtime import Runtime, RuntimeUnavailable
+
+logger = logging.getLogger("porter_sandbox_server")
+
+API_KEY_ENV = "PORTER_SANDBOX_SERVER_API_KEY"
+
+
+def default_data_dir() -> Path:
+    """Where the server keeps its data unless told: ``$XDG_DATA_HOME/porter-sandbox``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "porter-sandbox"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``serve`` command's arguments."""
+    parser = argparse.ArgumentParser(prog="porter-sandbox", description="A local Porter Sandbox API server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Sandbox API on this machine")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    serve.add_argument(
+        "--data-dir", type=Path, default=None, help=f"where records and volumes live (default {default_data_dir()})"
+    )
+    serve.add_argument("--runtime", choices=["process", "docker"], default="process", help="what runs sandboxes")
+    serve.add_argument(
+        "--isolation",
+        choices=["auto", "bwrap", "none"],
+        default="auto",
+        help="process runtime: bubblewrap isolation (auto needs bwrap on PATH; none runs commands unisolated)",
+    )
+    serve.add_argument("--api-key", default=None, help=f"require this bearer key (default: env {API_KEY_ENV})")
+    serve.add_argument("--docker-network", default=None, help="docker runtime: the network sandboxes join")
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_runtime(name: str, isolation: str, docker_network: str | None) -> Runtime:
+    """The runtime ``--runtime`` names; each is imported only when asked for."""
+    if name == "docker":
+        from .docker_runtime import DockerRuntime
+
+        return DockerRuntime(network=docker_network)
+    from .process_runtime import ProcessRuntime
+
+    return ProcessRuntime(isolation)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with our signal handling: stop, clean up, exit 0 (uvicorn re-raises the signal)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+
+        def stop(sig: signal.Signals) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+async def serve(args: argparse.Namespace, api_key: str | None) -> int:
+    """Open the runtime and the store, serve until a signal, then shut down cleanly."""
+    from .app import create_app
+    from .service import SandboxService
+
+    data_dir: Path = (args.data_dir or default_data_dir()).resolve()
+    try:
+        runtime = make_runtime(args.runtime, args.isolation, args.docker_network)
+    except ImportError as error:
+        print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
+        return 1
+    service = SandboxService(data_dir, runtime)
+    try:
+        await service.start()
+    except RuntimeUnavailable as error:
+        print(f"porter-sandbox: {error}", file=sys.stderr)
+        return 1
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as error:
+        print(f"porter-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        await service.close()
+        return 1
+    app = create_app(service, api_key=api_key)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        http="httptools" if _has("httptools") else "h11",
+        timeout_graceful_shutdown=5,
+        backlog=2048,
+    )
+    server = _Server(config)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+
+    async def announce() -> None:
+        while not server.started and not server.should_exit:
+            await asyncio.sleep(0.005)
+        if server.started:
+            print(f"porter-sandbox: serving http://{shown}:{port} (data in {data_dir})", flush=True)
+
+    announcer = asyncio.ensure_future(announce())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        announcer.cancel()
+        logger.info("shutting down: terminating live sandboxes")
+        await service.close()
+        sock.close()
+    return 0
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; answer the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="porter-sandbox: %(levelname)s %(message)s", stream=sys.stderr)
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    if not is_loopback(args.host) and not api_key:
+        print(
+            f"porter-sandbox: refusing to serve on {args.host} without an API key: anyone who can reach it could "
+            f"run commands here. Pass --api-key KEY (or set {API_KEY_ENV}), or bind 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
+    return _run(serve(args, api_key))
