@@ -23,8 +23,9 @@ server lives for the whole session: give each test's sandboxes their own names.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -50,23 +51,19 @@ def porter(sandbox_server: LocalServer) -> Iterator[Porter]:
         yield client
 
 
-try:
+if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - depends on what the user installed
-    pytest_asyncio = None
 
-if pytest_asyncio is not None:
     # pytest-asyncio in strict mode (its default) only runs async fixtures it decorated itself.
-
     @pytest_asyncio.fixture
     async def async_porter(sandbox_server: LocalServer) -> AsyncIterator[AsyncPorter]:
         """An ``AsyncPorter`` client for ``sandbox_server``."""
         async with sandbox_server.async_client() as client:
             yield client
 
-else:  # pragma: no cover
+else:  # pragma: no cover - depends on what the user installed
 
-    @pytest.fixture
-    def async_porter(sandbox_server: LocalServer) -> Any:  # type: ignore[misc]
+    @pytest.fixture(name="async_porter")
+    def _async_porter_needs_pytest_asyncio() -> None:
         """An ``AsyncPorter`` client for ``sandbox_server`` (needs pytest-asyncio)."""
         pytest.fail("the async_porter fixture needs pytest-asyncio: pip install pytest-asyncio", pytrace=False)

@@ -154,11 +154,10 @@ class LocalServer:
                     break
             elif process.poll() is not None:
                 break
-        self._terminate(process, timeout=5)
-        raise ServerStartError(
-            f"porter-sandbox serve did not start within {self.startup_timeout:g}s "
-            f"(exit code {process.returncode}).\n{self.log()}"
-        )
+        exited = process.poll() is not None
+        code = self._terminate(process, timeout=5)
+        why = f"exited with code {code}" if exited else f"did not serve within {self.startup_timeout:g}s"
+        raise ServerStartError(f"porter-sandbox serve {why}; it said:\n{self.log().strip()}")
 
     def log(self) -> str:
         """What the server wrote to stderr so far."""

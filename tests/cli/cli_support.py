@@ -10,6 +10,9 @@ import pytest
 
 from porter_sandbox._cli import main
 
+#: Configuration variables the SDK reads; the tests set the ones they mean.
+CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER_CLUSTER_ID", "KUBERNETES_SERVICE_HOST")
+
 
 @dataclass
 class Outcome:

@@ -6,12 +6,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from cli_support import Cli
+from cli_support import CONFIG_VARIABLES, Cli
 
 from porter_sandbox.testing import LocalServer, local_server
-
-#: Configuration variables the SDK reads; the tests set the ones they mean.
-CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER_CLUSTER_ID", "KUBERNETES_SERVICE_HOST")
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +30,12 @@ def cli_env(cli_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> dict[st
 @pytest.fixture
 def cli(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Cli:
     """``cli("ls")``: run the CLI in-process against ``cli_server``."""
+    return Cli(capsys)
+
+
+@pytest.fixture
+def offline_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``offline_cli("--help")``: the CLI with no server configured, for what needs none."""
+    for variable in CONFIG_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     return Cli(capsys)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from cli_support import Cli, assert_one_line_error, run_cli
+from cli_support import CONFIG_VARIABLES, Cli, assert_one_line_error, run_cli
 
 from porter_sandbox import _cli
 from porter_sandbox.testing import local_server
@@ -28,21 +31,21 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda words: " ".join(words) or "top")
-def test_help_everywhere(cli: Cli, command: list[str]) -> None:
-    outcome = cli(*command, "--help")
+def test_help_everywhere(offline_cli: Cli, command: list[str]) -> None:
+    outcome = offline_cli(*command, "--help")
     assert outcome.code == 0
     assert outcome.out.startswith("usage: porter-sandbox")
     assert "--base-url" in outcome.out or command in ([], ["volumes"])
 
 
-def test_top_level_help_lists_every_command(cli: Cli) -> None:
-    text = cli("--help").out
+def test_top_level_help_lists_every_command(offline_cli: Cli) -> None:
+    text = offline_cli("--help").out
     for command in ("serve", "run", "exec", "logs", "ls", "rm", "volumes"):
         assert f"    {command} " in text
 
 
-def test_no_command_prints_usage(cli: Cli) -> None:
-    outcome = cli()
+def test_no_command_prints_usage(offline_cli: Cli) -> None:
+    outcome = offline_cli()
     assert outcome.code == 2
     assert "usage: porter-sandbox" in outcome.err
 
@@ -57,72 +60,66 @@ def test_connection_options_work_before_or_after_the_command(
     assert cli("volumes", "ls", "--base-url", url, "--timeout", "10").code == 0
 
 
-def test_no_base_url_configured_is_one_clear_line(cli_env: dict[str, str]) -> None:
-    env = {k: v for k, v in cli_env.items() if k != "PORTER_SANDBOX_BASE_URL"}
-    line = assert_one_line_error(run_cli("ls", env=env))
+def _offline_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+
+
+def test_no_base_url_configured_is_one_clear_line() -> None:
+    line = assert_one_line_error(run_cli("ls", env=_offline_env()))
     assert "PORTER_SANDBOX_BASE_URL" in line
 
 
-def test_an_unreachable_server_is_one_clear_line(cli_env: dict[str, str]) -> None:
+def test_an_unreachable_server_is_one_clear_line() -> None:
     with socket.socket() as probe:  # a port nobody listens on: bound, never listening
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-        outcome = run_cli("--base-url", url, "ls", env=cli_env)
+        outcome = run_cli("--base-url", url, "ls", env=_offline_env())
     assert_one_line_error(outcome)
 
 
-def test_a_wrong_api_key_is_one_clear_line(cli_env: dict[str, str]) -> None:
+def test_a_wrong_api_key_is_one_clear_line() -> None:
     with local_server(isolation="none", api_key="right-key") as server:
-        env = dict(cli_env, PORTER_SANDBOX_BASE_URL=server.url)
+        env = dict(_offline_env(), PORTER_SANDBOX_BASE_URL=server.url)
         assert "401" in assert_one_line_error(run_cli("ls", env=env))
         assert "401" in assert_one_line_error(run_cli("ls", "--api-key", "wrong-key", env=env))
         assert run_cli("ls", "--api-key", "right-key", env=env).code == 0
         assert run_cli("ls", env=dict(env, PORTER_SANDBOX_API_KEY="right-key")).code == 0
 
 
-def test_serve_runs_the_local_server(tmp_path: object) -> None:
+def test_serve_runs_the_local_server(tmp_path: Path) -> None:
+    argv = ["serve", "--port", "0", "--isolation", "none", "--data-dir", str(tmp_path)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "porter_sandbox._cli",
-            "serve",
-            "--port",
-            "0",
-            "--isolation",
-            "none",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "porter_sandbox._cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
         assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("porter-sandbox: serving http://127.0.0.1:"), first
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        first = process.stdout.readline().decode() if ready else ""
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    assert first.startswith("porter-sandbox: serving http://127.0.0.1:"), err.decode()
+    assert str(tmp_path) in first
+    assert process.returncode == 0, err.decode()
 
 
-def test_serve_help_is_the_servers(cli_env: dict[str, str]) -> None:
-    outcome = run_cli("serve", "--help", env=cli_env)
+def test_serve_help_is_the_servers() -> None:
+    outcome = run_cli("serve", "--help", env=dict(os.environ))
     assert outcome.code == 0, outcome
     for option in ("--port", "--data-dir", "--runtime", "--isolation", "--api-key"):
         assert option in outcome.out
 
 
-def test_serve_without_the_server_extra_says_how_to_install_it(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_without_the_server_extra_says_how_to_install_it(
+    offline_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = _cli.importlib.util.find_spec
 
     def find_spec(name: str, *args: object) -> object:
         return None if name == "porter_sandbox_server" else real(name, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_cli.importlib.util, "find_spec", find_spec)
-    line = assert_one_line_error(cli("serve", "--port", "0"))
+    line = assert_one_line_error(offline_cli("serve", "--port", "0"))
     assert "pip install 'porter-sandbox[server]'" in line
 
 

@@ -1,0 +1,167 @@
+"""The test kit as a user meets it: ``porter_sandbox.testing`` and the pytest plugin's fixtures."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+
+import pytest
+
+from porter_sandbox.testing import LocalServer, ServerStartError, local_server
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = """
+import pytest
+
+
+def test_sync(porter, sandbox_server):
+    sandbox = porter.sandboxes.create(image="python:3.12-slim", name="from-a-user-test")
+    result = sandbox.exec(["python", "-c", "print('hello from a user test')"])
+    assert result.stdout == "hello from a user test\\n"
+    assert result.exit_code == 0
+    sandbox.terminate()
+    assert sandbox_server.url.startswith("http://127.0.0.1:")
+
+
+def test_the_server_lives_for_the_session(porter):
+    assert porter.sandboxes.get("from-a-user-test").id
+
+
+@pytest.mark.asyncio
+async def test_async(async_porter):
+    sandbox = await async_porter.sandboxes.create(image="python:3.12-slim", name="from-an-async-user-test")
+    result = await sandbox.exec(["python", "-c", "print(6 * 7)"])
+    assert result.stdout == "42\\n"
+    await sandbox.terminate()
+"""
+
+
+def _plugin_is_installed() -> bool:
+    return any(ep.value == "porter_sandbox.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project: their test file, and nothing else (the plugin comes with the package)."""
+    if not _plugin_is_installed():
+        # Until the pytest11 entry point is declared, load the plugin as a user could by hand.
+        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
+    pytester.makepyfile(test_user=USER_TESTS)
+    return pytester
+
+
+def test_a_users_tests_get_a_server_and_clients(user_project: pytest.Pytester) -> None:
+    result = user_project.runpytest_subprocess("-v", "-p", "no:cacheprovider", timeout=240)
+    result.assert_outcomes(passed=3)
+    assert "PytestUnraisableExceptionWarning" not in result.stdout.str()
+
+
+def test_a_user_can_replace_the_server_fixture(pytester: pytest.Pytester) -> None:
+    plugin = "" if _plugin_is_installed() else 'pytest_plugins = ["porter_sandbox.pytest_plugin"]\n'
+    pytester.makeconftest(
+        plugin
+        + """
+import pytest
+from porter_sandbox.testing import local_server
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    with local_server(isolation="none", api_key="my-test-key") as server:
+        yield server
+"""
+    )
+    pytester.makepyfile(
+        test_user="""
+def test_it(porter, sandbox_server):
+    assert sandbox_server.api_key == "my-test-key"
+    assert sandbox_server.isolation == "none"
+    assert porter.sandboxes.create(image="python:3.12-slim").exec(["true"]).exit_code == 0
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
+    result.assert_outcomes(passed=1)
+
+
+def test_loading_the_plugin_starts_nothing(pytester: pytest.Pytester) -> None:
+    if not _plugin_is_installed():
+        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
+    pytester.makepyfile(
+        test_user="""
+import os
+import sys
+
+
+def children():
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    found.append(entry)
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def test_no_server():
+    assert children() == []
+    assert "porter_sandbox_server" not in sys.modules
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_fixtures_are_documented(pytester: pytest.Pytester) -> None:
+    if not _plugin_is_installed():
+        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures", timeout=120)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "sandbox_server* [[]session scope[]]*",
+            "*A local Sandbox API server for the whole test session*",
+            "porter *",
+            "*A ``Porter`` client for ``sandbox_server``*",
+            "async_porter *",
+        ],
+        consecutive=False,
+    )
+
+
+def test_local_server_serves_and_restarts_on_the_same_data(tmp_path: object) -> None:
+    with local_server(isolation="none") as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        with server.client() as porter:
+            created = porter.volumes.create(name="kept-across-restarts")
+        server.stop()
+        server.start()
+        with server.client() as porter:
+            assert porter.volumes.get("kept-across-restarts").id == created.id
+        data_dir = server.data_dir
+    assert not data_dir.exists()
+
+
+async def test_local_server_gives_an_async_client() -> None:
+    with local_server(isolation="none") as server:
+        async with server.async_client() as porter:
+            sandbox = await porter.sandboxes.create(image="python:3.12-slim")
+            assert (await sandbox.exec(["echo", "async"])).stdout == "async\n"
+            await sandbox.terminate()
+
+
+def test_a_server_that_cannot_start_says_why() -> None:
+    server = LocalServer(isolation="none", extra_args=["--runtime", "no-such-runtime"], startup_timeout=60)
+    with pytest.raises(ServerStartError) as caught:
+        server.start()
+    assert "no-such-runtime" in str(caught.value)
+    server.close()
+
+
+def test_the_plugin_module_does_not_import_the_server() -> None:
+    code = "import sys, porter_sandbox.pytest_plugin; print('porter_sandbox_server' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
