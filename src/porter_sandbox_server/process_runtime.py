@@ -1,0 +1,1031 @@
+"""The ``process`` runtime: sandboxes as process trees on this host, isolated with bubblewrap.
+
+Each sandbox is one ``bwrap`` invocation: new PID, IPC and UTS namespaces,
+a new session, every capability dropped, ``--die-with-parent``; the host's
+system directories read-only (``/usr``, ``/etc`` with its secrets masked,
+``/opt`` ...), a fresh ``/proc`` and ``/dev``, and a private writable
+``/tmp``, ``/workspace`` and home (``/root``) bound from directories under
+the sandbox's ``work_dir``. Volumes are bound read-write at their mount
+paths. Nothing else of the host is there: not ``/home``, not the host's
+``/root``, not the server's data directory (hidden under an empty tmpfs if it
+lives below a system directory).
+
+How execs get in: PID 1 of each sandbox is a tiny agent
+(``sandbox_agent.py``, run by the host's ``python3 -I -S``). The server keeps
+one ``SOCK_SEQPACKET`` socket to it. To run a process (the main command or an
+exec) the server makes two pipes and sends the agent the command, its
+environment and the pipes' write ends (``SCM_RIGHTS``); the agent
+``posix_spawn``\\ s it and answers with its exit status. So an exec costs no
+bubblewrap or interpreter start, it runs in the sandbox's namespaces, sees
+exactly the main process's files, and its output flows straight from the
+process into the server's pipes (read by asyncio, never blocking the event
+loop). The alternatives cost more per exec: ``nsenter`` plus redoing the
+mount setup, or a fresh ``bwrap`` per exec, which would not share the PID
+namespace. Without a command, the agent itself is the idle keep-alive main
+process.
+
+Ending: when the main process ends the agent reports its status and exits;
+being PID 1, its exit ends every process left in the sandbox. ``stop`` kills
+the ``bwrap`` process, and ``--die-with-parent`` takes the agent, and with it
+the PID namespace, down too. A server killed outright takes its ``bwrap``
+children with it the same way, and the agent exits when its socket closes.
+
+Limits: memory (and CPU, as a CFS quota) through a child cgroup of the
+server's own, when the host lets us create one (cgroup v1 or v2); else
+memory falls back to ``RLIMIT_AS`` on each process, and CPU is not enforced.
+
+``--isolation none`` runs the same agent directly on the host (a new session
+in ``work_dir/workspace``, ``HOME`` and ``TMPDIR`` under ``work_dir``):
+nothing is isolated and volumes cannot appear at their mount paths.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from porter_sandbox_server.errors import BadRequest
+from porter_sandbox_server.runtime import (
+    ExecOutput,
+    LaunchFailed,
+    LaunchSpec,
+    Runtime,
+    RuntimeEvents,
+    RuntimeUnavailable,
+    SandboxGone,
+    Stream,
+)
+
+logger = logging.getLogger(__name__)
+
+Isolation = Literal["auto", "bwrap", "none"]
+
+#: PATH inside a sandbox unless its ``env`` says otherwise.
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SANDBOX_HOME = "/root"
+WORKSPACE = "/workspace"
+
+INSTALL_HINT = (
+    "the process runtime isolates sandboxes with bubblewrap, and `bwrap` is not on PATH: "
+    "install it (`apt-get install bubblewrap`, `dnf install bubblewrap`) "
+    "or pass `--isolation none` to run sandbox commands unisolated on this host"
+)
+
+# Top-level host directories a sandbox sees read-only: enough for the host's
+# shells, coreutils and python3 to run.
+_SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt")
+# Files and directories under /etc that hold host secrets.
+_ETC_SECRET_FILES = ("shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "security/opasswd")
+_ETC_SECRET_DIRS = ("ssh", "ssl/private", "sudoers.d", "docker", "kubernetes", "wireguard")
+
+# What the sandbox's python3 runs: read the agent's source from the control socket and run it.
+_AGENT_BOOTSTRAP = (
+    "import _socket,sys;c=_socket.socket(fileno=int(sys.argv[1]));s=c.recv(1<<20);c.detach();"
+    "exec(compile(s,'porter-sandbox-agent','exec'))"
+)
+_READY_TIMEOUT = 30.0
+_OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
+_MAX_LINE = 64 * 1024  # a longer line without newline is reported in pieces
+_SEND_TIMEOUT = 30.0
+
+
+def _exit_code(status: int) -> int:
+    """A ``waitpid`` status as a shell reports it: the exit code, or 128 + signal."""
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def bwrap_argv(
+    bwrap: str,
+    spec: LaunchSpec,
+    agent: Sequence[str],
+    *,
+    info_fd: int,
+    hidden: Sequence[Path] = (),
+) -> list[str]:
+    """The ``bwrap`` command line that runs ``agent`` as PID 1 of ``spec``'s sandbox.
+
+    ``hidden`` are host directories to cover with an empty tmpfs (the
+    server's data directory, when a system directory contains it).
+    """
+    argv = [
+        bwrap,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--hostname",
+        _hostname(spec.name),
+        "--cap-drop",
+        "ALL",
+        "--as-pid-1",
+    ]
+    system_roots: list[Path] = []
+    for name in _SYSTEM_DIRS:
+        path = Path("/", name)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+            system_roots.append(_resolved(path))
+    etc = Path("/etc")
+    for name in _ETC_SECRET_FILES:
+        if (etc / name).is_file():
+            argv += ["--ro-bind", "/dev/null", str(etc / name)]
+    for name in _ETC_SECRET_DIRS:
+        if (etc / name).is_dir() and not (etc / name).is_symlink():
+            argv += ["--tmpfs", str(etc / name)]
+    for path in hidden:
+        argv += ["--tmpfs", str(path)]
+    work = spec.work_dir
+    argv += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        str(work / "tmp"),
+        "/tmp",
+        "--bind",
+        str(work / "workspace"),
+        WORKSPACE,
+        "--bind",
+        str(work / "home"),
+        SANDBOX_HOME,
+    ]
+    # Parents before children, so a volume at /data/x lands inside one at /data.
+    for mount_path, source in sorted(spec.mounts.items(), key=lambda item: item[0].count("/")):
+        argv += ["--bind", str(source), mount_path]
+    argv += ["--chdir", WORKSPACE, "--info-fd", str(info_fd), "--", *agent]
+    return argv
+
+
+def hidden_dirs(paths: Sequence[Path]) -> list[Path]:
+    """Which host directories to hide so that none of ``paths`` shows through a system directory.
+
+    For each path below a directory bound read-only into sandboxes (``/opt``
+    say), the top-most directory under it that contains the path
+    (``/opt/porter`` for ``/opt/porter/data/sandboxes/x``).
+    """
+    roots = [_resolved(Path("/", name)) for name in _SYSTEM_DIRS if Path("/", name).is_dir()]
+    hide: set[Path] = set()
+    for path in paths:
+        real = _resolved(path)
+        for root in roots:
+            if real != root and real.is_relative_to(root):
+                hide.add(root / real.relative_to(root).parts[0])
+    return sorted(hide)
+
+
+def _hostname(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9-]", "-", name).strip("-")[:63]
+    return cleaned or "sandbox"
+
+
+# --------------------------------------------------------------------- cgroups
+
+
+@dataclass
+class _Cgroups:
+    """Where this server may create child cgroups for its sandboxes."""
+
+    version: int  # 1 or 2
+    memory: Path | None
+    cpu: Path | None
+
+    @classmethod
+    def discover(cls) -> _Cgroups | None:
+        """The memory and CPU cgroups this process may nest sandboxes in, or None."""
+        try:
+            lines = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        v1: dict[str, str] = {}
+        v2_path: str | None = None
+        for line in lines:
+            _id, _, rest = line.partition(":")
+            controllers, _, path = rest.partition(":")
+            if controllers == "":
+                v2_path = path
+            for controller in controllers.split(","):
+                v1[controller] = path
+        base = Path("/sys/fs/cgroup")
+        if "memory" in v1 or "cpu" in v1:
+            memory = _usable_dir(base / "memory", v1.get("memory"))
+            cpu = _usable_dir(base / "cpu", v1.get("cpu")) or _usable_dir(base / "cpu,cpuacct", v1.get("cpu"))
+            if memory or cpu:
+                return cls(1, memory, cpu)
+            return None
+        if v2_path is not None and (base / "cgroup.controllers").exists():
+            own = _usable_dir(base, v2_path)
+            if own is None:
+                return None
+            try:
+                enabled = (own / "cgroup.subtree_control").read_text().split()
+                if "memory" not in enabled or "cpu" not in enabled:
+                    (own / "cgroup.subtree_control").write_text("+memory +cpu")
+                enabled = (own / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                return None
+            return cls(2, own if "memory" in enabled else None, own if "cpu" in enabled else None)
+        return None
+
+    def remove_stale(self) -> None:
+        """Remove empty cgroups left by servers that died (their pid is gone)."""
+        for parent in {self.memory, self.cpu} - {None}:
+            assert parent is not None
+            for child in parent.glob("porter-sandbox-*"):
+                owner = child.name.split("-")[2]
+                if owner.isdigit() and not Path("/proc", owner).exists():
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
+
+
+def _usable_dir(hierarchy: Path, own: str | None) -> Path | None:
+    """The directory of our cgroup in ``hierarchy`` if we may create children in it."""
+    if own is None or not hierarchy.is_dir():
+        return None
+    for candidate in (hierarchy / own.lstrip("/"), hierarchy):
+        probe = candidate / f"porter-sandbox-{os.getpid()}-probe"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+@dataclass
+class _SandboxCgroup:
+    """The cgroup directories of one sandbox."""
+
+    version: int
+    dirs: list[Path]
+    memory_dir: Path | None
+
+    @classmethod
+    def create(
+        cls, cgroups: _Cgroups, sandbox_id: str, memory_bytes: int | None, cpu_millis: int | None
+    ) -> _SandboxCgroup:
+        """Make the sandbox's cgroups and set its limits."""
+        name = f"porter-sandbox-{os.getpid()}-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}"
+        dirs: list[Path] = []
+        memory_dir: Path | None = None
+        try:
+            if memory_bytes is not None and cgroups.memory is not None:
+                memory_dir = cgroups.memory / name
+                memory_dir.mkdir(exist_ok=True)
+                dirs.append(memory_dir)
+                if cgroups.version == 1:
+                    (memory_dir / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                    # Without swap accounting this file is absent; with it, no swapping past the limit.
+                    with contextlib.suppress(OSError):
+                        (memory_dir / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+                else:
+                    (memory_dir / "memory.max").write_text(str(memory_bytes))
+                    with contextlib.suppress(OSError):
+                        (memory_dir / "memory.swap.max").write_text("0")
+            if cpu_millis is not None and cgroups.cpu is not None:
+                cpu_dir = cgroups.cpu / name
+                cpu_dir.mkdir(exist_ok=True)
+                if cpu_dir not in dirs:
+                    dirs.append(cpu_dir)
+                period = 100_000
+                quota = max(1_000, cpu_millis * period // 1000)
+                if cgroups.version == 1:
+                    (cpu_dir / "cpu.cfs_period_us").write_text(str(period))
+                    (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
+                else:
+                    (cpu_dir / "cpu.max").write_text(f"{quota} {period}")
+        except OSError as error:
+            cls(cgroups.version, dirs, memory_dir).remove_now()
+            raise LaunchFailed(f"could not set the sandbox's resource limits: {error}") from error
+        return cls(cgroups.version, dirs, memory_dir)
+
+    def add(self, pid: int) -> None:
+        """Move a process (and so what it starts afterwards) into the sandbox's cgroups."""
+        for directory in self.dirs:
+            (directory / "cgroup.procs").write_text(str(pid))
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel has killed for exceeding the memory limit."""
+        if self.memory_dir is None:
+            return 0
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            text = (self.memory_dir / name).read_text()
+        except OSError:
+            return 0
+        match = re.search(r"^oom_kill (\d+)$", text, re.MULTILINE)
+        return int(match.group(1)) if match else 0
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the sandbox's cgroups."""
+        for directory in self.dirs:
+            with contextlib.suppress(OSError):
+                for pid in (directory / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+
+    def remove_now(self) -> bool:
+        """Try to remove the cgroups; False while processes remain in one."""
+        done = True
+        for directory in self.dirs:
+            try:
+                directory.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                done = False
+        return done
+
+    async def remove(self) -> None:
+        """Remove the cgroups once their processes are gone (bounded wait)."""
+        for _ in range(100):
+            if self.remove_now():
+                return
+            self.kill_all()
+            await asyncio.sleep(0.02)
+        logger.warning("could not remove cgroups %s: processes remain in them", self.dirs)
+
+
+# --------------------------------------------------------------------- output
+
+
+class _OutputReader(asyncio.Protocol):
+    """Reads one pipe: reports each line through ``events.log``, optionally keeps all of it."""
+
+    def __init__(self, events: RuntimeEvents, sandbox_id: str, exec_id: str, stream: Stream, keep: bool) -> None:
+        self._events = events
+        self._sandbox_id = sandbox_id
+        self._exec_id = exec_id
+        self._stream = stream
+        self._keep = keep
+        self._chunks: list[bytes] = []
+        self._partial = b""
+        self.transport: asyncio.ReadTransport | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._keep:
+            self._chunks.append(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        while len(self._partial) > _MAX_LINE:
+            lines.append(self._partial[:_MAX_LINE])
+            self._partial = self._partial[_MAX_LINE:]
+        for line in lines:
+            self._emit(line)
+
+    def _emit(self, line: bytes) -> None:
+        try:
+            self._events.log(self._sandbox_id, self._exec_id, self._stream, line.decode("utf-8", "replace"))
+        except Exception:  # the service's bug must not kill our reader
+            logger.exception("events.log failed")
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = b""
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def text(self) -> str:
+        """Everything read so far."""
+        return b"".join(self._chunks).decode("utf-8", "replace")
+
+
+async def _read_pipe(fd: int, reader: _OutputReader) -> None:
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: reader, open(fd, "rb", buffering=0))  # noqa: SIM115 (the transport owns it)
+
+
+# --------------------------------------------------------------------- sandboxes
+
+
+@dataclass
+class _Sandbox:
+    spec: LaunchSpec
+    process: asyncio.subprocess.Process
+    control: socket.socket
+    env: dict[str, str]
+    cgroup: _SandboxCgroup | None
+    rlimit_as: int
+    ready: asyncio.Future[None]
+    results: dict[int, asyncio.Future[tuple[bytes, bytes]]] = field(default_factory=dict)
+    main_token: int | None = None
+    main_started: asyncio.Future[None] | None = None
+    main_readers: list[_OutputReader] = field(default_factory=list)
+    stray_readers: set[_OutputReader] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    main_exited: bool = False
+    stopping: bool = False
+    finished: bool = False
+    stderr_tail: bytes = b""
+    oom_seen: int = 0
+
+
+class ProcessRuntime(Runtime):
+    """Runs each sandbox as a process tree on this host, isolated with bubblewrap (see the module doc)."""
+
+    name = "process"
+
+    def __init__(self, isolation: str = "auto") -> None:
+        if isolation not in ("auto", "bwrap", "none"):
+            raise ValueError(f"isolation must be auto, bwrap or none, not {isolation!r}")
+        self.isolation = isolation
+        self._bwrap: str | None = None
+        self._python: str | None = None
+        self._agent_source = ""
+        self._events: RuntimeEvents | None = None
+        self._sandboxes: dict[str, _Sandbox] = {}
+        self._cgroups: _Cgroups | None = None
+        self._tokens = 0
+        self._told_image = False
+        self._told_cpu = False
+        self._opened = False
+
+    @property
+    def isolated(self) -> bool:
+        """Whether sandboxes run under bubblewrap."""
+        return self._bwrap is not None
+
+    @property
+    def memory_mechanism(self) -> str:
+        """How memory limits are enforced here: ``cgroup v1``, ``cgroup v2`` or ``RLIMIT_AS``."""
+        if self._cgroups is not None and self._cgroups.memory is not None:
+            return f"cgroup v{self._cgroups.version}"
+        return "RLIMIT_AS"
+
+    async def open(self, events: RuntimeEvents) -> None:
+        """Find bubblewrap and python3, probe cgroups; raise ``RuntimeUnavailable`` without bwrap."""
+        self._events = events
+        if self.isolation == "none":
+            self._python = sys.executable
+            logger.warning(
+                "--isolation none: sandbox commands run UNISOLATED on this host, with the server's "
+                "user and full view of its files; use it only for code you trust"
+            )
+        else:
+            self._bwrap = shutil.which("bwrap")
+            if self._bwrap is None:
+                raise RuntimeUnavailable(INSTALL_HINT)
+            self._python = _system_python()
+            if self._python is None:
+                raise RuntimeUnavailable(
+                    "the process runtime runs a small agent with the host's python3 inside each sandbox, "
+                    f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
+                )
+        self._agent_source = Path(__file__).with_name("sandbox_agent.py").read_text()
+        self._cgroups = await asyncio.to_thread(_Cgroups.discover)
+        if self._cgroups is not None:
+            await asyncio.to_thread(self._cgroups.remove_stale)
+        logger.info(
+            "process runtime: isolation %s, memory limits by %s, CPU limits %s",
+            "bubblewrap" if self._bwrap else "none",
+            self.memory_mechanism,
+            "by cgroup CPU quota" if self._cgroups and self._cgroups.cpu else "not enforced",
+        )
+        self._opened = True
+
+    async def readiness(self) -> str | None:
+        """``None`` once opened; sandboxes need nothing remote."""
+        return None if self._opened else "the process runtime is not open"
+
+    # ------------------------------------------------------------------ launch
+
+    async def launch(self, spec: LaunchSpec) -> None:
+        """Start the sandbox's agent (and main command) and return once it runs."""
+        events = self._require_events()
+        if spec.sandbox_id in self._sandboxes:
+            raise LaunchFailed(f"sandbox {spec.sandbox_id} is already running")
+        if not self._told_image:
+            self._told_image = True
+            logger.warning(
+                "the process runtime runs no images: image %r (and any other) is recorded, not pulled; "
+                "commands run from this host's system directories",
+                spec.image,
+            )
+        argv = [*(spec.command or ()), *(spec.args or ())]
+        if spec.command is None and spec.args:
+            raise LaunchFailed("args without a command: the process runtime has no image entrypoint to pass them to")
+        self._check_mounts(spec)
+        await asyncio.to_thread(_prepare_work_dir, spec.work_dir)
+        env = self._base_env(spec)
+        _check_no_nul([*argv, *(f"{k}={v}" for k, v in env.items())])
+
+        cgroup: _SandboxCgroup | None = None
+        rlimit_as = 0
+        if spec.memory_bytes is not None:
+            if self._cgroups is not None and self._cgroups.memory is not None:
+                pass
+            else:
+                rlimit_as = spec.memory_bytes
+        if spec.cpu_millis is not None and (self._cgroups is None or self._cgroups.cpu is None) and not self._told_cpu:
+            self._told_cpu = True
+            logger.warning("CPU limits are not enforced: this host lets the server create no CPU cgroup")
+        if self._cgroups is not None and (spec.memory_bytes is not None or spec.cpu_millis is not None):
+            cgroup = await asyncio.to_thread(
+                _SandboxCgroup.create, self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis
+            )
+            if not cgroup.dirs:
+                cgroup = None
+
+        sandbox = await self._spawn(spec, env, cgroup, rlimit_as, events)
+        if argv:
+            try:
+                await self._start_main(sandbox, argv)
+            except BaseException:
+                await self._kill(sandbox)
+                raise
+
+    async def _spawn(
+        self,
+        spec: LaunchSpec,
+        env: dict[str, str],
+        cgroup: _SandboxCgroup | None,
+        rlimit_as: int,
+        events: RuntimeEvents,
+    ) -> _Sandbox:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        theirs.set_inheritable(True)
+        assert self._python is not None
+        agent = [self._python, "-I", "-S", "-c", _AGENT_BOOTSTRAP, str(theirs.fileno())]
+        info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            if self._bwrap is not None:
+                agent.append("bwrap")
+                hidden = hidden_dirs([spec.work_dir, *spec.mounts.values()])
+                argv = bwrap_argv(self._bwrap, spec, agent, info_fd=info_w, hidden=hidden)
+                cwd = "/"
+                pass_fds: tuple[int, ...] = (theirs.fileno(), info_w)
+            else:
+                agent.append("none")
+                argv = agent
+                cwd = str(spec.work_dir / "workspace")
+                pass_fds = (theirs.fileno(),)
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                    pass_fds=pass_fds,
+                    env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"},
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise LaunchFailed(f"could not start the sandbox: {error}") from error
+        except BaseException:
+            os.close(info_r)
+            ours.close()
+            if cgroup is not None:
+                await cgroup.remove()
+            raise
+        finally:
+            os.close(info_w)
+            theirs.close()
+
+        sandbox = _Sandbox(
+            spec=spec,
+            process=process,
+            control=ours,
+            env=env,
+            cgroup=cgroup,
+            rlimit_as=rlimit_as,
+            ready=loop.create_future(),
+        )
+        self._sandboxes[spec.sandbox_id] = sandbox
+        # The agent's first read is its own source (keeps its command line short in `ps`).
+        ours.send(self._agent_source.encode())
+        self._background(sandbox, self._pump(sandbox, events))
+        self._background(sandbox, self._read_stderr(sandbox))
+        try:
+            waiter = asyncio.ensure_future(process.wait())
+            first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
+            try:
+                await asyncio.wait(first, timeout=_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                await asyncio.sleep(0)  # let the stderr reader take what bwrap said
+                said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
+                raise LaunchFailed(f"the sandbox did not start: {said or 'no answer from its init process'}")
+            if cgroup is not None:
+                pid = process.pid if self._bwrap is None else await asyncio.to_thread(_child_pid, info_r)
+                await asyncio.to_thread(cgroup.add, pid)
+        except BaseException:
+            await self._kill(sandbox)
+            raise
+        finally:
+            os.close(info_r)
+        return sandbox
+
+    async def _start_main(self, sandbox: _Sandbox, argv: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        token = self._next_token()
+        sandbox.main_token = token
+        started: asyncio.Future[None] = loop.create_future()
+        result: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
+        sandbox.main_started = started
+        sandbox.results[token] = result
+        sandbox.main_readers = await self._send_spawn(
+            sandbox, token, b"main", argv, sandbox.env, keep=False, exec_id=""
+        )
+        either: list[asyncio.Future[Any]] = [started, result]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if started.done():
+            return  # it runs (and may already have ended: _pump reports that)
+        error = result.exception()
+        if error is not None:
+            raise LaunchFailed("the sandbox ended before its main process started") from error
+        kind, payload = result.result()
+        if kind == b"E":
+            raise LaunchFailed(payload.decode("utf-8", "replace"))
+
+    # ------------------------------------------------------------------ exec
+
+    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
+        """Run ``command`` in the sandbox through its agent; see the module doc."""
+        sandbox = self._live(sandbox_id)
+        if not command:
+            raise BadRequest("command is empty: give the program to run and its arguments")
+        merged = {**sandbox.env, **env}
+        _check_no_nul([*command, *(f"{k}={v}" for k, v in merged.items())])
+        loop = asyncio.get_running_loop()
+        token = self._next_token()
+        result: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
+        sandbox.results[token] = result
+        try:
+            out, err = await self._send_spawn(
+                sandbox, token, b"exec", list(command), merged, keep=True, exec_id=exec_id
+            )
+            kind, payload = await result
+        finally:
+            sandbox.results.pop(token, None)
+        if kind == b"E":
+            message = payload.decode("utf-8", "replace")
+            self._require_events().log(sandbox_id, exec_id, "stderr", message)
+            for reader in (out, err):
+                if reader.transport is not None:
+                    reader.transport.close()
+            return ExecOutput(stdout="", stderr=message + "\n", exit_code=127)
+        status = int(payload)
+        code = _exit_code(status)
+        # Background processes may hold the pipes open: wait a moment, then leave them to drain.
+        _done, pending = await asyncio.wait({out.done, err.done}, timeout=_OUTPUT_GRACE)
+        if pending:
+            sandbox.stray_readers.update(reader for reader in (out, err) if not reader.done.done())
+        stderr = err.text()
+        reason = self._oom_reason(sandbox, code)
+        if reason is not None:
+            self._require_events().log(sandbox_id, exec_id, "stderr", reason)
+            stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + reason + "\n"
+        return ExecOutput(stdout=out.text(), stderr=stderr, exit_code=code)
+
+    async def _send_spawn(
+        self,
+        sandbox: _Sandbox,
+        token: int,
+        kind: bytes,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        keep: bool,
+        exec_id: str,
+    ) -> list[_OutputReader]:
+        events = self._require_events()
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        readers = [
+            _OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stdout", keep),
+            _OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stderr", keep),
+        ]
+        try:
+            await _read_pipe(out_r, readers[0])
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            os.close(out_w)
+            os.close(err_w)
+            raise
+        try:
+            await _read_pipe(err_r, readers[1])
+        except BaseException:
+            os.close(err_r)
+            os.close(out_w)
+            os.close(err_w)
+            raise
+        fields = [b"S", str(token).encode(), kind, str(sandbox.rlimit_as).encode(), str(len(argv)).encode()]
+        fields += [os.fsencode(arg) for arg in argv]
+        fields += [os.fsencode(f"{key}={value}") for key, value in env.items()]
+        try:
+            await self._send(sandbox, b"\0".join(fields), [out_w, err_w])
+        except BaseException:
+            for reader in readers:
+                if reader.transport is not None:
+                    reader.transport.close()
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        return readers
+
+    async def _send(self, sandbox: _Sandbox, packet: bytes, fds: list[int]) -> None:
+        loop = asyncio.get_running_loop()
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+        deadline = loop.time() + _SEND_TIMEOUT
+        while True:
+            try:
+                sandbox.control.sendmsg([packet], ancillary)
+                return
+            except BlockingIOError:
+                pass
+            except OSError as error:
+                if error.errno == 90:  # EMSGSIZE
+                    raise BadRequest("the command and its environment are too large to run") from error
+                raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} is no longer running") from error
+            if loop.time() > deadline or sandbox.finished:
+                raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} is not taking commands")
+            writable = loop.create_future()
+            loop.add_writer(sandbox.control.fileno(), writable.set_result, None)
+            try:
+                await asyncio.wait_for(writable, timeout=1.0)
+            except TimeoutError:
+                pass
+            finally:
+                loop.remove_writer(sandbox.control.fileno())
+
+    # ------------------------------------------------------------------ agent messages
+
+    async def _pump(self, sandbox: _Sandbox, events: RuntimeEvents) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    packet = await loop.sock_recv(sandbox.control, 65536)
+                except OSError:
+                    packet = b""
+                if not packet:
+                    break
+                kind, _, rest = packet.partition(b"\0")
+                if kind == b"R":
+                    if not sandbox.ready.done():
+                        sandbox.ready.set_result(None)
+                    continue
+                token_text, _, payload = rest.partition(b"\0")
+                token = int(token_text)
+                if kind == b"P":
+                    if sandbox.main_started is not None and not sandbox.main_started.done():
+                        sandbox.main_started.set_result(None)
+                    continue
+                future = sandbox.results.get(token)
+                if future is not None and not future.done():
+                    future.set_result((kind, payload))
+                if token == sandbox.main_token and kind == b"X":
+                    sandbox.main_exited = True
+                    self._background(sandbox, self._main_ended(sandbox, events, int(payload)))
+        finally:
+            gone = SandboxGone(f"sandbox {sandbox.spec.sandbox_id} ended while the exec ran")
+            for future in sandbox.results.values():
+                if not future.done():
+                    future.set_exception(gone)
+            if not sandbox.ready.done():
+                sandbox.ready.set_exception(LaunchFailed("the sandbox's init process ended"))
+            # Never awaited when the sandbox ended before it was ready; mark them retrieved.
+            outcomes: list[asyncio.Future[Any]] = [*sandbox.results.values(), sandbox.ready]
+            for outcome in outcomes:
+                if outcome.done() and not outcome.cancelled():
+                    outcome.exception()
+            started = sandbox.ready.exception() is None
+            if started and not sandbox.stopping and not sandbox.finished and not sandbox.main_exited:
+                # The agent went away by itself: killed from outside, or it crashed.
+                self._background(sandbox, self._agent_ended(sandbox, events))
+
+    async def _main_ended(self, sandbox: _Sandbox, events: RuntimeEvents, status: int) -> None:
+        code = _exit_code(status)
+        await asyncio.wait([reader.done for reader in sandbox.main_readers], timeout=5.0)
+        reason = self._oom_reason(sandbox, code)
+        await self._report_exit(sandbox, events, code, reason)
+
+    async def _agent_ended(self, sandbox: _Sandbox, events: RuntimeEvents) -> None:
+        try:
+            returncode = await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
+        except TimeoutError:
+            sandbox.process.kill()
+            returncode = await sandbox.process.wait()
+        code = returncode if returncode >= 0 else 128 - returncode
+        if sandbox.main_readers:
+            await asyncio.wait([reader.done for reader in sandbox.main_readers], timeout=1.0)
+        reason = self._oom_reason(sandbox, code)
+        if reason is None and sandbox.main_token is not None:
+            reason = f"the sandbox's init process ended unexpectedly (exit code {code})"
+        await self._report_exit(sandbox, events, code, reason)
+
+    async def _report_exit(self, sandbox: _Sandbox, events: RuntimeEvents, code: int, reason: str | None) -> None:
+        if sandbox.stopping or sandbox.finished:
+            return
+        sandbox.finished = True
+        if self._sandboxes.get(sandbox.spec.sandbox_id) is sandbox:
+            del self._sandboxes[sandbox.spec.sandbox_id]
+        try:
+            events.exited(sandbox.spec.sandbox_id, code, reason)
+        finally:
+            await self._cleanup(sandbox)
+
+    def _oom_reason(self, sandbox: _Sandbox, code: int) -> str | None:
+        if sandbox.cgroup is None or code != 128 + signal.SIGKILL:
+            return None
+        kills = sandbox.cgroup.oom_kills()
+        if kills <= sandbox.oom_seen:
+            return None
+        sandbox.oom_seen = kills
+        return (
+            f"killed by the kernel: the sandbox exceeded its memory limit of {sandbox.spec.memory_bytes} bytes "
+            "(resources.memory)"
+        )
+
+    async def _read_stderr(self, sandbox: _Sandbox) -> None:
+        stream = sandbox.process.stderr
+        assert stream is not None
+        while True:
+            chunk = await stream.read(4096)
+            if not chunk:
+                return
+            sandbox.stderr_tail = (sandbox.stderr_tail + chunk)[-4096:]
+            if sandbox.ready.done():
+                # Only bwrap or the agent itself write here: worth the server's log.
+                logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
+
+    # ------------------------------------------------------------------ stop
+
+    async def stop(self, sandbox_id: str) -> None:
+        """Kill the sandbox's whole process tree; a no-op when it is gone. Never calls ``exited``."""
+        sandbox = self._sandboxes.pop(sandbox_id, None)
+        if sandbox is None:
+            return
+        await self._kill(sandbox)
+
+    async def _kill(self, sandbox: _Sandbox) -> None:
+        sandbox.stopping = True
+        if self._sandboxes.get(sandbox.spec.sandbox_id) is sandbox:
+            del self._sandboxes[sandbox.spec.sandbox_id]
+        process = sandbox.process
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                if self._bwrap is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.kill()  # --die-with-parent takes the agent, PID 1, and so the sandbox
+        if sandbox.cgroup is not None:
+            sandbox.cgroup.kill_all()
+        await self._cleanup(sandbox)
+
+    async def _cleanup(self, sandbox: _Sandbox) -> None:
+        try:
+            await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
+        except TimeoutError:
+            logger.warning("sandbox %s: its bwrap process did not end", sandbox.spec.sandbox_id)
+        sandbox.control.close()
+        for reader in [*sandbox.main_readers, *sandbox.stray_readers]:
+            if reader.transport is not None:
+                reader.transport.close()
+        if sandbox.cgroup is not None:
+            await sandbox.cgroup.remove()
+        current = asyncio.current_task()
+        for task in list(sandbox.tasks):
+            if task is not current and not task.done():
+                task.cancel()
+
+    # ------------------------------------------------------------------ adopt / close
+
+    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
+        """Sandboxes die with the server (``--die-with-parent``): none to adopt."""
+        return set()
+
+    async def close(self, stop_sandboxes: bool) -> None:
+        """Stop every sandbox when asked; they would die with the server anyway."""
+        if stop_sandboxes:
+            await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in list(self._sandboxes)))
+        self._opened = False
+
+    # ------------------------------------------------------------------ small parts
+
+    def _require_events(self) -> RuntimeEvents:
+        if self._events is None:
+            raise RuntimeUnavailable("the process runtime is not open")
+        return self._events
+
+    def _live(self, sandbox_id: str) -> _Sandbox:
+        sandbox = self._sandboxes.get(sandbox_id)
+        if sandbox is None or sandbox.finished or sandbox.stopping:
+            raise SandboxGone(f"sandbox {sandbox_id} is not running")
+        return sandbox
+
+    def _next_token(self) -> int:
+        self._tokens += 1
+        return self._tokens
+
+    def _background(self, sandbox: _Sandbox, coroutine: object) -> None:
+        assert asyncio.iscoroutine(coroutine)
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        sandbox.tasks.add(task)
+        task.add_done_callback(sandbox.tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    def _base_env(self, spec: LaunchSpec) -> dict[str, str]:
+        if self._bwrap is not None:
+            env = {"PATH": SANDBOX_PATH, "HOME": SANDBOX_HOME, "PWD": WORKSPACE, "TMPDIR": "/tmp"}
+        else:
+            env = {
+                "PATH": SANDBOX_PATH,
+                "HOME": str(spec.work_dir / "home"),
+                "PWD": str(spec.work_dir / "workspace"),
+                "TMPDIR": str(spec.work_dir / "tmp"),
+            }
+        env.update({"HOSTNAME": _hostname(spec.name), "LANG": "C.UTF-8"})
+        env.update(spec.env)
+        return env
+
+    def _check_mounts(self, spec: LaunchSpec) -> None:
+        for mount_path, source in spec.mounts.items():
+            if not mount_path.startswith("/") or ".." in mount_path.split("/"):
+                raise LaunchFailed(f"mount path {mount_path!r} must be absolute, without '..'")
+            if not source.is_dir():
+                raise LaunchFailed(f"volume directory {source} for {mount_path} does not exist")
+            if self._bwrap is None:
+                raise LaunchFailed(
+                    f"cannot mount a volume at {mount_path} with --isolation none (nothing is isolated, so "
+                    "nothing can be mounted); run the server with bubblewrap to use volumes"
+                )
+            top = Path(mount_path).parts[1] if len(Path(mount_path).parts) > 1 else ""
+            if top in ("", "proc", "dev") or top in _SYSTEM_DIRS:
+                raise LaunchFailed(f"cannot mount a volume at {mount_path}: it is a system directory in the sandbox")
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("process runtime task failed", exc_info=task.exception())
+
+
+def _prepare_work_dir(work_dir: Path) -> None:
+    for name in ("tmp", "workspace", "home"):
+        (work_dir / name).mkdir(parents=True, exist_ok=True)
+    (work_dir / "tmp").chmod(0o1777)
+
+
+def _check_no_nul(values: Sequence[str]) -> None:
+    if any("\0" in value for value in values):
+        raise BadRequest("command arguments and environment values cannot contain NUL characters")
+
+
+def _child_pid(info_fd: int) -> int:
+    """The host pid of the sandbox's PID 1, from what bwrap wrote to ``--info-fd``."""
+    data = b""
+    while b"}" not in data:
+        chunk = os.read(info_fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(json.loads(data)["child-pid"])
+
+
+def _system_python() -> str | None:
+    """The host's python3 from a directory that sandboxes see (not a venv or ~/.pyenv)."""
+    found = shutil.which("python3", path=SANDBOX_PATH)
+    if found is None:
+        return None
+    real = _resolved(Path(found))
+    roots = [_resolved(Path("/", name)) for name in _SYSTEM_DIRS if Path("/", name).is_dir()]
+    if any(real.is_relative_to(root) for root in roots):
+        return found
+    return None

@@ -1,0 +1,228 @@
+"""The agent: a tiny init process that runs inside each process-runtime sandbox.
+
+The process runtime does not import this module: it runs the host's
+``python3 -I -S -c BOOTSTRAP FD`` as the first process of the sandbox (PID 1
+of its PID namespace under bubblewrap), and the bootstrap reads this file's
+source as the first packet on the control socket and runs it.
+So it uses only built-in modules that import in a few milliseconds
+(``_socket``, ``_signal``, ``select``, ``os``), and it must run on any
+Python 3 the host has.
+
+It talks to the server over one ``SOCK_SEQPACKET`` socket (its file
+descriptor number is ``argv[1]``). Every message is one packet of fields
+separated by NUL bytes:
+
+server -> agent
+    ``S token kind rlimit_as argc argv... env...`` with two file descriptors
+    attached (the write ends of the stdout and stderr pipes): spawn a process.
+    ``kind`` is ``main`` (the sandbox's main process: when it ends, the agent
+    ends, and with it the sandbox) or ``exec``. ``rlimit_as`` is a byte count,
+    0 for none.
+
+agent -> server
+    ``R`` once it is ready; ``P token`` a process started; ``E token message``
+    a process could not start (``message`` for its stderr, exit code 127);
+    ``X token status`` a process ended (``status`` as ``waitpid`` gives it).
+
+A process spawned here reads ``/dev/null`` and writes straight into the
+server's pipes, so output never passes through the agent. When the server's
+end of the socket closes (the server died) the agent kills everything it
+started and exits; under bubblewrap the PID namespace ends with it.
+"""
+
+from __future__ import annotations
+
+import _signal  # type: ignore[import-not-found]  # built in; ``signal`` would import ``enum``, which is slow
+import _socket
+import os
+import select
+import sys
+
+NOT_FOUND = 127
+_CATCHABLE = [
+    getattr(_signal, name)
+    for name in ("SIGHUP", "SIGINT", "SIGQUIT", "SIGPIPE", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGXFSZ")
+    if hasattr(_signal, name)
+]
+
+
+def find_program(name: str, env: dict[str, str]) -> str | None:
+    """The path to run for ``name`` (looked up in the spawn's PATH), or None."""
+    if "/" in name:
+        return name
+    for directory in env.get("PATH", "/usr/bin:/bin").split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def spawn(argv: list[str], env: dict[str, str], out_fd: int, err_fd: int, rlimit_as: int, own_session: bool) -> int:
+    """Start one process writing into ``out_fd``/``err_fd``; answer its pid."""
+    path = find_program(argv[0], env)
+    if path is None:
+        raise FileNotFoundError(2, "command not found", argv[0])
+    if not rlimit_as:
+        return os.posix_spawn(
+            path,
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_fd, 1),
+                (os.POSIX_SPAWN_DUP2, err_fd, 2),
+            ],
+            setsigdef=_CATCHABLE,
+            setsigmask=[],
+            setsid=own_session,
+        )
+    # posix_spawn cannot set a resource limit on the child: fork instead.
+    import resource
+
+    errors_r, errors_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            devnull = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
+            for signum in _CATCHABLE:
+                _signal.signal(signum, _signal.SIG_DFL)
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
+            if own_session:
+                os.setsid()
+            resource.setrlimit(resource.RLIMIT_AS, (rlimit_as, rlimit_as))
+            os.execve(path, argv, env)
+        except OSError as error:
+            os.write(errors_w, str(error.errno).encode())
+        finally:
+            os._exit(NOT_FOUND)
+    os.close(errors_w)
+    try:
+        failure = os.read(errors_r, 64)
+    finally:
+        os.close(errors_r)
+    if failure:
+        os.waitpid(pid, 0)
+        code = int(failure)
+        raise OSError(code, os.strerror(code), argv[0])
+    return pid
+
+
+def main() -> None:
+    """Serve the server until the main process ends or the server goes away."""
+    control_fd = int(sys.argv[1])
+    isolated = sys.argv[2] == "bwrap"
+    os.set_inheritable(control_fd, False)
+    control = _socket.socket(fileno=control_fd)  # the bootstrap detached its own
+    control.setblocking(True)
+
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    _signal.set_wakeup_fd(wake_w)
+    _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+
+    tokens: dict[int, bytes] = {}  # pid -> token
+    main_pid = -1
+
+    def send(*fields: bytes | str | int) -> None:
+        control.send(b"\0".join(field if isinstance(field, bytes) else str(field).encode() for field in fields))
+
+    def finish() -> None:
+        # Under bubblewrap this process is PID 1: when it exits the kernel
+        # kills everything else in the sandbox. Without it, kill our group.
+        if not isolated:
+            try:  # noqa: SIM105  (contextlib would slow the agent's start)
+                os.killpg(0, _signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(0)
+
+    def reap() -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            token = tokens.pop(pid, None)
+            if token is not None:
+                send(b"X", token, status)
+            if pid == main_pid:
+                reap_rest()
+                finish()
+
+    def reap_rest() -> None:
+        # Report execs that ended at the same moment as the main process.
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            token = tokens.pop(pid, None)
+            if token is not None:
+                send(b"X", token, status)
+
+    def handle(packet: bytes, fds: list[int]) -> None:
+        nonlocal main_pid
+        fields = packet.split(b"\0")
+        if fields[0] != b"S" or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            return
+        token, kind, rlimit_as, argc = fields[1], fields[2], int(fields[3]), int(fields[4])
+        argv = [os.fsdecode(arg) for arg in fields[5 : 5 + argc]]
+        env = {}
+        for entry in fields[5 + argc :]:
+            key, _, value = entry.partition(b"=")
+            env[os.fsdecode(key)] = os.fsdecode(value)
+        try:
+            pid = spawn(argv, env, fds[0], fds[1], rlimit_as, isolated)
+        except OSError as error:
+            not_found = error.errno in (2, 20)  # ENOENT, ENOTDIR
+            reason = "command not found" if not_found else (error.strerror or "cannot run")
+            send(b"E", token, os.fsencode(f"{argv[0] if argv else ''}: {reason}"))
+            if kind == b"main":
+                finish()
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        tokens[pid] = token
+        if kind == b"main":
+            main_pid = pid
+            send(b"P", token)
+
+    poller = select.poll()
+    poller.register(control_fd, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    fd_space = _socket.CMSG_SPACE(8 * 4)
+    send(b"R")
+    while True:
+        for fd, _events in poller.poll():
+            if fd == wake_r:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                reap()
+                continue
+            packet, ancillary, _flags, _address = control.recvmsg(1 << 22, fd_space, _socket.MSG_CMSG_CLOEXEC)
+            if not packet:
+                finish()
+            fds: list[int] = []
+            for level, kind, data in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    usable = len(data) - len(data) % 4
+                    fds.extend(int.from_bytes(data[i : i + 4], sys.byteorder) for i in range(0, usable, 4))
+            handle(packet, fds)
+        reap()
+
+
+if __name__ == "__main__":
+    main()
