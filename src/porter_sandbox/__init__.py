@@ -1,1 +1,92 @@
-"""Python SDK for the Porter Sandbox API."""
+"""Python SDK for the Porter Sandbox API.
+
+::
+
+    from porter_sandbox import Porter
+
+    with Porter() as porter:
+        sandbox = porter.sandboxes.create(image="python:3.12-slim", name="demo")
+        print(sandbox.exec(["python", "-c", "print('hi')"]).stdout)
+        sandbox.terminate()
+
+``AsyncPorter`` is the same surface, awaitable. Every error is a
+``SandboxError``; see ``porter_sandbox._exceptions`` for the tree.
+"""
+
+from ._client import AsyncPorter, Porter
+from ._config import NOT_GIVEN, NotGiven
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    CommandError,
+    ConfigurationError,
+    ConflictError,
+    InvalidNameError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    SandboxEndedError,
+    SandboxError,
+    SandboxTimeoutError,
+    ServerError,
+)
+from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
+from ._models import CountPoint, ExecResult, Health, LogLine, Readiness, SandboxCounts, SandboxPage, VolumeFile
+from ._raw import BoundOperations
+from ._sandboxes import TERMINAL_PHASES, AsyncSandbox, AsyncSandboxes, Sandbox, Sandboxes
+from ._version import __version__
+from ._volumes import AsyncVolume, AsyncVolumes, Volume, Volumes
+
+__all__ = [
+    "NOT_GIVEN",
+    "TERMINAL_PHASES",
+    "APIConnectionError",
+    "APIStatusError",
+    "AsyncHealthz",
+    "AsyncPorter",
+    "AsyncReadyz",
+    "AsyncSandbox",
+    "AsyncSandboxes",
+    "AsyncVolume",
+    "AsyncVolumes",
+    "AuthenticationError",
+    "BadRequestError",
+    "BoundOperations",
+    "CommandError",
+    "ConfigurationError",
+    "ConflictError",
+    "CountPoint",
+    "ExecResult",
+    "Health",
+    "Healthz",
+    "InvalidNameError",
+    "LogLine",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "Porter",
+    "RateLimitError",
+    "Readiness",
+    "Readyz",
+    "Sandbox",
+    "SandboxCounts",
+    "SandboxEndedError",
+    "SandboxError",
+    "SandboxPage",
+    "SandboxTimeoutError",
+    "Sandboxes",
+    "ServerError",
+    "Volume",
+    "VolumeFile",
+    "Volumes",
+    "__version__",
+]
+
+# Public names report this package, not the private module they live in.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = __name__
+del _name, _value

@@ -1,0 +1,189 @@
+"""Every error the SDK raises, under one root.
+
+::
+
+    SandboxError                      anything this SDK raises on purpose
+    ├── APIStatusError                the server answered with an error status
+    │   ├── BadRequestError           400: the request is invalid; the message says what to change
+    │   ├── AuthenticationError       401: the API key is missing or wrong
+    │   ├── PermissionDeniedError     403: the key may not do this
+    │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
+    │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
+    │   ├── RateLimitError            429: too many requests (retried for you where safe)
+    │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
+    ├── APIConnectionError            the server could not be reached, or the connection dropped
+    ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
+    ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
+    ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
+    ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
+    └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
+
+Other error statuses (413, 416, ...) raise :class:`APIStatusError` itself.
+Every error carries ``message``; errors from an answer carry ``status_code``
+and ``body`` (the parsed JSON, or the text when it is not JSON), and the
+others have ``None`` there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import ExecResult
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CommandError",
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidNameError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SandboxEndedError",
+    "SandboxError",
+    "SandboxTimeoutError",
+    "ServerError",
+]
+
+
+class SandboxError(Exception):
+    """The root of every error this SDK raises: catch it to catch them all."""
+
+    message: str
+    """What went wrong, in words."""
+    status_code: int | None
+    """The HTTP status of the answer that caused it, or ``None`` when there was none."""
+    body: object | None
+    """The answer's body: its parsed JSON, or its text when it is not JSON; ``None`` when there was none."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+
+
+class APIStatusError(SandboxError):
+    """The server answered with an error status; ``status_code``, ``body`` and ``message`` say which and why."""
+
+    status_code: int
+
+    def __init__(self, message: str, *, status_code: int, body: object | None = None) -> None:
+        super().__init__(message, status_code=status_code, body=body)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.message}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the request is invalid; the message says what to change."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong (set ``api_key=`` or ``PORTER_SANDBOX_API_KEY``)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the API key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no sandbox, volume or file has this id, name or path."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the current state (name taken, sandbox not running, volume attached, file exists)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; raised once the retries allowed for this call are spent."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed; raised once the retries allowed for this call are spent."""
+
+
+class APIConnectionError(SandboxError):
+    """The server could not be reached, or the connection dropped before an answer came."""
+
+
+class SandboxTimeoutError(SandboxError, TimeoutError):
+    """A request, or a ``wait()``, took longer than its timeout. Never retried: the server may still be working."""
+
+
+class InvalidNameError(SandboxError, ValueError):
+    """A sandbox or volume name, or a mount path, is invalid; raised before any request is sent."""
+
+
+class ConfigurationError(SandboxError, ValueError):
+    """The client cannot tell where the API is or how to reach it; the message says what to set."""
+
+
+class SandboxEndedError(SandboxError):
+    """``wait()`` saw the sandbox reach a terminal phase other than the one it was waiting for."""
+
+    phase: str
+    """The phase the sandbox ended in."""
+
+    def __init__(self, message: str, *, phase: str) -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+class CommandError(SandboxError):
+    """A command exited non-zero and the caller asked for that to be an error (``check=True``).
+
+    The command's whole output is here: ``stdout``, ``stderr``, ``exit_code``,
+    and ``result`` (the :class:`ExecResult`).
+    """
+
+    def __init__(self, result: ExecResult, command: Sequence[str] | None = None) -> None:
+        shown = " ".join(command) if command else "the command"
+        tail = result.stderr.strip().splitlines()[-1:] if result.stderr.strip() else []
+        detail = f": {tail[0]}" if tail else ""
+        super().__init__(f"{shown} exited with code {result.exit_code}{detail}")
+        self.result = result
+        self.command = list(command) if command is not None else None
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def decode_body(content: bytes) -> object | None:
+    """The body of an answer: its JSON when it parses, else its text, else ``None`` when empty."""
+    if not content:
+        return None
+    try:
+        parsed: object = json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", errors="replace")
+    return parsed
+
+
+def error_for_status(status_code: int, content: bytes) -> APIStatusError:
+    """The exception for an error answer: the class by status, the message from ``{"error": ...}``."""
+    body = decode_body(content)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        message = body["error"]
+    elif isinstance(body, str) and body.strip():
+        message = body.strip()[:500]
+    else:
+        message = "no message"
+    cls = _BY_STATUS.get(status_code) or (ServerError if status_code >= 500 else APIStatusError)
+    return cls(message, status_code=status_code, body=body)

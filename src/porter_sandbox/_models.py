@@ -1,0 +1,174 @@
+"""The values SDK calls answer: command results, log lines, pages, counts, files, health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar, overload
+
+from ._exceptions import CommandError
+
+__all__ = [
+    "CountPoint",
+    "ExecResult",
+    "Health",
+    "LogLine",
+    "Readiness",
+    "SandboxCounts",
+    "SandboxPage",
+    "VolumeFile",
+]
+
+H = TypeVar("H")
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run with ``sandbox.exec()`` printed, and how it exited."""
+
+    stdout: str
+    """Everything the command wrote to standard output."""
+    stderr: str
+    """Everything the command wrote to standard error."""
+    exit_code: int
+    """Its exit code: 0 for success; 127 when the program does not exist."""
+    exec_id: str | None = None
+    """The id of this exec, which its log lines carry (``LogLine.exec_id``)."""
+    command: tuple[str, ...] | None = field(default=None, compare=False)
+    """The command that ran."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command exited 0."""
+        return self.exit_code == 0
+
+    def check(self) -> ExecResult:
+        """Answer this result when the command exited 0; raise :class:`CommandError` (with the output) otherwise."""
+        if self.exit_code != 0:
+            raise CommandError(self, self.command)
+        return self
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a sandbox's main process or one of its execs wrote."""
+
+    timestamp: datetime
+    """When the line was written."""
+    line: str
+    """The line, without its newline."""
+    level: str
+    """``info`` for standard output, ``error`` for standard error (``warning`` from some servers)."""
+    exec_id: str
+    """The exec that wrote it; ``""`` for the main process."""
+
+
+@dataclass(frozen=True)
+class SandboxPage(Sequence[H], Generic[H]):
+    """One page of ``sandboxes.list()``: a sequence of sandbox handles, newest first, and where it is among pages."""
+
+    sandboxes: list[H]
+    """The sandboxes on this page."""
+    page: int
+    """This page's number, from 1."""
+    total_pages: int
+    """How many pages there are."""
+    has_next_page: bool
+    """Whether another page follows this one."""
+
+    @overload
+    def __getitem__(self, index: int) -> H: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[H]: ...
+    def __getitem__(self, index: int | slice) -> H | list[H]:
+        """The sandbox at ``index`` on this page."""
+        return self.sandboxes[index]
+
+    def __len__(self) -> int:
+        """How many sandboxes are on this page."""
+        return len(self.sandboxes)
+
+    def __iter__(self) -> Iterator[H]:
+        """The sandboxes on this page, newest first."""
+        return iter(self.sandboxes)
+
+
+@dataclass(frozen=True)
+class CountPoint:
+    """How many matching sandboxes were created in one time bucket."""
+
+    timestamp: datetime
+    """The start of the bucket."""
+    count: int
+    """How many matching sandboxes were created in it."""
+
+
+@dataclass(frozen=True)
+class SandboxCounts:
+    """Sandbox counts over time, from ``sandboxes.counts()``: one point per bucket, oldest first, no gaps."""
+
+    points: list[CountPoint]
+    """One point per bucket, oldest first."""
+    granularity_ms: int
+    """The width of each bucket in milliseconds."""
+
+    @property
+    def total(self) -> int:
+        """The sum of the counts."""
+        return sum(point.count for point in self.points)
+
+
+@dataclass(frozen=True)
+class VolumeFile:
+    """A file or directory in a volume, from ``volume.listdir()``, ``iterdir()`` or ``search()``."""
+
+    name: str
+    """Its name in its directory."""
+    path: str
+    """Its path from the volume root, starting with ``/``."""
+    type: str
+    """``file`` or ``directory``."""
+    size_bytes: int
+    """Its size in bytes; 0 for a directory."""
+    modified_at: datetime | None = None
+    """When it was last written, when the server says."""
+    truncated: bool = False
+    """For a directory: whether the listing left some of what it holds out (``iterdir()`` fetches the rest)."""
+    entries: tuple[VolumeFile, ...] = ()
+    """For a directory: what the listing showed of what it holds, directories first then files."""
+
+    @property
+    def is_file(self) -> bool:
+        """Whether this is a file."""
+        return self.type == "file"
+
+    @property
+    def is_directory(self) -> bool:
+        """Whether this is a directory."""
+        return self.type == "directory"
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the API process is up (``GET /healthz``)."""
+
+    status: str
+    """``ok`` when the process is up."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the server said ``ok``."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the API can run sandboxes now (``GET /readyz``)."""
+
+    status: str
+    """``ready`` when sandboxes can run; another word, saying why, while they cannot."""
+    active_sandboxes: int | None
+    """How many sandboxes are in a non-terminal phase, when the server says."""
+    ready: bool
+    """Whether the server answered 200 (ready) rather than 503 (not ready)."""
