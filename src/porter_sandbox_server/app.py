@@ -21,21 +21,19 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
 from .service import SandboxService, parse_time
 from .store import SandboxFilter
-from .validation import ApiSpec, Operation
+from .validation import ApiSpec
 from .volume_files_routes import routes as volume_file_routes
 
 logger = logging.getLogger("porter_sandbox_server")
 
 #: Routes anyone may call, API key or not: probes must work without secrets.
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 class BearerAuth:
@@ -69,12 +67,12 @@ def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = No
 
 
 def _filters(query: dict[str, Any]) -> SandboxFilter:
-    tags: list[tuple[str, str]] = []
+    tags: list[tuple[str, str | None]] = []
     for tag in query.get("tag", []):
+        # "key=value" must match exactly; a bare "key" only needs the key; "" filters nothing.
         key, sep, value = tag.partition("=")
-        if not sep or not key:
-            raise errors.BadRequest(f"query parameter 'tag': {tag!r} is not key=value; send tags as tag=env%3Dprod")
-        tags.append((key, value))
+        if key or sep:
+            tags.append((key, value if sep else None))
     return SandboxFilter(
         search=query.get("search") or None,
         tags=tags,
@@ -85,107 +83,97 @@ def _filters(query: dict[str, Any]) -> SandboxFilter:
     )
 
 
+#: A route's handler: the request, its checked query parameters and path parameters.
+OperationHandler = Callable[[Request, dict[str, Any], dict[str, Any]], Awaitable[Response]]
+
+
+def _route(spec: ApiSpec, path: str, handlers: dict[str, OperationHandler]) -> Route:
+    """One route for ``path``: checks each request's parameters against the spec, then calls its method's handler."""
+    checked = {method: (spec.operation(method, path), handler) for method, handler in handlers.items()}
+
+    async def endpoint(request: Request) -> Response:
+        # Starlette answers HEAD wherever GET is allowed.
+        operation, handler = checked["GET" if request.method == "HEAD" else request.method]
+        return await handler(request, operation.query(request), operation.path(request))
+
+    return Route(path, endpoint, methods=list(handlers))
+
+
 def _routes(service: SandboxService, spec: ApiSpec) -> list[Route]:
-    op: Callable[[str, str], Operation] = spec.operation
+    create_op = spec.operation("POST", "/v1/sandbox/run")
+    exec_op = spec.operation("POST", "/v1/sandbox/{id}/exec")
+    create_volume_op = spec.operation("POST", "/v1/volume")
 
-    health_op = op("GET", "/healthz")
-    ready_op = op("GET", "/readyz")
-    list_op = op("GET", "/v1/sandbox")
-    counts_op = op("GET", "/v1/sandbox/counts")
-    create_op = op("POST", "/v1/sandbox/run")
-    lookup_op = op("GET", "/v1/sandbox/lookup")
-    get_op = op("GET", "/v1/sandbox/{id}")
-    delete_op = op("DELETE", "/v1/sandbox/{id}")
-    exec_op = op("POST", "/v1/sandbox/{id}/exec")
-    logs_op = op("GET", "/v1/sandbox/{id}/logs")
-    list_volumes_op = op("GET", "/v1/volume")
-    create_volume_op = op("POST", "/v1/volume")
-    lookup_volume_op = op("GET", "/v1/volume/lookup")
-    get_volume_op = op("GET", "/v1/volume/{id}")
-    delete_volume_op = op("DELETE", "/v1/volume/{id}")
-
-    async def healthz(request: Request) -> Response:
-        health_op.query(request)
+    async def healthz(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         return _json(HealthResponse(status="ok").to_dict())
 
-    async def readyz(request: Request) -> Response:
-        ready_op.query(request)
+    async def readyz(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         reason, active = await service.readiness()
         if reason is not None:
             return _json(ReadyResponse(status="unavailable", active_sandboxes=active).to_dict(), 503)
         return _json(ReadyResponse(status="ready", active_sandboxes=active).to_dict())
 
-    async def list_sandboxes(request: Request) -> Response:
-        query = list_op.query(request)
+    async def list_sandboxes(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         return _json(
             service.list_sandboxes(_filters(query), query.get("page", 1), query.get("include_filter_values", False))
         )
 
-    async def counts(request: Request) -> Response:
-        return _json(service.counts(_filters(counts_op.query(request))))
+    async def counts(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.counts(_filters(query)))
 
-    async def create_sandbox(request: Request) -> Response:
+    async def create_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         body = await create_op.json_body(request)
         return _json(await service.create_sandbox(body), 201)
 
-    async def lookup_sandbox(request: Request) -> Response:
-        return _json(service.lookup_sandbox(lookup_op.query(request)["name"]))
+    async def lookup_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.lookup_sandbox(query["name"]))
 
-    async def get_sandbox(request: Request) -> Response:
-        return _json(service.status(get_op.path(request)["id"]))
+    async def get_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.status(path["id"]))
 
-    async def delete_sandbox(request: Request) -> Response:
-        sandbox_id = delete_op.path(request)["id"]
-        source = delete_op.query(request).get("source", "sdk")
-        await service.terminate(sandbox_id, source)
+    async def delete_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        await service.terminate(path["id"], query.get("source", "sdk"))
         return Response(status_code=204)
 
-    async def exec_sandbox(request: Request) -> Response:
-        sandbox_id = exec_op.path(request)["id"]
-        service.get_record(sandbox_id)  # 404 for unknown ids before reading the body
+    async def exec_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        service.get_record(path["id"])  # 404 for unknown ids before reading the body
         body = await exec_op.json_body(request)
-        return _json(await service.exec(sandbox_id, body["command"]))
+        return _json(await service.exec(path["id"], body["command"]))
 
-    async def sandbox_logs(request: Request) -> Response:
-        sandbox_id = logs_op.path(request)["id"]
-        query = logs_op.query(request)
-        return _json(service.logs(sandbox_id, query.get("limit"), query.get("since")))
+    async def sandbox_logs(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.logs(path["id"], query.get("limit"), query.get("since")))
 
-    async def list_volumes(request: Request) -> Response:
-        list_volumes_op.query(request)
+    async def list_volumes(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         return _json(service.list_volumes())
 
-    async def create_volume(request: Request) -> Response:
+    async def create_volume(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         body = await create_volume_op.json_body(request)
         return _json(service.create_volume(body), 201)
 
-    async def lookup_volume(request: Request) -> Response:
-        return _json(service.lookup_volume(lookup_volume_op.query(request)["name"]))
+    async def lookup_volume(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.lookup_volume(query["name"]))
 
-    async def get_volume(request: Request) -> Response:
-        return _json(service.get_volume(get_volume_op.path(request)["id"]))
+    async def get_volume(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        return _json(service.get_volume(path["id"]))
 
-    async def delete_volume(request: Request) -> Response:
-        await service.delete_volume(delete_volume_op.path(request)["id"])
+    async def delete_volume(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
+        await service.delete_volume(path["id"])
         return Response(status_code=204)
 
     # Fixed paths before /{id}, so "lookup" and "counts" are never taken for ids.
     return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/v1/sandbox", list_sandboxes, methods=["GET"]),
-        Route("/v1/sandbox/run", create_sandbox, methods=["POST"]),
-        Route("/v1/sandbox/lookup", lookup_sandbox, methods=["GET"]),
-        Route("/v1/sandbox/counts", counts, methods=["GET"]),
-        Route("/v1/sandbox/{id}", get_sandbox, methods=["GET"]),
-        Route("/v1/sandbox/{id}", delete_sandbox, methods=["DELETE"]),
-        Route("/v1/sandbox/{id}/exec", exec_sandbox, methods=["POST"]),
-        Route("/v1/sandbox/{id}/logs", sandbox_logs, methods=["GET"]),
-        Route("/v1/volume", list_volumes, methods=["GET"]),
-        Route("/v1/volume", create_volume, methods=["POST"]),
-        Route("/v1/volume/lookup", lookup_volume, methods=["GET"]),
-        Route("/v1/volume/{id}", get_volume, methods=["GET"]),
-        Route("/v1/volume/{id}", delete_volume, methods=["DELETE"]),
+        _route(spec, "/healthz", {"GET": healthz}),
+        _route(spec, "/readyz", {"GET": readyz}),
+        _route(spec, "/v1/sandbox", {"GET": list_sandboxes}),
+        _route(spec, "/v1/sandbox/run", {"POST": create_sandbox}),
+        _route(spec, "/v1/sandbox/lookup", {"GET": lookup_sandbox}),
+        _route(spec, "/v1/sandbox/counts", {"GET": counts}),
+        _route(spec, "/v1/sandbox/{id}", {"GET": get_sandbox, "DELETE": delete_sandbox}),
+        _route(spec, "/v1/sandbox/{id}/exec", {"POST": exec_sandbox}),
+        _route(spec, "/v1/sandbox/{id}/logs", {"GET": sandbox_logs}),
+        _route(spec, "/v1/volume", {"GET": list_volumes, "POST": create_volume}),
+        _route(spec, "/v1/volume/lookup", {"GET": lookup_volume}),
+        _route(spec, "/v1/volume/{id}", {"GET": get_volume, "DELETE": delete_volume}),
         *volume_file_routes,
     ]
 
@@ -200,10 +188,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = f"no route for {request.method} {request.url.path}; see openapi.yaml for the API's paths"
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; see openapi.yaml for its methods"
+        allowed = _allowed_methods(request)
+        message = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        return JSONResponse({"error": message}, status_code=405, headers={"Allow": ", ".join(allowed)})
     else:
         message = str(exc.detail)
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Several routes may serve one path (one per method): Allow must name them all.
+    # The router takes the first route whose path matches; the others with that path share it.
+    allowed: set[str] = set()
+    path_format: str | None = None
+    for route in request.app.routes:
+        if not isinstance(route, Route) or not route.methods:
+            continue
+        if path_format is None and route.matches(request.scope)[0] != Match.NONE:
+            path_format = route.path_format
+        if route.path_format == path_format:
+            allowed |= route.methods
+    return sorted(allowed)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

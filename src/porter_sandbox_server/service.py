@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dateutil.parser import isoparse
 from porter_sandbox_api.models.count_point import CountPoint
 from porter_sandbox_api.models.counts_response import CountsResponse
 from porter_sandbox_api.models.create_response import CreateResponse
@@ -107,9 +108,12 @@ def parse_time(text: str, what: str) -> float:
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        parsed = _isoparse(value)
+    if parsed is None:
         raise errors.BadRequest(
             f"{what} {text!r} is not an RFC 3339 time; use a form such as 2024-05-01T12:00:00Z"
         ) from None
@@ -119,6 +123,14 @@ def parse_time(text: str, what: str) -> float:
         return parsed.timestamp()
     except (OverflowError, ValueError):
         raise errors.BadRequest(f"{what} {text!r} is out of range") from None
+
+
+def _isoparse(text: str) -> datetime | None:
+    # fromisoformat misses some RFC 3339 forms (nanoseconds, a lowercase "t") that dateutil reads.
+    try:
+        return isoparse(text.upper())
+    except (ValueError, OverflowError):
+        return None
 
 
 def parse_since(text: str, now: float) -> float:
@@ -296,7 +308,7 @@ class SandboxService:
         response = CreateResponse(id=sandbox_id, name=name)
         if mounts:
             response.volume_mounts = StringMap.from_dict(mounts)
-        return response.to_dict()
+        return _answer(response)
 
     def _check_mount(self, mount_path: str, volume_id: str) -> None:
         if not mount_path.startswith("/"):
@@ -416,7 +428,7 @@ class SandboxService:
 
     def status(self, sandbox_id: str) -> dict[str, Any]:
         """The sandbox's ``StatusResponse``."""
-        return _status(self.get_record(sandbox_id)).to_dict()
+        return _answer(_status(self.get_record(sandbox_id)))
 
     def lookup_sandbox(self, name: str) -> dict[str, Any]:
         """``{"id"}`` of the sandbox that has (or had) this name."""
@@ -437,14 +449,15 @@ class SandboxService:
         if include_filter_values:
             tags, images, phases = store.filter_values()
             response.filter_values = FilterValues(tags=tags, images=images, phases=phases)
-        return response.to_dict()
+        return _answer(response)
 
     def counts(self, where: SandboxFilter) -> dict[str, Any]:
         """``CountsResponse``: matching sandboxes per gap-free bucket across the creation window."""
         end = where.end if where.end is not None else time.time()
         start = where.start if where.start is not None else end - _DEFAULT_COUNTS_WINDOW
         if start > end:
-            raise errors.BadRequest("start_time is after end_time; give a start_time at or before end_time")
+            # An empty window: nothing to count (a valid request, so not an error).
+            return _answer(CountsResponse(points=[], granularity_ms=_GRANULARITIES_MS[0]))
         window_ms = (end - start) * 1000
         granularity = next((g for g in _GRANULARITIES_MS if window_ms / g < _MAX_BUCKETS), None)
         if granularity is None:
@@ -461,7 +474,7 @@ class SandboxService:
             CountPoint(timestamp=_timestamp(origin + index * width), count=counted.get(index, 0))
             for index in range(buckets)
         ]
-        return CountsResponse(points=points, granularity_ms=granularity).to_dict()
+        return _answer(CountsResponse(points=points, granularity_ms=granularity))
 
     async def exec(self, sandbox_id: str, command: Sequence[str]) -> dict[str, Any]:
         """Run ``command`` in the sandbox (waiting for it to start); answer ``ExecResponse``."""
@@ -488,9 +501,9 @@ class SandboxService:
             raise errors.Conflict(self._not_running_message(self.get_record(sandbox_id), None)) from None
         except RuntimeUnavailable as error:
             raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
-        return ExecResponse(
-            stdout=output.stdout, stderr=output.stderr, exit_code=output.exit_code, exec_id=exec_id
-        ).to_dict()
+        return _answer(
+            ExecResponse(stdout=output.stdout, stderr=output.stderr, exit_code=output.exit_code, exec_id=exec_id)
+        )
 
     @staticmethod
     def _not_running_message(record: SandboxRecord, launch_error: str | None) -> str:
@@ -578,19 +591,21 @@ class SandboxService:
         since_ts = parse_since(since, time.time()) if since is not None else None
         self.flush_logs()
         rows = self._store().read_logs(sandbox_id, since_ts, limit)
-        return LogsResponse(
-            sandbox_id=sandbox_id,
-            logs=[
-                LogEntry(timestamp=_timestamp(ts), line=line, level=level, exec_id=exec_id)
-                for ts, line, level, exec_id in rows
-            ],
-        ).to_dict()
+        return _answer(
+            LogsResponse(
+                sandbox_id=sandbox_id,
+                logs=[
+                    LogEntry(timestamp=_timestamp(ts), line=line, level=level, exec_id=exec_id)
+                    for ts, line, level, exec_id in rows
+                ],
+            )
+        )
 
     # Volumes
 
     def create_volume(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a disk volume (a directory under the data dir); answer ``Volume``."""
-        if body.get("type", "disk") == "object" or body.get("object") is not None:
+        if body.get("type") == "object":
             raise errors.BadRequest(
                 "the local server supports only disk volumes; leave out type and object (or use type: disk)"
             )
@@ -607,7 +622,7 @@ class SandboxService:
                 f"a volume named {name!r} exists; choose another name or delete that volume first"
             ) from None
         (self.volume_root / volume_id).mkdir(parents=True, exist_ok=True)
-        return self._volume(record).to_dict()
+        return _answer(self._volume(record))
 
     def _volume(self, record: VolumeRecord) -> Volume:
         return Volume(
@@ -628,11 +643,11 @@ class SandboxService:
 
     def get_volume(self, volume_id: str) -> dict[str, Any]:
         """The volume's ``Volume``."""
-        return self._volume(self._volume_record(volume_id)).to_dict()
+        return _answer(self._volume(self._volume_record(volume_id)))
 
     def list_volumes(self) -> dict[str, Any]:
         """``ListVolumesResponse`` of every volume."""
-        return ListVolumesResponse(volumes=[self._volume(record) for record in self._store().list_volumes()]).to_dict()
+        return _answer(ListVolumesResponse(volumes=[self._volume(record) for record in self._store().list_volumes()]))
 
     def lookup_volume(self, name: str) -> dict[str, Any]:
         """``{"id"}`` of the existing volume with this name."""
@@ -661,6 +676,12 @@ class SandboxService:
         """The directory that holds the volume's files; ``NotFound`` for unknown ids."""
         self._volume_record(volume_id)
         return self.volume_root / volume_id
+
+
+def _answer(model: Any) -> dict[str, Any]:
+    """A generated model as the JSON object the contract describes."""
+    body: dict[str, Any] = model.to_dict()
+    return body
 
 
 def _status(record: SandboxRecord) -> StatusResponse:

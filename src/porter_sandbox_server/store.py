@@ -106,7 +106,8 @@ class SandboxFilter:
     """The list and counts filters; ``None`` or empty means no filter."""
 
     search: str | None = None
-    tags: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(key, value)`` pairs that must all match; a ``None`` value matches any value of the key.
+    tags: list[tuple[str, str | None]] = field(default_factory=list)
     phases: list[str] = field(default_factory=list)
     image: str | None = None
     start: float | None = None
@@ -121,8 +122,12 @@ class SandboxFilter:
             clauses.append("substr(name, 1, ?) = ?")
             params += [len(self.search), self.search]
         for key, value in self.tags:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ? AND j.value = ?)")
-            params += [key, value]
+            if value is None:
+                clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ?)")
+                params.append(key)
+            else:
+                clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ? AND j.value = ?)")
+                params += [key, value]
         if self.phases:
             clauses.append(f"phase IN ({','.join('?' * len(self.phases))})")
             params += self.phases

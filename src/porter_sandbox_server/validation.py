@@ -125,11 +125,16 @@ class Operation:
             elif param["in"] == "path":
                 self._path.append(compiled)
         self._body = Draft7Validator(body) if body is not None else None
+        self._query_names = frozenset(param.name for param in self._query)
 
     def query(self, request: Request) -> dict[str, Any]:
         """The declared query parameters, converted to their types and checked; absent ones are left out."""
         raw = request.query_params
         values: dict[str, Any] = {}
+        for key in raw:
+            if key not in self._query_names:
+                known = ", ".join(sorted(self._query_names)) or "none"
+                raise errors.BadRequest(f"unknown query parameter {key!r}; this operation takes: {known}")
         for param in self._query:
             if param.kind == "array":
                 given = raw.getlist(param.name)
