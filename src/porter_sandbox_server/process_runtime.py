@@ -465,6 +465,7 @@ class ProcessRuntime(Runtime):
         self._agent_source = ""
         self._events: RuntimeEvents | None = None
         self._sandboxes: dict[str, _Sandbox] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._cgroups: _Cgroups | None = None
         self._tokens = 0
         self._told_image = False
@@ -933,9 +934,16 @@ class ProcessRuntime(Runtime):
         return set()
 
     async def close(self, stop_sandboxes: bool) -> None:
-        """Stop every sandbox when asked; they would die with the server anyway."""
+        """Stop every sandbox when asked (they would die with the server anyway); finish cleaning up."""
         if stop_sandboxes:
             await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in list(self._sandboxes)))
+        # Sandboxes that ended by themselves may still be cleaning up (cgroups, pipes).
+        live = {task for sandbox in self._sandboxes.values() for task in sandbox.tasks}
+        finishing = self._tasks - live - {asyncio.current_task()}
+        if finishing:
+            _done, pending = await asyncio.wait(finishing, timeout=10.0)
+            for task in pending:
+                task.cancel()
         self._opened = False
 
     # ------------------------------------------------------------------ small parts
@@ -959,7 +967,9 @@ class ProcessRuntime(Runtime):
         assert asyncio.iscoroutine(coroutine)
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         sandbox.tasks.add(task)
+        self._tasks.add(task)
         task.add_done_callback(sandbox.tasks.discard)
+        task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
 
     def _base_env(self, spec: LaunchSpec) -> dict[str, str]:

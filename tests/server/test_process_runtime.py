@@ -1,0 +1,499 @@
+"""The process runtime, driven directly (no HTTP): real bubblewrap sandboxes on this host."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from runtimes import require_bwrap
+
+from porter_sandbox_server.process_runtime import ProcessRuntime
+from porter_sandbox_server.runtime import LaunchFailed, LaunchSpec, RuntimeUnavailable, SandboxGone, Stream
+
+
+@dataclass
+class Recorder:
+    """A RuntimeEvents that keeps what the runtime reported."""
+
+    lines: list[tuple[str, str, Stream, str]] = field(default_factory=list)
+    exits: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    keep_lines: bool = True
+    line_counts: dict[tuple[str, str, Stream], int] = field(default_factory=dict)
+
+    def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
+        key = (sandbox_id, exec_id, stream)
+        self.line_counts[key] = self.line_counts.get(key, 0) + 1
+        if self.keep_lines:
+            self.lines.append((sandbox_id, exec_id, stream, line))
+            self.order.append(f"log:{sandbox_id}")
+
+    def exited(self, sandbox_id: str, exit_code: int, reason: str | None = None) -> None:
+        assert sandbox_id not in self.exits, "exited reported twice"
+        self.exits[sandbox_id] = (exit_code, reason)
+        self.order.append(f"exit:{sandbox_id}")
+
+    def of(self, sandbox_id: str, exec_id: str, stream: Stream) -> list[str]:
+        """The lines one process wrote to one stream."""
+        return [line for sid, eid, s, line in self.lines if (sid, eid, s) == (sandbox_id, exec_id, stream)]
+
+    async def wait_exit(self, sandbox_id: str, timeout: float = 20.0) -> tuple[int, str | None]:
+        """Wait (bounded) for the runtime to report that sandbox's main process ended."""
+        deadline = time.monotonic() + timeout
+        while sandbox_id not in self.exits:
+            assert time.monotonic() < deadline, f"{sandbox_id} never reported its exit"
+            await asyncio.sleep(0.01)
+        return self.exits[sandbox_id]
+
+
+@dataclass
+class Harness:
+    runtime: ProcessRuntime
+    events: Recorder
+    root: Path
+
+    def spec(
+        self,
+        name: str,
+        command: Sequence[str] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        mounts: Mapping[str, Path] | None = None,
+        memory_bytes: int | None = None,
+    ) -> LaunchSpec:
+        return LaunchSpec(
+            sandbox_id=f"sb-{name}",
+            name=name,
+            image="python:3.12-slim",
+            command=command,
+            args=None,
+            env=env or {},
+            tags={},
+            mounts=mounts or {},
+            work_dir=self.root / "sandboxes" / f"sb-{name}",
+            memory_bytes=memory_bytes,
+        )
+
+    async def launch(self, name: str, command: Sequence[str] | None = None, **options: object) -> str:
+        spec = self.spec(name, command, **options)  # type: ignore[arg-type]
+        await self.runtime.launch(spec)
+        return spec.sandbox_id
+
+    async def sh(self, sandbox_id: str, script: str, env: Mapping[str, str] | None = None) -> tuple[str, str, int]:
+        result = await self.runtime.exec(sandbox_id, ["sh", "-c", script], uuid.uuid4().hex[:8], env or {})
+        return result.stdout, result.stderr, result.exit_code
+
+
+async def open_harness(isolation: str, tmp_path: Path) -> Harness:
+    events = Recorder()
+    runtime = ProcessRuntime(isolation)
+    await runtime.open(events)
+    return Harness(runtime, events, tmp_path / "data")
+
+
+@pytest.fixture
+async def bw(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A bubblewrap process runtime, opened, with a recording RuntimeEvents."""
+    require_bwrap()
+    harness = await open_harness("bwrap", tmp_path)
+    try:
+        yield harness
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
+
+
+@pytest.fixture
+async def unisolated(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A process runtime with --isolation none."""
+    harness = await open_harness("none", tmp_path)
+    try:
+        yield harness
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
+
+
+# ----------------------------------------------------------------------------- exec
+
+
+async def test_exec_keeps_stdout_and_stderr_apart_and_reports_every_line(bw: Harness) -> None:
+    sid = await bw.launch("streams")
+    result = await bw.runtime.exec(sid, ["sh", "-c", "echo one; echo two >&2; echo three; exit 3"], "ex1", {})
+    assert (result.stdout, result.stderr, result.exit_code) == ("one\nthree\n", "two\n", 3)
+    assert bw.events.of(sid, "ex1", "stdout") == ["one", "three"]
+    assert bw.events.of(sid, "ex1", "stderr") == ["two"]
+    assert sid not in bw.events.exits
+
+
+async def test_a_missing_program_is_exit_127_with_a_message(bw: Harness) -> None:
+    sid = await bw.launch("missing")
+    result = await bw.runtime.exec(sid, ["no-such-program-here", "x"], "ex1", {})
+    assert result.exit_code == 127
+    assert "no-such-program-here" in result.stderr and "not found" in result.stderr
+    assert result.stdout == ""
+    # The shell's own 127 is passed through as any exit code.
+    assert (await bw.sh(sid, "no-such-program-either"))[2] == 127
+
+
+async def test_keep_alive_runs_until_stopped_and_stop_is_idempotent(bw: Harness) -> None:
+    sid = await bw.launch("idle")
+    assert (await bw.sh(sid, "echo alive"))[0] == "alive\n"
+    await asyncio.sleep(0.2)
+    assert sid not in bw.events.exits
+    await bw.runtime.stop(sid)
+    await bw.runtime.stop(sid)
+    await bw.runtime.stop("sb-never-started")
+    with pytest.raises(SandboxGone):
+        await bw.sh(sid, "true")
+    await asyncio.sleep(0.1)
+    assert sid not in bw.events.exits, "stop must not report an exit"
+
+
+async def test_files_one_exec_writes_are_seen_by_the_next_and_by_the_main_process(bw: Harness) -> None:
+    wait_then_show = (
+        "i=0; while [ ! -f /workspace/go ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; "
+        "cat /workspace/go /tmp/note $HOME/.profile-note"
+    )
+    sid = await bw.launch("files", ["sh", "-c", wait_then_show])
+    await bw.sh(sid, "echo from-tmp > /tmp/note && echo from-home > ~/.profile-note")
+    assert (await bw.sh(sid, "cat /tmp/note ~/.profile-note"))[0] == "from-tmp\nfrom-home\n"
+    await bw.sh(sid, "echo from-workspace > /workspace/go")
+    assert await bw.events.wait_exit(sid) == (0, None)
+    assert bw.events.of(sid, "", "stdout") == ["from-workspace", "from-tmp", "from-home"]
+    # The writable areas live in the sandbox's work_dir on the host.
+    work = bw.spec("files").work_dir
+    assert (work / "workspace" / "go").read_text() == "from-workspace\n"
+    assert (work / "tmp" / "note").read_text() == "from-tmp\n"
+
+
+async def test_env_path_home_workdir_and_hostname(bw: Harness) -> None:
+    sid = await bw.launch("env-check", env={"GREETING": "hello", "SHARED": "from-sandbox"})
+    out, _, code = await bw.sh(
+        sid, 'echo "$GREETING $SHARED $EXTRA"; echo $HOME; pwd; hostname; echo $PATH', env={"EXTRA": "x", "SHARED": "e"}
+    )
+    assert code == 0
+    greeting, home, cwd, hostname, path = out.splitlines()
+    assert greeting == "hello e x"
+    assert (home, cwd, hostname) == ("/root", "/workspace", "env-check")
+    assert "/usr/bin" in path.split(":")
+    assert (await bw.sh(sid, "python3 -c 'print(6 * 7)'"))[0] == "42\n"
+
+
+async def test_output_of_many_megabytes_on_both_streams(bw: Harness) -> None:
+    bw.events.keep_lines = False
+    sid = await bw.launch("big")
+    # Both streams at once: a reader that drained one pipe only would deadlock here.
+    script = "import sys\nfor i in range(60000):\n    sys.stdout.write('o' * 99 + '\\n')\n    sys.stderr.write('e' * 49 + '\\n')\n"
+    result = await bw.runtime.exec(sid, ["python3", "-c", script], "big1", {})
+    assert result.exit_code == 0
+    assert len(result.stdout) == 6_000_000 and len(result.stderr) == 3_000_000
+    assert set(result.stdout) == {"o", "\n"}
+    assert bw.events.line_counts[(sid, "big1", "stdout")] == 60000
+    assert bw.events.line_counts[(sid, "big1", "stderr")] == 60000
+
+
+async def test_many_execs_at_once_and_many_sandboxes_at_once(bw: Harness) -> None:
+    sids = await asyncio.gather(*(bw.launch(f"many-{i}") for i in range(8)))
+    results = await asyncio.gather(*(bw.sh(sid, f"echo {sid}-{n}") for sid in sids for n in range(5)))
+    expected = [f"{sid}-{n}\n" for sid in sids for n in range(5)]
+    assert [out for out, _, _ in results] == expected
+
+
+async def test_an_exec_that_leaves_a_background_process_returns(bw: Harness) -> None:
+    sid = await bw.launch("background")
+    out, _, code = await bw.sh(sid, "sleep 60 & echo started")
+    assert (out, code) == ("started\n", 0)
+
+
+# ----------------------------------------------------------------------------- main process
+
+
+async def test_main_process_output_and_exit_code(bw: Harness) -> None:
+    sid = await bw.launch("main", ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert await bw.events.wait_exit(sid) == (3, None)
+    assert bw.events.of(sid, "", "stdout") == ["out"]
+    assert bw.events.of(sid, "", "stderr") == ["err"]
+    # Every line is reported before the exit.
+    assert bw.events.order[-1] == f"exit:{sid}"
+    with pytest.raises(SandboxGone):
+        await bw.sh(sid, "true")
+    await bw.runtime.stop(sid)  # after the exit: a no-op
+
+
+async def test_main_process_killed_from_an_exec_reports_128_plus_9(bw: Harness) -> None:
+    sid = await bw.launch("killed", ["sh", "-c", "echo $$ > /tmp/main.pid; sleep 120; true"])
+    out = ""
+    for _ in range(500):
+        out = (await bw.sh(sid, "cat /tmp/main.pid 2>/dev/null"))[0].strip()
+        if out:
+            break
+        await asyncio.sleep(0.01)
+    with contextlib.suppress(SandboxGone):  # the exec may end with its sandbox
+        await bw.sh(sid, f"kill -9 {out}")
+    assert (await bw.events.wait_exit(sid))[0] == 128 + 9
+
+
+async def test_main_process_killed_from_outside_reports_128_plus_9(bw: Harness) -> None:
+    marker = f"porter-test-marker-{uuid.uuid4().hex}"
+    sid = await bw.launch("outside", ["sh", "-c", "sleep 120; true", marker])
+    await wait_for_marker(marker)
+    # A shell's forked child shows the shell's command line until it execs: take the parent.
+    roots = marker_roots(marker)
+    assert len(roots) == 1
+    os.kill(roots[0], signal.SIGKILL)  # the main shell this test started
+    assert (await bw.events.wait_exit(sid))[0] == 128 + 9
+
+
+async def test_a_missing_main_program_fails_the_launch(bw: Harness) -> None:
+    with pytest.raises(LaunchFailed, match="not found"):
+        await bw.launch("no-main", ["definitely-not-a-program"])
+    await asyncio.sleep(0.05)
+    assert "sb-no-main" not in bw.events.exits
+
+
+# ----------------------------------------------------------------------------- volumes and isolation
+
+
+async def test_a_volume_is_shared_between_two_sandboxes(bw: Harness, tmp_path: Path) -> None:
+    volume = tmp_path / "data" / "volumes" / "vol-1"
+    volume.mkdir(parents=True)
+    writer = await bw.launch("vol-writer", mounts={"/data": volume})
+    reader = await bw.launch("vol-reader", mounts={"/mnt/shared": volume})
+    assert (await bw.sh(writer, "echo shared > /data/file.txt"))[2] == 0
+    assert (await bw.sh(reader, "cat /mnt/shared/file.txt"))[0] == "shared\n"
+    assert (volume / "file.txt").read_text() == "shared\n"
+    await bw.runtime.stop(writer)
+    assert (volume / "file.txt").exists(), "stop removes nothing of a volume"
+
+
+async def test_a_sandbox_sees_nothing_of_another_sandbox_or_of_the_host(bw: Harness, tmp_path: Path) -> None:
+    one = await bw.launch("iso-one")
+    two = await bw.launch("iso-two")
+    await bw.sh(one, "echo secret > /tmp/secret; echo secret > /workspace/secret; echo secret > ~/secret")
+    out, _, _ = await bw.sh(two, "ls -A /tmp /workspace /root")
+    assert "secret" not in out
+    # Neither the server's data dir nor the other sandbox's work dir, by host path.
+    data_dir = bw.root
+    for host_path in (data_dir, bw.spec("iso-one").work_dir, tmp_path):
+        assert (await bw.sh(two, f"test -e {host_path}"))[2] == 1, host_path
+    # Not the host's /root or /home either.
+    host_root_entries = [entry.name for entry in Path("/root").iterdir()] if os.access("/root", os.R_OK) else []
+    listing = (await bw.sh(two, "ls -A /root"))[0].split()
+    assert not set(host_root_entries) & set(listing)
+    assert (await bw.sh(two, "test -e /home"))[2] == 1
+    # Host secrets under /etc are masked.
+    if Path("/etc/shadow").exists():
+        assert (await bw.sh(two, "cat /etc/shadow"))[0] == ""
+    # System directories are read-only.
+    _, err, code = await bw.sh(two, "touch /usr/porter-test-file")
+    assert code != 0 and "Read-only" in err
+
+
+async def test_pid_namespace_shows_only_the_sandboxs_own_processes(bw: Harness) -> None:
+    sid = await bw.launch("pids", ["sh", "-c", "sleep 120; true"])
+    out, _, _ = await bw.sh(sid, "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done")
+    commands = [line for line in out.splitlines() if line.strip()]
+    assert any("sleep 120" in command for command in commands)
+    assert not any("pytest" in command for command in commands)
+    assert len(commands) <= 6, commands
+    # The agent is PID 1, so a kill from inside cannot take the sandbox down.
+    assert (await bw.sh(sid, "kill -9 1; echo still-here"))[0] == "still-here\n"
+
+
+async def test_no_capabilities_and_no_new_privileges(bw: Harness) -> None:
+    sid = await bw.launch("caps")
+    out, _, _ = await bw.sh(sid, "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status")
+    assert "CapEff:\t0000000000000000" in out and "NoNewPrivs:\t1" in out
+    assert (await bw.sh(sid, "mount -t tmpfs none /mnt 2>&1"))[2] != 0
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+async def test_memory_limit_kills_a_hog(bw: Harness) -> None:
+    hog = "b = b'x' * (256 * 1024 * 1024); print(len(b))"
+    sid = await bw.launch("hog", memory_bytes=64 * 1024 * 1024)
+    small = await bw.runtime.exec(sid, ["python3", "-c", "b = b'x' * (8 * 1024 * 1024); print(len(b))"], "small", {})
+    assert small.exit_code == 0
+    result = await bw.runtime.exec(sid, ["python3", "-c", hog], "hog", {})
+    assert result.exit_code != 0 and result.stdout == ""
+    if bw.runtime.memory_mechanism.startswith("cgroup"):
+        assert result.exit_code == 128 + 9
+        assert "memory limit" in result.stderr
+    else:
+        assert "MemoryError" in result.stderr
+    # The sandbox survives a hog in an exec.
+    assert (await bw.sh(sid, "echo fine"))[0] == "fine\n"
+
+
+async def test_memory_limit_on_the_main_process_is_reported_as_the_reason(bw: Harness) -> None:
+    hog = "b = b'x' * (256 * 1024 * 1024); print(len(b))"
+    sid = await bw.launch("main-hog", ["python3", "-c", hog], memory_bytes=64 * 1024 * 1024)
+    code, reason = await bw.events.wait_exit(sid)
+    assert code != 0
+    if bw.runtime.memory_mechanism.startswith("cgroup"):
+        assert code == 128 + 9
+        assert reason is not None and "memory limit" in reason
+
+
+# ----------------------------------------------------------------------------- server death
+
+
+KILLED_SERVER = """
+import asyncio, sys
+from pathlib import Path
+from porter_sandbox_server.process_runtime import ProcessRuntime
+from porter_sandbox_server.runtime import LaunchSpec
+
+class Quiet:
+    def log(self, *args): pass
+    def exited(self, *args): pass
+
+async def main(isolation, marker, root):
+    runtime = ProcessRuntime(isolation)
+    await runtime.open(Quiet())
+    for n, command in enumerate((["sh", "-c", "sleep 300; true", marker], None)):
+        spec = LaunchSpec(sandbox_id=f"sb{n}", name=f"n{n}", image="x", command=command, args=None, env={},
+                          tags={}, mounts={}, work_dir=Path(root) / f"sb{n}")
+        await runtime.launch(spec)
+        await runtime.exec(f"sb{n}", ["sh", "-c", f"sh -c 'sleep 300; true' {marker} & true"], "bg", {})
+    print("ready", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+def marker_pids(marker: str, exclude: Sequence[int] = ()) -> list[int]:
+    """Pids of processes whose command line holds ``marker`` (processes this test started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (os.getpid(), *exclude):
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def marker_roots(marker: str) -> list[int]:
+    """Of the processes holding ``marker``, those whose parent does not hold it."""
+    pids = marker_pids(marker)
+    roots = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            parent = int(stat.rpartition(")")[2].split()[1])
+            if parent not in pids:
+                roots.append(pid)
+    return roots
+
+
+async def wait_for_marker(marker: str, count: int = 1, exclude: Sequence[int] = ()) -> list[int]:
+    """Wait (bounded) until ``count`` processes hold ``marker``; answer their pids."""
+    for _ in range(500):
+        pids = marker_pids(marker, exclude)
+        if len(pids) >= count:
+            return pids
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no process with {marker} appeared")
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_a_server_killed_outright_leaves_no_sandbox_process(isolation: str, tmp_path: Path) -> None:
+    if isolation == "bwrap":
+        require_bwrap()
+    marker = f"porter-test-marker-{uuid.uuid4().hex}"
+    script = tmp_path / "server.py"
+    script.write_text(textwrap.dedent(KILLED_SERVER))
+    server = subprocess.Popen(
+        [sys.executable, str(script), isolation, marker, str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == "ready\n"
+        # The main shell, plus a background shell from each exec.
+        before = await wait_for_marker(marker, 3, exclude=[server.pid])
+        assert len(before) >= 3
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()  # type: ignore[union-attr]
+    left: list[int] = []
+    for _ in range(500):
+        left = marker_pids(marker, exclude=[server.pid])
+        if not left:
+            break
+        await asyncio.sleep(0.01)
+    for pid in left:  # started by this test: do not leave them behind even when failing
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], "sandbox processes outlived the server"
+
+
+# ----------------------------------------------------------------------------- without bubblewrap
+
+
+@pytest.mark.parametrize("isolation", ["auto", "bwrap"])
+async def test_without_bwrap_on_path_auto_and_bwrap_refuse_with_the_install_hint(
+    isolation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no bwrap here
+    runtime = ProcessRuntime(isolation)
+    with pytest.raises(RuntimeUnavailable) as raised:
+        await runtime.open(Recorder())
+    assert "apt-get install bubblewrap" in str(raised.value)
+    assert "--isolation none" in str(raised.value)
+
+
+async def test_isolation_none_runs_without_bwrap_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    harness = await open_harness("none", tmp_path)
+    try:
+        assert "UNISOLATED" in caplog.text
+        sid = await harness.launch("plain", env={"GREETING": "hi"})
+        out, _, code = await harness.sh(sid, "echo $GREETING > note; pwd; cat note")
+        work = harness.spec("plain").work_dir
+        assert code == 0
+        assert out.splitlines() == [str(work / "workspace"), "hi"]
+        assert (await harness.runtime.exec(sid, ["nope-not-here"], "x", {})).exit_code == 127
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
+
+
+async def test_isolation_none_main_process_exit_and_stop(unisolated: Harness) -> None:
+    sid = await unisolated.launch("none-main", ["sh", "-c", "echo done; exit 4"])
+    assert await unisolated.events.wait_exit(sid) == (4, None)
+    assert unisolated.events.of(sid, "", "stdout") == ["done"]
+    marker = f"porter-test-marker-{uuid.uuid4().hex}"
+    idle = await unisolated.launch("none-idle")
+    await unisolated.runtime.exec(idle, ["sh", "-c", f"sh -c 'sleep 120; true' {marker} & true"], "bg", {})
+    await wait_for_marker(marker)
+    await unisolated.runtime.stop(idle)
+    left = marker_pids(marker)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
+async def test_isolation_none_cannot_mount_volumes(unisolated: Harness, tmp_path: Path) -> None:
+    with pytest.raises(LaunchFailed, match="isolation none"):
+        await unisolated.launch("none-vol", mounts={"/data": tmp_path})
