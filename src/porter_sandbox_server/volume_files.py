@@ -463,6 +463,10 @@ class OpenFile:
             self._closed = True
             os.close(self.fd)
 
+    def __del__(self) -> None:
+        # A download whose response never started (the client left first) still frees its descriptor.
+        self.close()
+
     def __enter__(self) -> OpenFile:
         return self
 
@@ -639,6 +643,11 @@ class PendingWrite:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._created = []
+
+    def __del__(self) -> None:
+        # Never leave a temporary file behind, even for an upload its caller dropped.
+        if not self._done:
+            self.abort()
 
     def __enter__(self) -> PendingWrite:
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import AsyncIterator
 from email.utils import formatdate
 from pathlib import Path
@@ -24,8 +25,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from porter_sandbox_server import errors, volume_files
+from porter_sandbox_server.validation import MAX_JSON_BODY, read_limited
 
 __all__ = ["CHUNK_SIZE", "routes"]
+
+logger = logging.getLogger("porter_sandbox_server")
 
 #: Bytes read from disk per chunk of a download, and gathered per disk write of an upload.
 CHUNK_SIZE = 1024 * 1024
@@ -93,7 +97,8 @@ async def read_volume_file(request: Request) -> Response:
     """``GET /v1/volume/{id}/files/content``: the file's bytes; a ``Range`` header answers 206 with that part."""
     root = await _volume_root(request)
     path = _required_path(request)
-    opened = await anyio.to_thread.run_sync(volume_files.open_file, root, path)
+    with anyio.CancelScope(shield=True):  # a cancel must not lose the descriptor the thread opened
+        opened = await anyio.to_thread.run_sync(volume_files.open_file, root, path)
     try:
         byte_range = volume_files.parse_range(request.headers.get("range"), opened.size)
     except BaseException:
@@ -122,7 +127,8 @@ async def write_volume_file(request: Request) -> Response:
     """``PUT /v1/volume/{id}/files/content``: replace the file with the body, atomically, creating parents."""
     root = await _volume_root(request)
     path = _required_path(request)
-    pending = await anyio.to_thread.run_sync(volume_files.begin_write, root, path)
+    with anyio.CancelScope(shield=True):  # a cancel must not lose the temporary file the thread made
+        pending = await anyio.to_thread.run_sync(volume_files.begin_write, root, path)
     try:
         buffer = bytearray()
         async for chunk in request.stream():
@@ -134,6 +140,11 @@ async def write_volume_file(request: Request) -> Response:
             await anyio.to_thread.run_sync(pending.write, buffer)
         await anyio.to_thread.run_sync(pending.commit)
     except ClientDisconnect:
+        logger.warning(
+            "the upload of %s to volume %s was cut off; the file keeps its previous content",
+            pending.path,
+            request.path_params["id"],
+        )
         raise errors.BadRequest(
             f"the upload of {pending.path} was cut off before the whole body arrived; "
             "the file keeps its previous content: send it again"
@@ -148,9 +159,10 @@ async def write_volume_file(request: Request) -> Response:
 async def move_volume_file(request: Request) -> Response:
     """``POST /v1/volume/{id}/files/move``: move ``from`` to ``to``; never overwrites, never creates parents."""
     root = await _volume_root(request)
+    raw = await read_limited(request, MAX_JSON_BODY)  # 413 past the JSON body limit
     try:
-        body: Any = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+        body: Any = json.loads(raw)
+    except (ValueError, RecursionError):
         raise errors.BadRequest('the body is not valid JSON; send {"from": "/a", "to": "/b"}') from None
     if not isinstance(body, dict) or not isinstance(body.get("from"), str) or not isinstance(body.get("to"), str):
         raise errors.BadRequest('the body must be a JSON object with string fields "from" and "to"')
