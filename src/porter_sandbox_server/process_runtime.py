@@ -44,8 +44,11 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import functools
+import importlib.util
 import json
 import logging
+import marshal
 import os
 import re
 import shutil
@@ -92,9 +95,11 @@ _ETC_SECRET_FILES = ("shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sec
 _ETC_SECRET_DIRS = ("ssh", "ssl/private", "sudoers.d", "docker", "kubernetes", "wireguard")
 
 # What the sandbox's python3 runs: read the agent's source from the control socket and run it.
+# The first byte says how the rest comes: M, marshalled code (when the sandbox's
+# python has the server's bytecode format: saves compiling at every start), or S, source.
 _AGENT_BOOTSTRAP = (
-    "import _socket,sys;c=_socket.socket(fileno=int(sys.argv[1]));s=c.recv(1<<20);c.detach();"
-    "exec(compile(s,'porter-sandbox-agent','exec'))"
+    "import _socket,marshal,sys;c=_socket.socket(fileno=int(sys.argv[1]));s=c.recv(1<<20);c.detach();"
+    "exec(marshal.loads(s[1:]) if s[:1]==b'M' else compile(s[1:],'porter-sandbox-agent','exec'))"
 )
 _READY_TIMEOUT = 30.0
 _OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
@@ -138,21 +143,7 @@ def bwrap_argv(
         "ALL",
         "--as-pid-1",
     ]
-    system_roots: list[Path] = []
-    for name in _SYSTEM_DIRS:
-        path = Path("/", name)
-        if path.is_symlink():
-            argv += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            argv += ["--ro-bind", str(path), str(path)]
-            system_roots.append(_resolved(path))
-    etc = Path("/etc")
-    for name in _ETC_SECRET_FILES:
-        if (etc / name).is_file():
-            argv += ["--ro-bind", "/dev/null", str(etc / name)]
-    for name in _ETC_SECRET_DIRS:
-        if (etc / name).is_dir() and not (etc / name).is_symlink():
-            argv += ["--tmpfs", str(etc / name)]
+    argv += _system_binds()
     for path in hidden:
         argv += ["--tmpfs", str(path)]
     work = spec.work_dir
@@ -178,6 +169,31 @@ def bwrap_argv(
     return argv
 
 
+@functools.lru_cache(maxsize=1)
+def _system_binds() -> tuple[str, ...]:
+    """The bwrap arguments for the host's system directories, read-only, with /etc's secrets masked."""
+    argv: list[str] = []
+    for name in _SYSTEM_DIRS:
+        path = Path("/", name)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    etc = Path("/etc")
+    for name in _ETC_SECRET_FILES:
+        if (etc / name).is_file():
+            argv += ["--ro-bind", "/dev/null", str(etc / name)]
+    for name in _ETC_SECRET_DIRS:
+        if (etc / name).is_dir() and not (etc / name).is_symlink():
+            argv += ["--tmpfs", str(etc / name)]
+    return tuple(argv)
+
+
+@functools.lru_cache(maxsize=1)
+def _system_roots() -> tuple[Path, ...]:
+    return tuple(_resolved(Path("/", name)) for name in _SYSTEM_DIRS if Path("/", name).is_dir())
+
+
 def hidden_dirs(paths: Sequence[Path]) -> list[Path]:
     """Which host directories to hide so that none of ``paths`` shows through a system directory.
 
@@ -185,7 +201,7 @@ def hidden_dirs(paths: Sequence[Path]) -> list[Path]:
     say), the top-most directory under it that contains the path
     (``/opt/porter`` for ``/opt/porter/data/sandboxes/x``).
     """
-    roots = [_resolved(Path("/", name)) for name in _SYSTEM_DIRS if Path("/", name).is_dir()]
+    roots = _system_roots()
     hide: set[Path] = set()
     for path in paths:
         real = _resolved(path)
@@ -449,6 +465,9 @@ class _Sandbox:
     finished: bool = False
     stderr_tail: bytes = b""
     oom_seen: int = 0
+    #: A pidfd of the sandbox's PID 1 (bubblewrap only): to kill it and know when all is gone.
+    agent_pidfd: int | None = None
+    closed: bool = False
 
 
 class ProcessRuntime(Runtime):
@@ -462,7 +481,7 @@ class ProcessRuntime(Runtime):
         self.isolation = isolation
         self._bwrap: str | None = None
         self._python: str | None = None
-        self._agent_source = ""
+        self._agent_payload = b""
         self._events: RuntimeEvents | None = None
         self._sandboxes: dict[str, _Sandbox] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -503,7 +522,7 @@ class ProcessRuntime(Runtime):
                     "the process runtime runs a small agent with the host's python3 inside each sandbox, "
                     f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
                 )
-        self._agent_source = Path(__file__).with_name("sandbox_agent.py").read_text()
+        self._agent_payload = await _agent_payload(self._python)
         self._cgroups = await asyncio.to_thread(_Cgroups.discover)
         if self._cgroups is not None:
             await asyncio.to_thread(self._cgroups.remove_stale)
@@ -627,7 +646,7 @@ class ProcessRuntime(Runtime):
         )
         self._sandboxes[spec.sandbox_id] = sandbox
         # The agent's first read is its own source (keeps its command line short in `ps`).
-        ours.send(self._agent_source.encode())
+        ours.send(self._agent_payload)
         self._background(sandbox, self._pump(sandbox, events))
         self._background(sandbox, self._read_stderr(sandbox))
         try:
@@ -641,9 +660,14 @@ class ProcessRuntime(Runtime):
                 await asyncio.sleep(0)  # let the stderr reader take what bwrap said
                 said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
                 raise LaunchFailed(f"the sandbox did not start: {said or 'no answer from its init process'}")
+            if self._bwrap is not None:
+                agent_pid = await asyncio.to_thread(_child_pid, info_r)
+                with contextlib.suppress(OSError):
+                    sandbox.agent_pidfd = os.pidfd_open(agent_pid)
+            else:
+                agent_pid = process.pid
             if cgroup is not None:
-                pid = process.pid if self._bwrap is None else await asyncio.to_thread(_child_pid, info_r)
-                await asyncio.to_thread(cgroup.add, pid)
+                await asyncio.to_thread(cgroup.add, agent_pid)
         except BaseException:
             await self._kill(sandbox)
             raise
@@ -703,9 +727,11 @@ class ProcessRuntime(Runtime):
         status = int(payload)
         code = _exit_code(status)
         # Background processes may hold the pipes open: wait a moment, then leave them to drain.
-        _done, pending = await asyncio.wait({out.done, err.done}, timeout=_OUTPUT_GRACE)
-        if pending:
-            sandbox.stray_readers.update(reader for reader in (out, err) if not reader.done.done())
+        await asyncio.wait({out.done, err.done}, timeout=_OUTPUT_GRACE)
+        for reader in (out, err):
+            if not reader.done.done():
+                sandbox.stray_readers.add(reader)
+                reader.done.add_done_callback(functools.partial(_forget_reader, sandbox.stray_readers, reader))
         stderr = err.text()
         reason = self._oom_reason(sandbox, code)
         if reason is not None:
@@ -804,6 +830,10 @@ class ProcessRuntime(Runtime):
                         sandbox.ready.set_result(None)
                     continue
                 token_text, _, payload = rest.partition(b"\0")
+                if not token_text.isdigit() or (kind == b"X" and not payload.isdigit()):
+                    # Sandboxed code runs as the agent's user: never trust a packet's shape.
+                    logger.warning("sandbox %s: ignored a malformed agent message", sandbox.spec.sandbox_id)
+                    continue
                 token = int(token_text)
                 if kind == b"P":
                     if sandbox.main_started is not None and not sandbox.main_started.done():
@@ -816,6 +846,7 @@ class ProcessRuntime(Runtime):
                     sandbox.main_exited = True
                     self._background(sandbox, self._main_ended(sandbox, events, int(payload)))
         finally:
+            sandbox.closed = True
             gone = SandboxGone(f"sandbox {sandbox.spec.sandbox_id} ended while the exec ran")
             for future in sandbox.results.values():
                 if not future.done():
@@ -901,14 +932,20 @@ class ProcessRuntime(Runtime):
         if self._sandboxes.get(sandbox.spec.sandbox_id) is sandbox:
             del self._sandboxes[sandbox.spec.sandbox_id]
         process = sandbox.process
+        if sandbox.agent_pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(sandbox.agent_pidfd, signal.SIGKILL)
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 if self._bwrap is None:
                     os.killpg(process.pid, signal.SIGKILL)
                 else:
-                    process.kill()  # --die-with-parent takes the agent, PID 1, and so the sandbox
+                    process.kill()  # and --die-with-parent takes the agent, PID 1, and so the sandbox
         if sandbox.cgroup is not None:
             sandbox.cgroup.kill_all()
+        if sandbox.agent_pidfd is not None:
+            # PID 1 has ended only once every other process of its namespace has.
+            await _wait_readable(sandbox.agent_pidfd, timeout=10.0)
         await self._cleanup(sandbox)
 
     async def _cleanup(self, sandbox: _Sandbox) -> None:
@@ -917,6 +954,9 @@ class ProcessRuntime(Runtime):
         except TimeoutError:
             logger.warning("sandbox %s: its bwrap process did not end", sandbox.spec.sandbox_id)
         sandbox.control.close()
+        if sandbox.agent_pidfd is not None:
+            os.close(sandbox.agent_pidfd)
+            sandbox.agent_pidfd = None
         for reader in [*sandbox.main_readers, *sandbox.stray_readers]:
             if reader.transport is not None:
                 reader.transport.close()
@@ -955,7 +995,7 @@ class ProcessRuntime(Runtime):
 
     def _live(self, sandbox_id: str) -> _Sandbox:
         sandbox = self._sandboxes.get(sandbox_id)
-        if sandbox is None or sandbox.finished or sandbox.stopping:
+        if sandbox is None or sandbox.finished or sandbox.stopping or sandbox.closed:
             raise SandboxGone(f"sandbox {sandbox_id} is not running")
         return sandbox
 
@@ -1002,6 +1042,27 @@ class ProcessRuntime(Runtime):
                 raise LaunchFailed(f"cannot mount a volume at {mount_path}: it is a system directory in the sandbox")
 
 
+async def _wait_readable(fd: int, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(fd, ready)
+    try:
+        await asyncio.wait_for(readable, timeout)
+    except TimeoutError:
+        logger.warning("a sandbox's init process did not end within %g s", timeout)
+    finally:
+        loop.remove_reader(fd)
+
+
+def _forget_reader(readers: set[_OutputReader], reader: _OutputReader, _done: asyncio.Future[None]) -> None:
+    readers.discard(reader)
+
+
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("process runtime task failed", exc_info=task.exception())
@@ -1035,7 +1096,25 @@ def _system_python() -> str | None:
     if found is None:
         return None
     real = _resolved(Path(found))
-    roots = [_resolved(Path("/", name)) for name in _SYSTEM_DIRS if Path("/", name).is_dir()]
-    if any(real.is_relative_to(root) for root in roots):
+    if any(real.is_relative_to(root) for root in _system_roots()):
         return found
     return None
+
+
+async def _agent_payload(python: str) -> bytes:
+    """What the agent's bootstrap reads first: its code, marshalled when ``python`` can load ours."""
+    source = Path(__file__).with_name("sandbox_agent.py").read_bytes()
+    if python != sys.executable:
+        probe = await asyncio.create_subprocess_exec(
+            python,
+            "-I",
+            "-S",
+            "-c",
+            "import importlib.util;print(importlib.util.MAGIC_NUMBER.hex())",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        magic, _ = await probe.communicate()
+        if magic.decode().strip() != importlib.util.MAGIC_NUMBER.hex():
+            return b"S" + source
+    return b"M" + marshal.dumps(compile(source, "porter-sandbox-agent", "exec"))
