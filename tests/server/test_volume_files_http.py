@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -79,7 +80,8 @@ def names(entries: list[dict[str, Any]]) -> list[str]:
 
 
 def temp_files(root: Path) -> list[Path]:
-    return list(root.rglob(f"{TEMP_PREFIX}*"))
+    """Uploads in flight under ``root`` (os.walk, unlike rglob, shrugs off directories removed meanwhile)."""
+    return [Path(top, name) for top, _, files in os.walk(root) for name in files if name.startswith(TEMP_PREFIX)]
 
 
 # --- listing -------------------------------------------------------------------------------------
