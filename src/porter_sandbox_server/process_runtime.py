@@ -695,7 +695,7 @@ class ProcessRuntime(Runtime):
             raise LaunchFailed("the sandbox ended before its main process started") from error
         kind, payload = result.result()
         if kind == b"E":
-            raise LaunchFailed(payload.decode("utf-8", "replace"))
+            raise LaunchFailed(_spawn_error(payload)[1])
 
     # ------------------------------------------------------------------ exec
 
@@ -718,12 +718,12 @@ class ProcessRuntime(Runtime):
         finally:
             sandbox.results.pop(token, None)
         if kind == b"E":
-            message = payload.decode("utf-8", "replace")
+            code, message = _spawn_error(payload)
             self._require_events().log(sandbox_id, exec_id, "stderr", message)
             for reader in (out, err):
                 if reader.transport is not None:
                     reader.transport.close()
-            return ExecOutput(stdout="", stderr=message + "\n", exit_code=127)
+            return ExecOutput(stdout="", stderr=message + "\n", exit_code=code)
         status = int(payload)
         code = _exit_code(status)
         # Background processes may hold the pipes open: wait a moment, then leave them to drain.
@@ -1057,6 +1057,12 @@ async def _wait_readable(fd: int, timeout: float) -> None:
         logger.warning("a sandbox's init process did not end within %g s", timeout)
     finally:
         loop.remove_reader(fd)
+
+
+def _spawn_error(payload: bytes) -> tuple[int, str]:
+    """The exit code and message of an agent's ``E`` answer."""
+    code, _, message = payload.partition(b"\0")
+    return (int(code) if code.isdigit() else 127), message.decode("utf-8", "replace")
 
 
 def _forget_reader(readers: set[_OutputReader], reader: _OutputReader, _done: asyncio.Future[None]) -> None:

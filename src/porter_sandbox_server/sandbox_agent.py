@@ -20,8 +20,9 @@ server -> agent
     0 for none.
 
 agent -> server
-    ``R`` once it is ready; ``P token`` a process started; ``E token message``
-    a process could not start (``message`` for its stderr, exit code 127);
+    ``R`` once it is ready; ``P token`` a process started; ``E token code
+    message`` a process could not start (``code`` 127 or 126 as a shell says,
+    ``message`` for its stderr);
     ``X token status`` a process ended (``status`` as ``waitpid`` gives it).
 
 A process spawned here reads ``/dev/null`` and writes straight into the
@@ -39,6 +40,7 @@ import select
 import sys
 
 NOT_FOUND = 127
+CANNOT_RUN = 126
 _CATCHABLE = [
     getattr(_signal, name)
     for name in ("SIGHUP", "SIGINT", "SIGQUIT", "SIGPIPE", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGXFSZ")
@@ -183,9 +185,11 @@ def main() -> None:
         try:
             pid = spawn(argv, env, fds[0], fds[1], rlimit_as, isolated)
         except OSError as error:
+            # As a shell answers: 127 when there is no such program, 126 when it cannot run.
             not_found = error.errno in (2, 20)  # ENOENT, ENOTDIR
             reason = "command not found" if not_found else (error.strerror or "cannot run")
-            send(b"E", token, os.fsencode(f"{argv[0] if argv else ''}: {reason}"))
+            code = NOT_FOUND if not_found else CANNOT_RUN
+            send(b"E", token, code, os.fsencode(f"{argv[0] if argv else ''}: {reason}"))
             if kind == b"main":
                 finish()
             return

@@ -497,3 +497,97 @@ async def test_isolation_none_main_process_exit_and_stop(unisolated: Harness) ->
 async def test_isolation_none_cannot_mount_volumes(unisolated: Harness, tmp_path: Path) -> None:
     with pytest.raises(LaunchFailed, match="isolation none"):
         await unisolated.launch("none-vol", mounts={"/data": tmp_path})
+
+
+# ----------------------------------------------------------------------------- more edges
+
+
+async def test_a_program_that_cannot_run_is_126(bw: Harness) -> None:
+    sid = await bw.launch("cannot-run")
+    await bw.sh(sid, "printf 'not a program' > /workspace/data.txt")
+    result = await bw.runtime.exec(sid, ["/workspace/data.txt"], "ex", {})
+    assert result.exit_code == 126 and "/workspace/data.txt" in result.stderr
+
+
+async def test_stop_returns_once_every_process_of_the_sandbox_has_ended(bw: Harness) -> None:
+    marker = f"porter-test-marker-{uuid.uuid4().hex}"
+    sid = await bw.launch("stop-all", ["sh", "-c", "sleep 120; true", marker])
+    await bw.runtime.exec(sid, ["sh", "-c", f"sh -c 'sleep 120; true' {marker} & true"], "bg", {})
+    await wait_for_marker(marker, 2)
+    await bw.runtime.stop(sid)
+    left = marker_pids(marker)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert sid not in bw.events.exits
+
+
+async def test_an_exec_running_when_the_sandbox_ends_raises_sandbox_gone(bw: Harness) -> None:
+    sid = await bw.launch("short-lived", ["sh", "-c", "sleep 0.3"])
+    with pytest.raises(SandboxGone):
+        await bw.runtime.exec(sid, ["sleep", "30"], "long", {})
+    assert await bw.events.wait_exit(sid) == (0, None)
+
+
+async def test_launch_refuses_bad_mounts(bw: Harness, tmp_path: Path) -> None:
+    with pytest.raises(LaunchFailed, match="does not exist"):
+        await bw.launch("no-volume-dir", mounts={"/data": tmp_path / "missing"})
+    with pytest.raises(LaunchFailed, match="system directory"):
+        await bw.launch("system-mount", mounts={"/usr/local/data": tmp_path})
+
+
+async def test_nul_in_a_command_is_a_bad_request(bw: Harness) -> None:
+    from porter_sandbox_server.errors import BadRequest
+
+    sid = await bw.launch("nul")
+    with pytest.raises(BadRequest):
+        await bw.runtime.exec(sid, ["echo", "a\0b"], "ex", {})
+    assert (await bw.sh(sid, "echo still-fine"))[0] == "still-fine\n"
+
+
+async def test_limits_put_the_sandbox_in_its_own_cgroups(bw: Harness) -> None:
+    cgroups = bw.runtime._cgroups
+    if cgroups is None or cgroups.memory is None or cgroups.cpu is None:
+        pytest.skip("this host lets the server create no memory and CPU cgroups")
+    spec = bw.spec("cgroups", memory_bytes=128 * 1024 * 1024)
+    spec = LaunchSpec(**{**spec.__dict__, "cpu_millis": 250})
+    await bw.runtime.launch(spec)
+    out, _, _ = await bw.sh(spec.sandbox_id, "cat /proc/self/cgroup")
+    assert out.count("porter-sandbox-") >= 2, out
+    memory_dirs = list(cgroups.memory.glob(f"porter-sandbox-{os.getpid()}-sb-cgroups"))
+    cpu_dirs = list(cgroups.cpu.glob(f"porter-sandbox-{os.getpid()}-sb-cgroups"))
+    assert len(memory_dirs) == 1 and len(cpu_dirs) == 1
+    if cgroups.version == 1:
+        assert (memory_dirs[0] / "memory.limit_in_bytes").read_text().strip() == str(128 * 1024 * 1024)
+        assert (cpu_dirs[0] / "cpu.cfs_quota_us").read_text().strip() == "25000"
+    await bw.runtime.stop(spec.sandbox_id)
+    assert not memory_dirs[0].exists() and not cpu_dirs[0].exists()
+
+
+async def test_memory_limit_falls_back_to_rlimit_as_without_cgroups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_bwrap()
+    from porter_sandbox_server import process_runtime
+
+    monkeypatch.setattr(process_runtime._Cgroups, "discover", classmethod(lambda cls: None))
+    harness = await open_harness("bwrap", tmp_path)
+    try:
+        assert harness.runtime.memory_mechanism == "RLIMIT_AS"
+        sid = await harness.launch("rlimit", memory_bytes=128 * 1024 * 1024)
+        hog = "b = b'x' * (512 * 1024 * 1024)"
+        result = await harness.runtime.exec(sid, ["python3", "-c", hog], "hog", {})
+        assert result.exit_code == 1 and "MemoryError" in result.stderr
+        assert (await harness.sh(sid, "python3 -c 'print(len(bytes(8 << 20)))'"))[0] == f"{8 << 20}\n"
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
+
+
+def test_the_data_dir_is_hidden_when_a_system_directory_holds_it() -> None:
+    from porter_sandbox_server.process_runtime import hidden_dirs
+
+    if not Path("/opt").is_dir() or Path("/opt").is_symlink():
+        pytest.skip("no /opt directory here")
+    assert hidden_dirs([Path("/opt/porter/data/sandboxes/sb-1")]) == [Path("/opt/porter")]
+    assert hidden_dirs([Path("/tmp/porter/data")]) == []
