@@ -137,14 +137,15 @@ def test_the_walk_is_breadth_first_up_to_the_budget_and_marks_what_it_left_out(v
     listing = list_files(volume, max_entries=10)
     assert count(listing.entries) == 10
     assert listing.truncated is True
-    # Breadth-first: the whole first level (4) and second level (9) come before any third-level entry.
+    # Breadth-first: the first level (4 entries) whole, then second-level entries until the budget of 10
+    # runs out (d0's and d1's); no third-level entry at all.
     assert names(listing.entries) == ["d0", "d1", "d2", "top.txt"]
     assert names(find(listing.entries, "d0").entries) == ["s0", "s1", "s2"]
     assert find(listing.entries, "d0").truncated is False
     assert names(find(listing.entries, "d1").entries) == ["s0", "s1", "s2"]
     assert find(listing.entries, "d2").entries == [] and find(listing.entries, "d2").truncated is True
-    for sub in ["s0", "s1", "s2"]:
-        left_out = find(listing.entries, "d0", sub)
+    for child in ["s0", "s1", "s2"]:
+        left_out = find(listing.entries, "d0", child)
         assert left_out.entries == [] and left_out.truncated is True
 
 
