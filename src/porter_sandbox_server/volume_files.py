@@ -615,7 +615,8 @@ class PendingWrite:
                     f"{self.path} is a directory; a file cannot replace it: choose another path"
                 ) from None
             self._done = True
-            os.fsync(self._parent_fd)  # the rename itself survives a crash
+            with contextlib.suppress(OSError):  # the file is in place; this only makes the rename survive a crash
+                os.fsync(self._parent_fd)
         except OSError as exc:
             raise _os_error(self._parts, exc) from None
         finally:
@@ -834,8 +835,8 @@ def move(root: Path, source: str, destination: str) -> None:
                     f"cannot move {display_path(src)} onto {display_path(dst)}: {exc.strerror}"
                 ) from None
             raise _os_error(src, exc) from None
-        os.fsync(src_fd)
-        if dst_fd != src_fd:
+        with contextlib.suppress(OSError):  # moved already; this only makes it survive a crash
+            os.fsync(src_fd)
             os.fsync(dst_fd)
     finally:
         for fd in (root_fd, src_fd, dst_fd):
