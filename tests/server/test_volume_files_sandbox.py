@@ -52,13 +52,12 @@ def new_sandbox(http: httpx.Client, mounts: dict[str, str]) -> str:
     return sandbox_id
 
 
-def sh(http: httpx.Client, sandbox_id: str, script: str) -> str:
+def sh(http: httpx.Client, sandbox_id: str, script: str) -> None:
+    """Run ``script`` in the sandbox; it must exit 0 (checks are ``test`` expressions, so the answer is the exit code)."""
     answer = http.post(f"/v1/sandbox/{sandbox_id}/exec", json={"command": ["sh", "-c", script]})
     assert answer.status_code == 200, answer.text
     result = answer.json()
-    assert result["exit_code"] == 0, result
-    stdout: str = result["stdout"]
-    return stdout
+    assert result["exit_code"] == 0, (script, result)
 
 
 @pytest.fixture
@@ -91,15 +90,18 @@ def test_what_the_api_writes_and_moves_a_sandbox_reads(http: httpx.Client, mount
     content = f"/v1/volume/{volume['id']}/files/content"
     data = bytes(range(256)) * 1000
     assert http.put(content, params={"path": "/in/data.bin"}, content=data).status_code == 204
-    digest = sh(http, sandbox_id, "sha256sum /data/in/data.bin").split()[0]
-    assert digest == hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
+    sh(http, sandbox_id, f'test "$(sha256sum < /data/in/data.bin | cut -c1-64)" = {digest}')
 
     assert http.put(content, params={"path": "/in/data.bin"}, content=b"replaced").status_code == 204
-    assert sh(http, sandbox_id, "cat /data/in/data.bin") == "replaced"
+    sh(http, sandbox_id, 'test "$(cat /data/in/data.bin)" = replaced')
 
     moved = http.post(f"/v1/volume/{volume['id']}/files/move", json={"from": "/in", "to": "/moved"})
     assert moved.status_code == 204, moved.text
-    assert sh(http, sandbox_id, "cat /data/moved/data.bin; test ! -e /data/in && echo ' gone'") == "replaced gone\n"
+    sh(http, sandbox_id, 'test "$(cat /data/moved/data.bin)" = replaced && test ! -e /data/in')
+    # The checks can fail: a wrong expectation is a non-zero exit.
+    wrong = http.post(f"/v1/sandbox/{sandbox_id}/exec", json={"command": ["sh", "-c", "test -e /data/in"]})
+    assert wrong.json()["exit_code"] == 1
 
 
 def test_symlinks_a_sandbox_plants_are_refused_on_every_route(
