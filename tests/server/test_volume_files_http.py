@@ -162,6 +162,8 @@ def test_reads_answer_the_bytes_with_last_modified_and_ranges_with_206(http: htt
     assert whole.content == data
     assert whole.headers["content-type"] == "application/octet-stream"
     assert whole.headers["content-length"] == str(len(data))
+    head = http.head(volume.content, params={"path": "f.bin"})
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(data))
     modified = email.utils.parsedate_to_datetime(whole.headers["last-modified"])
     assert int(modified.timestamp()) == int((volume.dir / "f.bin").stat().st_mtime)
 
@@ -244,6 +246,9 @@ def cut_off_upload(server: LocalServer, volume: Volume, path: str, *, declared: 
         while not temp_files(volume.dir) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert temp_files(volume.dir), f"the server never started writing the upload; its log:\n{server.log()}"
+        # While the upload waits for its body, the server answers others.
+        with httpx.Client(base_url=server.url, timeout=30) as other_client:
+            assert other_client.get("/healthz").status_code == 200
     deadline = time.monotonic() + 20
     while temp_files(volume.dir) and time.monotonic() < deadline:
         time.sleep(0.02)
