@@ -507,8 +507,9 @@ class Sandbox(_SandboxFields):
         :class:`CommandError` instead (as ``result.check()`` does). ``timeout``
         bounds how long to wait for the answer, in seconds (the client's
         timeout when ``None``); when it passes, :class:`SandboxTimeoutError` is
-        raised and the command is not sent again. An exec is never replayed by
-        the retry policy, as the command may already have run.
+        raised and the command is not sent again. The retry policy resends an
+        exec only when the connection failed before it was sent, never once
+        the command may have run.
         """
         from porter_sandbox_api.api.sandboxes import exec_sandbox
         from porter_sandbox_api.models import ExecResponse

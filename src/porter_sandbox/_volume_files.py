@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from collections import deque
@@ -37,6 +38,8 @@ __all__ = [
     "read_range",
     "upload_body",
 ]
+
+logger = logging.getLogger("porter_sandbox")
 
 DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
 _UPLOAD_CHUNK: Final = 256 * 1024
@@ -93,7 +96,20 @@ def _volume_file(entry: VolumeFileEntry, parent: str) -> VolumeFile:
 def listing_entries(answer: VolumeFilesResponse, requested: str) -> list[VolumeFile]:
     """The entries a listing shows directly under the listed directory, each with its nested entries."""
     base = file_path(answer.path) if answer.path else requested
-    return [_volume_file(entry, base) for entry in answer.entries]
+    entries = [_volume_file(entry, base) for entry in answer.entries]
+    if answer.truncated and not any(_cut_below(entry) for entry in entries):
+        # Nothing below was marked cut off, so the listed directory itself holds more than one listing
+        # answers, and the API has no way to ask for the rest.
+        logger.warning(
+            "the listing of %s shows only its first %d entries: the directory holds more than the server lists at once",
+            base,
+            len(entries),
+        )
+    return entries
+
+
+def _cut_below(entry: VolumeFile) -> bool:
+    return entry.truncated or any(_cut_below(child) for child in entry.entries)
 
 
 @dataclass
