@@ -54,7 +54,11 @@ DOCKER_IMAGE = "porter-test/busybox:latest"
 PROCESS_IMAGE = "python:3.12-slim"
 #: The longest any single wait in the benchmark may take (a sandbox reaching running, say).
 WAIT_LIMIT_S = 60.0
+#: Between two status polls while waiting for running: the measure's resolution.
+POLL_PAUSE_S = 0.001
 TERMINAL_PHASES = {"succeeded", "failed", "terminated"}
+PROCESS_LIMITS = ("`bwrap … true`, bare", '`subprocess.run(["true"])`')
+IMPORT_LABEL = "`import porter_sandbox` (fresh interpreter)"
 DOCKER_LIMITS = ("`docker run --rm --network none … true` (CLI)", "`docker exec … true` (CLI)")
 
 
@@ -210,7 +214,7 @@ def time_command(argv: Sequence[str]) -> float:
 
 def bench_import(plan: Plan) -> Row:
     """``import porter_sandbox`` in a fresh interpreter, timed inside it."""
-    row = Row("import", "`import porter_sandbox` (fresh interpreter)", "ms", target="≤ 150 ms")
+    row = Row("import", IMPORT_LABEL, "ms", target="≤ 150 ms")
     probe = "import time; t = time.perf_counter(); import porter_sandbox; print(time.perf_counter() - t)"
     samples = []
     for _ in range(plan.import_reps):
@@ -295,13 +299,15 @@ def overhead_rows(kind: str, sdk_samples: list[float], raw_samples: list[float])
 
 
 def wait_running(sandbox: Any) -> None:
-    """Poll ``refresh()`` back to back until the sandbox runs (bounded); fail on a terminal phase."""
+    """Poll ``refresh()`` every ~millisecond until the sandbox runs (bounded); fail on a terminal phase."""
     deadline = time.monotonic() + WAIT_LIMIT_S
     while phase_of(sandbox) != "running":
         if phase_of(sandbox) in TERMINAL_PHASES:
             raise RuntimeError(f"sandbox {sandbox.id} ended as {phase_of(sandbox)} before running")
         if time.monotonic() > deadline:
             raise TimeoutError(f"sandbox {sandbox.id} not running after {WAIT_LIMIT_S:g}s")
+        # A short pause between polls: back-to-back polling would steal the server's CPU from the launch.
+        time.sleep(POLL_PAUSE_S)
         sandbox.refresh()
 
 
@@ -525,7 +531,7 @@ def bench_docker(plan: Plan) -> list[Row]:
     title = "docker"
     why_not = docker_engine()
     if why_not:
-        return bench_docker_skipped(plan, why_not)
+        return skipped_rows("docker", plan, why_not)
     with (
         LocalServer(runtime="docker", extra_args=["--docker-network", "none"]) as server,
         docker_limit_container() as box,
@@ -597,65 +603,118 @@ def machine() -> dict[str, Any]:
     }
 
 
+SECTIONS = ("import", "sdk", "process", "fanout", "docker")
+
+
+def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
+    """The rows ``section`` would report, each skipped for ``why``."""
+    if section == "import":
+        rows = [Row("import", IMPORT_LABEL, "ms", target="≤ 150 ms")]
+    elif section == "sdk":
+        rows = overhead_rows("sync", [], []) + overhead_rows("async", [], [])
+    elif section == "process":
+        rows = runtime_rows("process", "process", RuntimeSamples(), targets=True, limit_labels=PROCESS_LIMITS)
+    elif section == "fanout":
+        rows = [Row("process_fan_out", fan_out_label("process", plan.fanout_size), "s", target="≤ 2 s, 0 failures")]
+    else:
+        rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
+        rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
+    for row in rows:
+        row.skipped = why
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every measure once, print the table, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a few repetitions only (for the test)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json", help="where to write the JSON")
     parser.add_argument("--no-docker", action="store_true", help="skip the Docker rows")
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only this section (repeatable); the others are skipped"
+    )
     options = parser.parse_args(argv)
     plan = Plan.for_mode(options.quick)
+    selected = set(options.only or SECTIONS)
+    if options.no_docker:
+        selected.discard("docker")
     started = time.time()
+    load_before = os.getloadavg()[0]
 
     def say(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)
 
+    def skip(section: str) -> list[Row]:
+        why = "--no-docker given" if section == "docker" and options.no_docker else "not selected (--only)"
+        return skipped_rows(section, plan, why)
+
     rows: list[Row] = []
-    say("import time")
-    rows.append(bench_import(plan))
+    if "import" in selected:
+        say("import time")
+        rows.append(bench_import(plan))
+    else:
+        rows += skip("import")
 
     bwrap = bwrap_argv()
     isolation = "bwrap" if bwrap else "none"
-    say(f"process runtime (isolation {isolation})")
-    with LocalServer(runtime="process", isolation=isolation) as server:
-        say("SDK overhead, sync")
-        rows += bench_sdk_sync(server, plan)
-        say("SDK overhead, async")
-        rows += asyncio.run(bench_sdk_async(server, plan))
-        say("process runtime: first command, create → running, exec")
-        with server.client() as porter:
-            samples = bench_runtime(
-                porter,
-                image=PROCESS_IMAGE,
-                shell=["sh", "-c"],
-                reps=plan.runtime_reps,
-                exec_per_rep=plan.exec_per_rep,
-                limit_launch=(lambda: time_command(bwrap)) if bwrap else None,
-                limit_exec=lambda: time_command(["true"]),
-            )
-        title = "process" if bwrap else "process (isolation none)"
-        rows += runtime_rows(
-            "process",
-            title,
-            samples,
-            targets=True,
-            limit_labels=("`bwrap … true`, bare", '`subprocess.run(["true"])`'),
-        )
-        say(f"process runtime: fan-out of {plan.fanout_size}")
-        rows.append(
-            bench_fan_out(
-                server, "process", title, PROCESS_IMAGE, ["sh", "-c"], plan.fanout_size, plan.fanout_reps, target=True
-            )
-        )
-
-    if options.no_docker:
-        docker_rows = bench_docker_skipped(plan, "--no-docker given")
+    title = "process" if bwrap else "process (isolation none)"
+    if selected & {"sdk", "process", "fanout"}:
+        say(f"process runtime (isolation {isolation})")
+        with LocalServer(runtime="process", isolation=isolation) as server:
+            if "sdk" in selected:
+                say("SDK overhead, sync")
+                rows += bench_sdk_sync(server, plan)
+                say("SDK overhead, async")
+                rows += asyncio.run(bench_sdk_async(server, plan))
+            else:
+                rows += skip("sdk")
+            if "process" in selected:
+                say("process runtime: first command, create → running, exec")
+                with server.client() as porter:
+                    samples = bench_runtime(
+                        porter,
+                        image=PROCESS_IMAGE,
+                        shell=["sh", "-c"],
+                        reps=plan.runtime_reps,
+                        exec_per_rep=plan.exec_per_rep,
+                        limit_launch=(lambda: time_command(bwrap)) if bwrap else None,
+                        limit_exec=lambda: time_command(["true"]),
+                    )
+                rows += runtime_rows("process", title, samples, targets=True, limit_labels=PROCESS_LIMITS)
+            else:
+                rows += skip("process")
+            if "fanout" in selected:
+                say(f"process runtime: fan-out of {plan.fanout_size}")
+                rows.append(
+                    bench_fan_out(
+                        server,
+                        "process",
+                        title,
+                        PROCESS_IMAGE,
+                        ["sh", "-c"],
+                        plan.fanout_size,
+                        plan.fanout_reps,
+                        target=True,
+                    )
+                )
+            else:
+                rows += skip("fanout")
     else:
-        say("docker runtime")
-        docker_rows = bench_docker(plan)
-    rows += docker_rows
+        rows += skip("sdk") + skip("process") + skip("fanout")
 
+    if "docker" in selected:
+        say("docker runtime")
+        rows += bench_docker(plan)
+    else:
+        rows += skip("docker")
+
+    load_after = os.getloadavg()[0]
     table = markdown(rows)
+    print(
+        f"porter-sandbox bench: {os.cpu_count()} CPUs, load average {load_before:.2f} at start, "
+        f"{load_after:.2f} at end; process isolation {isolation}{' (quick: numbers mean nothing)' if options.quick else ''}\n",
+        flush=True,
+    )
     print(table, flush=True)
     report = {
         "quick": options.quick,
@@ -663,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "duration_s": round(time.time() - started, 1),
         "isolation": isolation,
         "machine": machine(),
+        "load_average_at_start": load_before,
         "plan": asdict(plan),
         "rows": [asdict(row) for row in rows],
         "markdown": table,
@@ -670,15 +730,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     say(f"wrote {options.output} in {report['duration_s']} s")
     return 0
-
-
-def bench_docker_skipped(plan: Plan, why: str) -> list[Row]:
-    """The Docker rows, all skipped for ``why``."""
-    rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
-    rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
-    for row in rows:
-        row.skipped = why
-    return rows
 
 
 if __name__ == "__main__":

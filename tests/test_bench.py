@@ -71,6 +71,6 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
 
     # The table on stdout carries a line for every row, with its target column.
     table = completed.stdout
-    assert table.splitlines()[0].startswith("| measure | median | p95 | n | target | met |")
+    assert "\n| measure | median | p95 | n | target | met | note |\n" in table
     for row in report["rows"]:
         assert f"| {row['label']} |" in table, row["id"]
