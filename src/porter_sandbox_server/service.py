@@ -82,6 +82,7 @@ _GRANULARITIES_MS = [
     31_536_000_000,
 ]
 _MAX_BUCKETS = 120
+_MAX_TTL_SECONDS = 100 * 365 * 86400
 _DEFAULT_COUNTS_WINDOW = 86_400.0
 
 
@@ -123,6 +124,20 @@ def parse_time(text: str, what: str) -> float:
         return parsed.timestamp()
     except (OverflowError, ValueError):
         raise errors.BadRequest(f"{what} {text!r} is out of range") from None
+
+
+def _check_argv(argv: Sequence[str], what: str) -> None:
+    for index, item in enumerate(argv):
+        if "\0" in item:
+            raise errors.BadRequest(f"{what}[{index}] holds a NUL character, which no program can receive; remove it")
+
+
+def _check_env(env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not key or "=" in key or "\0" in key:
+            raise errors.BadRequest(f"env name {key!r} is invalid: use a non-empty name without '=' or NUL")
+        if "\0" in value:
+            raise errors.BadRequest(f"env {key!r} holds a NUL character, which no program can receive; remove it")
 
 
 def _isoparse(text: str) -> datetime | None:
@@ -278,6 +293,13 @@ class SandboxService:
             memory = parse_memory_bytes(resources["memory"]) if resources.get("memory") is not None else None
         except QuantityError as error:
             raise errors.BadRequest(f"resources: {error}") from None
+        command = body.get("command")
+        args = body.get("args")
+        env: dict[str, str] = dict(body.get("env") or {})
+        _check_argv(command or [], "command")
+        _check_argv(args or [], "args")
+        _check_env(env)
+        ttl = body.get("ttl_seconds")
         unavailable = await self.runtime.readiness()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
@@ -286,13 +308,14 @@ class SandboxService:
             name=name,
             image=body["image"],
             tags=dict(body.get("tags") or {}),
-            command=list(body["command"]) if body.get("command") is not None else None,
-            args=list(body["args"]) if body.get("args") is not None else None,
-            env=dict(body.get("env") or {}),
+            command=list(command) if command is not None else None,
+            args=list(args) if args is not None else None,
+            env=env,
             volume_mounts=mounts,
             memory_bytes=memory,
             cpu_millis=cpu,
-            ttl_seconds=body.get("ttl_seconds"),
+            # Beyond a century a TTL never fires in practice; the cap keeps timers and columns in range.
+            ttl_seconds=min(int(ttl), _MAX_TTL_SECONDS) if ttl is not None else None,
             phase="queued",
             created_at=time.time(),
         )
@@ -480,6 +503,7 @@ class SandboxService:
         """Run ``command`` in the sandbox (waiting for it to start); answer ``ExecResponse``."""
         if not command:
             raise errors.BadRequest('command is empty; give the program and its arguments, such as ["ls", "-l"]')
+        _check_argv(command, "command")
         entry = self._live.get(sandbox_id)
         if entry is None:
             record = self.get_record(sandbox_id)

@@ -36,6 +36,9 @@ def test_malformed_json(api: httpx.Client) -> None:
         ({"image": "x", "name": "Not_A_Label"}, "name"),
         ({"image": "x", "name": "-x"}, "name"),
         ({"image": "x", "resources": {"cpu": 2}}, "cpu"),
+        ({"image": "x", "command": ["echo", "a\u0000b"]}, "NUL"),
+        ({"image": "x", "env": {"A=B": "c"}}, "env"),
+        ({"image": "x", "ttl_seconds": 1.5}, "ttl_seconds"),
     ],
 )
 def test_wrong_types_name_the_field(api: httpx.Client, body: dict[str, object], field: str) -> None:

@@ -11,6 +11,7 @@ import uuid
 import httpx
 import pytest
 from conftest import TERMINAL, crash, create, sandbox_processes, wait_for
+from runtimes import bwrap_available, require_bwrap
 
 from porter_sandbox.testing import LocalServer
 
@@ -45,7 +46,8 @@ def test_refuses_a_non_loopback_host_without_a_key(tmp_path: object) -> None:
 
 
 def test_restart_keeps_records_logs_and_volume_files_and_loses_live_sandboxes() -> None:
-    server = LocalServer(isolation="none")
+    require_bwrap()  # the live sandbox mounts a volume
+    server = LocalServer(isolation="bwrap")
     with server:
         with httpx.Client(base_url=server.url, timeout=60) as api:
             volume = api.post("/v1/volume", json={"name": "kept"}).json()
@@ -104,8 +106,6 @@ def _wait_gone(token: str, timeout: float = 10) -> list[int]:
 
 @pytest.mark.parametrize("isolation", ["auto", "bwrap", "none"])
 def test_isolation_choice_is_accepted(isolation: str) -> None:
-    from runtimes import bwrap_available
-
     if isolation != "none" and not bwrap_available():
         pytest.skip("bubblewrap is not usable here")
     with LocalServer(isolation=isolation) as server, httpx.Client(base_url=server.url, timeout=60) as api:

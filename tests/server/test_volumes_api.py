@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 from conftest import TERMINAL, create, wait_for
+from runtimes import require_bwrap
+
+from porter_sandbox.testing import LocalServer
+
+
+@pytest.fixture(scope="module")
+def api_server() -> Iterator[LocalServer]:
+    """Mounting volumes needs bubblewrap: without isolation there is nothing to mount into."""
+    require_bwrap()
+    with LocalServer(isolation="bwrap") as server:
+        yield server
 
 
 def test_volume_lifecycle_and_attachment(api: httpx.Client, name: str) -> None:
