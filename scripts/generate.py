@@ -75,6 +75,8 @@ def generate(into: Path) -> Path:
     )
     run(sys.executable, "-m", "ruff", "check", *RUFF_SETTINGS, "--select", "F401,I", "--fix", "--quiet", str(out))
     run(sys.executable, "-m", "ruff", "format", *RUFF_SETTINGS, "--quiet", str(out))
+    # The SDK and the server type-check against these models (PEP 561).
+    (out / "py.typed").write_text("")
     return out
 
 
