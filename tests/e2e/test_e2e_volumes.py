@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -201,3 +203,67 @@ async def test_async_volume_files(async_porter: AsyncPorter, server: Any, unique
         await async_porter.volumes.delete(volume.id)
     with pytest.raises(NotFoundError):
         await volume.refresh()
+
+
+ROUND_TRIP = r"""
+import hashlib, os, resource, sys
+from porter_sandbox import Porter
+
+url, volume_id, source = sys.argv[1], sys.argv[2], sys.argv[3]
+with Porter(base_url=url, api_key=os.environ.get("KEY") or None, timeout=120) as porter:
+    volume = porter.volumes.get(volume_id)
+    volume.refresh()
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(source, "rb") as file:
+        volume.write_file("/big/file.bin", file)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in volume.stream("/big/file.bin"):
+        digest.update(chunk)
+        size += len(chunk)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(digest.hexdigest(), size, (peak - baseline) * 1024)
+"""
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def test_a_200_mb_round_trip_passes_through_bounded_memory(
+    porter: Porter, server: Any, unique_name: str, tmp_path: Any
+) -> None:
+    if server.runtime != "process":
+        pytest.skip("the file API does not depend on the runtime: once is enough")
+    size = 200 * 1024 * 1024
+    source = tmp_path / "big.bin"
+    digest = hashlib.sha256()
+    with open(source, "wb") as out:
+        block = os.urandom(1024 * 1024)
+        for index in range(200):
+            chunk = index.to_bytes(4, "big") + block[4:]
+            digest.update(chunk)
+            out.write(chunk)
+    volume = porter.volumes.create(name=unique_name)
+    server_peak_before = _peak_rss_bytes(server.pid)
+    try:
+        env = {**os.environ, "KEY": server.api_key or ""}
+        result = subprocess.run(
+            [sys.executable, "-c", ROUND_TRIP, server.url, volume.id, str(source)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+        )
+        assert result.returncode == 0, result.stderr
+        sha, streamed, client_growth = result.stdout.split()
+        assert (sha, int(streamed)) == (digest.hexdigest(), size)
+        # Neither side ever held the file: the client's and the server's peak memory grew by far less than it.
+        assert int(client_growth) < 64 * 1024 * 1024
+        assert _peak_rss_bytes(server.pid) - server_peak_before < 64 * 1024 * 1024
+    finally:
+        volume.delete()
