@@ -55,6 +55,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,11 +399,11 @@ class _OutputReader(asyncio.Protocol):
         self._keep = keep
         self._chunks: list[bytes] = []
         self._partial = b""
-        self.transport: asyncio.ReadTransport | None = None
+        self.transport: asyncio.BaseTransport | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.ReadTransport)
+        # uvloop's pipe transports are not asyncio.ReadTransport subclasses: keep the base type.
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -946,6 +947,8 @@ class ProcessRuntime(Runtime):
         if sandbox.agent_pidfd is not None:
             # PID 1 has ended only once every other process of its namespace has.
             await _wait_readable(sandbox.agent_pidfd, timeout=10.0)
+        elif self._bwrap is None:
+            await _wait_group_gone(process.pid, timeout=10.0)
         await self._cleanup(sandbox)
 
     async def _cleanup(self, sandbox: _Sandbox) -> None:
@@ -1040,6 +1043,36 @@ class ProcessRuntime(Runtime):
             top = Path(mount_path).parts[1] if len(Path(mount_path).parts) > 1 else ""
             if top in ("", "proc", "dev") or top in _SYSTEM_DIRS:
                 raise LaunchFailed(f"cannot mount a volume at {mount_path}: it is a system directory in the sandbox")
+
+
+async def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Wait until every process of the group has ended (zombies count as ended: init reaps them late)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not await asyncio.to_thread(_group_has_live_process, pgid):
+            return
+        await asyncio.sleep(0.005)
+    logger.warning("processes of group %d did not end within %g s", pgid, timeout)
+
+
+def _group_has_live_process(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 async def _wait_readable(fd: int, timeout: float) -> None:

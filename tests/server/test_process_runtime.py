@@ -591,3 +591,33 @@ def test_the_data_dir_is_hidden_when_a_system_directory_holds_it() -> None:
         pytest.skip("no /opt directory here")
     assert hidden_dirs([Path("/opt/porter/data/sandboxes/sb-1")]) == [Path("/opt/porter")]
     assert hidden_dirs([Path("/tmp/porter/data")]) == []
+
+
+# ----------------------------------------------------------------------------- uvloop
+
+
+async def uvloop_scenario(isolation: str, tmp_path: Path) -> None:
+    harness = await open_harness(isolation, tmp_path)
+    try:
+        sid = await harness.launch("uv")
+        result = await harness.runtime.exec(sid, ["sh", "-c", "echo out; echo err >&2; exit 2"], "e", {})
+        assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 2)
+        assert (await harness.runtime.exec(sid, ["no-such-program"], "m", {})).exit_code == 127
+        big = await harness.runtime.exec(sid, ["python3", "-c", "print('x' * 999_999)"], "b", {})
+        assert len(big.stdout) == 1_000_000
+        main = await harness.launch("uv-main", ["sh", "-c", "echo main; exit 6"])
+        assert await harness.events.wait_exit(main) == (6, None)
+        assert harness.events.of(main, "", "stdout") == ["main"]
+        await harness.runtime.stop(sid)
+        with pytest.raises(SandboxGone):
+            await harness.sh(sid, "true")
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+def test_the_runtime_works_on_uvloop_as_the_server_runs_it(isolation: str, tmp_path: Path) -> None:
+    uvloop = pytest.importorskip("uvloop")
+    if isolation == "bwrap":
+        require_bwrap()
+    uvloop.run(uvloop_scenario(isolation, tmp_path))
