@@ -18,7 +18,7 @@ import pytest
 
 def test_sync(porter, sandbox_server):
     sandbox = porter.sandboxes.create(image="python:3.12-slim", name="from-a-user-test")
-    result = sandbox.exec(["python", "-c", "print('hello from a user test')"])
+    result = sandbox.exec(["python3", "-c", "print('hello from a user test')"])
     assert result.stdout == "hello from a user test\\n"
     assert result.exit_code == 0
     sandbox.terminate()
@@ -32,7 +32,7 @@ def test_the_server_lives_for_the_session(porter):
 @pytest.mark.asyncio
 async def test_async(async_porter):
     sandbox = await async_porter.sandboxes.create(image="python:3.12-slim", name="from-an-async-user-test")
-    result = await sandbox.exec(["python", "-c", "print(6 * 7)"])
+    result = await sandbox.exec(["python3", "-c", "print(6 * 7)"])
     assert result.stdout == "42\\n"
     await sandbox.terminate()
 """

@@ -17,6 +17,7 @@ non-zero: 1 for an error from the API or the connection, 2 for a bad argument.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -166,7 +167,7 @@ def _build_parser() -> _Parser:
         help="create a sandbox and print its name",
         description="Create a sandbox from IMAGE and print its name (its id when --name is not given). "
         "Without a command it idles, ready for 'exec'.",
-        usage=f"{PROG} run IMAGE [--name NAME] [--tag K=V]... [--env K=V]... [--volume PATH=VOLUME]... [-- CMD...]",
+        usage=f"{PROG} run IMAGE [--name NAME] [--tag K=V]... [--env K=V]... [--volume PATH=VOLUME]... [options] [-- CMD...]",
     )
     run.add_argument("image", help="the container image (the local process runtime records it but runs no image)")
     run.add_argument("--name", help="a unique name: a-z, 0-9 and '-', at most 63 characters")
@@ -179,8 +180,14 @@ def _build_parser() -> _Parser:
         metavar="PATH=VOLUME",
         help="mount a volume (by name or id) at an absolute PATH (repeatable)",
     )
+    run.add_argument("--cpu", help="at most this much CPU: a Kubernetes quantity such as 500m or 2")
+    run.add_argument("--memory", help="at most this much memory: a Kubernetes quantity such as 512Mi or 2Gi")
+    run.add_argument("--ttl", type=_positive_int, metavar="SECONDS", help="terminate it this long after it starts")
     run.add_argument(
         "--wait", action="store_true", help="wait until the sandbox is running (or has ended) before printing"
+    )
+    run.add_argument(
+        "--wait-timeout", type=float, default=60.0, metavar="SECONDS", help="how long --wait waits (default 60)"
     )
     run.set_defaults(handler=_run)
 
@@ -309,26 +316,27 @@ def _run(options: argparse.Namespace) -> int:
     tags = _pairs(options.tag, "--tag")
     env = _pairs(options.env, "--env")
     mounts = _pairs(options.volume, "--volume")
+    resources = {k: v for k, v in (("cpu", options.cpu), ("memory", options.memory)) if v is not None}
     with _client(options) as porter:
-        volume_mounts = {path: porter.volumes.get(volume).id for path, volume in mounts.items()} or None
+        volume_mounts = {path: porter.volumes.get(volume).id for path, volume in mounts.items()}
         sandbox = porter.sandboxes.create(
             image=options.image,
             name=options.name,
             command=options.command or None,
             env=env or None,
             tags=tags or None,
-            volume_mounts=volume_mounts,
+            volume_mounts=volume_mounts or None,
+            resources=resources or None,
+            ttl_seconds=options.ttl,
         )
         if options.wait:
-            sandbox.wait(timeout=max(porter_timeout(options), 60.0))
-        print(sandbox.name or sandbox.id, flush=True)
+            from ._exceptions import SandboxEndedError
+
+            # Ended already (a short command): it ran, which is what --wait waits for.
+            with contextlib.suppress(SandboxEndedError):
+                sandbox.wait("running", timeout=options.wait_timeout)
+        print(sandbox.name, flush=True)
     return 0
-
-
-def porter_timeout(options: argparse.Namespace) -> float:
-    """The per-request timeout the user asked for, or the SDK's default."""
-    timeout = getattr(options, "timeout", None)
-    return float(timeout) if timeout is not None else 30.0
 
 
 def _exec(options: argparse.Namespace) -> int:
@@ -360,7 +368,7 @@ def _logs(options: argparse.Namespace) -> int:
         sandbox = porter.sandboxes.get(options.name)
         lines = sandbox.logs(since=options.since, limit=options.limit)
     for entry in lines:
-        level = str(getattr(entry.level, "value", entry.level))
+        level = entry.level
         stream = sys.stdout if level == "info" else sys.stderr
         text = entry.line
         if options.timestamps:
@@ -373,9 +381,8 @@ def _logs(options: argparse.Namespace) -> int:
 def _ls(options: argparse.Namespace) -> int:
     _no_command(options, f"{PROG} ls [--tag K=V] [--phase P]")
     tags = _pairs(options.tag, "--tag")
-    wanted = set(options.phase)
     with _client(options) as porter:
-        sandboxes = [s for s in porter.sandboxes.iter(tags=tags or None) if not wanted or _phase(s) in wanted]
+        sandboxes = list(porter.sandboxes.iter(tags=tags or None, phase=options.phase or None))
     if options.quiet:
         for sandbox in sandboxes:
             print(sandbox.name)
@@ -383,10 +390,10 @@ def _ls(options: argparse.Namespace) -> int:
     rows = [
         (
             sandbox.name,
-            _phase(sandbox),
+            sandbox.phase,
             sandbox.image,
             _time(sandbox.created_at),
-            ",".join(f"{k}={v}" for k, v in sorted((sandbox.tags or {}).items())),
+            _mapping_text(sandbox.tags),
             sandbox.id if sandbox.id != sandbox.name else "",
         )
         for sandbox in sandboxes
@@ -395,18 +402,13 @@ def _ls(options: argparse.Namespace) -> int:
     return 0
 
 
-def _phase(handle: Any) -> str:
-    phase = handle.phase
-    return str(getattr(phase, "value", phase))
-
-
 def _rm(options: argparse.Namespace) -> int:
     _no_command(options, f"{PROG} rm NAME...")
     failed = 0
     with _client(options) as porter:
         for name in options.names:
             try:
-                porter.sandboxes.get(name).terminate()
+                _terminate(porter, name)
             except Exception as exc:
                 if _is_connection_error(exc):
                     raise
@@ -415,6 +417,18 @@ def _rm(options: argparse.Namespace) -> int:
             else:
                 print(name, flush=True)
     return EXIT_ERROR if failed else 0
+
+
+def _terminate(porter: Porter, name: str) -> None:
+    """Terminate through the API with ``source=cli``, so the sandbox records who ended it."""
+    from porter_sandbox_api.models import TerminationSource
+
+    from ._exceptions import error_for_status
+
+    sandbox = porter.sandboxes.get(name)
+    answer = porter.sandboxes.raw.delete_sandbox(sandbox.id, source=TerminationSource.CLI)
+    if answer.status_code >= 400:
+        raise error_for_status(answer.status_code, answer.content)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -434,7 +448,7 @@ def _volumes_ls(options: argparse.Namespace) -> int:
     rows = [
         (
             volume.name,
-            _phase(volume),
+            volume.phase,
             _time(volume.created_at),
             ",".join(volume.attached_to) if volume.attached_to else "",
             volume.id,

@@ -4,7 +4,7 @@ Installed with porter-sandbox (entry point ``pytest11``), so your tests just ask
 
     def test_hello(porter):
         sandbox = porter.sandboxes.create(image="python:3.12-slim")
-        assert sandbox.exec(["python", "-c", "print('hi')"]).stdout == "hi\\n"
+        assert sandbox.exec(["python3", "-c", "print('hi')"]).stdout == "hi\\n"
 
 Fixtures:
 

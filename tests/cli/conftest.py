@@ -13,8 +13,8 @@ from porter_sandbox.testing import LocalServer, local_server
 
 @pytest.fixture(scope="session")
 def cli_server() -> Iterator[LocalServer]:
-    """A local server (unisolated: these tests exercise the CLI, not the isolation) for every CLI test."""
-    with local_server(isolation="none") as server:
+    """A local server for every CLI test (bubblewrap isolation where it works, as a user's would be)."""
+    with local_server() as server:
         yield server
 
 
