@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sdk_mock import STATUS, Script, answer, porter_with
+from sdk_mock import STATUS, Script, answer, async_porter_with, porter_with
 
 from porter_sandbox import (
     APIStatusError,
@@ -125,3 +125,11 @@ def test_exec_result_check_raises_a_command_error_carrying_the_output() -> None:
     assert (error.exit_code, error.stdout, error.stderr) == (2, "partial\n", "warning\nboom: no such file\n")
     assert error.result is failed and error.command == ["ls", "x"]
     assert str(error) == "ls x exited with code 2: boom: no such file"
+
+
+async def test_async_recovers_statuses_python_does_not_know_too() -> None:
+    script = Script(httpx.Response(520, text="<html>origin error</html>"))
+    async with async_porter_with(script) as porter:
+        with pytest.raises(ServerError) as caught:
+            await porter.sandboxes.get("sb-1")
+    assert caught.value.status_code == 520 and caught.value.body == "<html>origin error</html>"
