@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import posixpath
 import re
@@ -269,6 +270,8 @@ def upload_body(data: bytes | bytearray | memoryview | IO[bytes], *, asynchronou
         return bytes(data), True
     if isinstance(data, str):
         raise TypeError("write_file takes bytes or a binary file; use write_text for a str")
+    if isinstance(data, io.TextIOBase):
+        raise TypeError("write_file needs a file opened in binary mode ('rb'); use write_text for text")
     if not callable(getattr(data, "read", None)):
         raise TypeError(f"write_file takes bytes or a binary file object, not {type(data).__name__}")
     upload: SyncUpload | AsyncUpload = AsyncUpload(data) if asynchronous else SyncUpload(data)

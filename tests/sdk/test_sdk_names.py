@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+
 import pytest
 from sdk_mock import async_porter_with, porter_with, refuse_requests
 
 from porter_sandbox import InvalidNameError
 from porter_sandbox._names import check_name, name_problem
+from porter_sandbox._volumes import Volume, VolumeState
 
 
 @pytest.mark.parametrize("name", ["a", "my-sandbox", "0", "a" * 63, "x-1-y", "9lives"])
@@ -78,3 +82,24 @@ async def test_async_checks_names_before_sending_too() -> None:
             await porter.volumes.create(name="-x")
         with pytest.raises(InvalidNameError):
             await porter.sandboxes.create(image="python:3.12-slim", volume_mounts={"rel": "vol-1"})
+
+
+def test_file_arguments_are_checked_before_sending(tmp_path: Path) -> None:
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello")
+    with porter_with(refuse_requests) as porter:
+        volume = Volume(
+            porter.raw, VolumeState("vol-1", "data", "disk", "vol-1", "ready", (), datetime.now(timezone.utc))
+        )
+        with pytest.raises(TypeError, match="write_text"):
+            volume.write_file("/a.txt", "a str")  # type: ignore[arg-type]
+        with open(text_file) as opened, pytest.raises(TypeError, match="binary mode"):
+            volume.write_file("/a.txt", opened)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="path in the volume"):
+            volume.read_file("")
+        with pytest.raises(ValueError, match="offset"):
+            volume.read_file("/a.txt", offset=-1)
+        with pytest.raises(ValueError, match="chunk_size"):
+            volume.stream("/a.txt", chunk_size=0)
+        with pytest.raises(ValueError, match="search text"):
+            volume.search("")
