@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Coroutine, Generator, Sequence
 from pathlib import Path
@@ -134,6 +135,9 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
         await service.start()
     except RuntimeUnavailable as error:
         print(f"porter-sandbox: {error}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as error:
+        print(f"porter-sandbox: cannot use the data directory {data_dir}: {error}", file=sys.stderr)
         return 1
     try:
         sock = bind_socket(args.host, args.port)

@@ -415,11 +415,20 @@ class SandboxService:
             self.exited(record.id, *entry.early_exit)
 
     def _arm_ttl(self, entry: _Live, delay: float) -> None:
+        # Timers may fire a little early (loop clock resolution) and drift from the wall clock the
+        # deadline is kept in, so the timer re-checks the deadline; long delays are re-armed daily.
         loop = asyncio.get_running_loop()
-        sandbox_id = entry.record.id
-        entry.ttl_timer = loop.call_later(
-            max(0.0, delay), lambda: self._spawn(self.terminate(sandbox_id, "ttl_expired"))
-        )
+        entry.ttl_timer = loop.call_later(min(max(0.0, delay), 86400.0), self._ttl_due, entry)
+
+    def _ttl_due(self, entry: _Live) -> None:
+        record = entry.record
+        if record.terminal or record.ttl_deadline is None or self._live.get(record.id) is not entry:
+            return
+        remaining = record.ttl_deadline - time.time()
+        if remaining > 0:
+            self._arm_ttl(entry, remaining + 0.001)
+            return
+        self._spawn(self.terminate(record.id, "ttl_expired"))
 
     def _finish(self, entry: _Live, phase: str, reason: str, exit_code: int | None) -> None:
         record = entry.record

@@ -36,7 +36,7 @@ def fuzzed_server() -> Iterator[LocalServer]:
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=12,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
