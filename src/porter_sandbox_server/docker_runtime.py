@@ -1,0 +1,777 @@
+"""The ``docker`` runtime: each sandbox is a container on a Docker engine.
+
+The engine is the one ``DOCKER_HOST`` names (the ``docker`` package's rules:
+``unix:///var/run/docker.sock`` when unset, ``DOCKER_TLS_VERIFY`` and
+``DOCKER_CERT_PATH`` for TLS). Podman's Docker-compatible socket works the
+same way (``DOCKER_HOST=unix:///run/podman/podman.sock``).
+
+A sandbox's container:
+
+- runs its image, pulled when the engine lacks it (progress in the server
+  log); a pull that fails is a ``LaunchFailed`` carrying the registry's message;
+- runs ``command`` as the entrypoint and ``args`` as the cmd, with ``env``;
+- is labelled ``porter-sandbox.id``, ``porter-sandbox.name`` and
+  ``porter-sandbox.tag.<key>`` and named ``porter-sandbox-<id>``, so a
+  restarted server finds it again (``adopt``);
+- joins the network given by ``--docker-network`` (the engine's default when
+  not given);
+- bind-mounts each volume's directory at its mount path, so what the sandbox
+  writes there is the volume's files;
+- has ``memory`` as its memory limit (with no swap beyond it) and ``cpu`` as
+  its CPU quota;
+- works in ``/workspace`` unless the image names its own working directory
+  (the engine creates it; ``/workspace`` exists either way);
+- is removed on ``stop``, and once it has ended by itself and its exit has been
+  reported.
+
+The idle keep-alive: a sandbox created without ``command`` stays ``running``
+so it can be exec'd into, unless its image has a real program of its own to
+run. The rule, decided from the image's configuration:
+
+- ``command`` given, or ``args`` given: run exactly that; no keep-alive.
+- Neither given: the image's own command runs, unless it would exit at once
+  without a terminal, i.e. the image has neither ``Entrypoint`` nor ``Cmd``,
+  or its ``Cmd`` is a lone interactive shell or interpreter (``sh``, ``bash``,
+  ``python3``, ``node``, ``irb``... with at most option flags, such as the
+  ``bash`` or ``python3`` default of most base images). Then the container's
+  main process is ``/bin/sh -c 'while :; do sleep 3600; done'`` instead (the
+  image must have ``/bin/sh``; without one, give a ``command``).
+
+Output: one follower thread per container follows the engine's log of its
+stdout and stderr (with timestamps) and reports each line through
+``events.log`` as it is written and, when the container ends, its exit code
+through ``events.exited`` (saying so when the kernel killed it for exceeding
+its memory limit). When the engine goes away and comes back, the follower
+resumes after the last line it reported: nothing lost, nothing twice. An
+adopted container is followed from the moment of adoption: lines it wrote
+while no server followed it are not in the logs, and none is reported twice.
+
+The ``docker`` package blocks, so every engine call runs in this runtime's own
+thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import concurrent.futures
+import contextlib
+import datetime
+import io
+import logging
+import os
+import re
+import socket
+import struct
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.transport.unixconn import UnixHTTPConnection
+from docker.types.daemon import CancellableStream
+from docker.utils import kwargs_from_env, parse_repository_tag
+
+from .runtime import (
+    ExecOutput,
+    LaunchFailed,
+    LaunchSpec,
+    Runtime,
+    RuntimeEvents,
+    RuntimeUnavailable,
+    SandboxGone,
+    Stream,
+)
+
+__all__ = ["DockerRuntime"]
+
+
+def _connect_closing_on_failure(self: UnixHTTPConnection) -> None:
+    """``UnixHTTPConnection.connect``, closing its socket when the connection fails.
+
+    The docker package's own leaves the socket of a failed attempt open (one
+    per call while the engine is down); this runtime keeps calling a dead
+    engine until it comes back, so it would leak a descriptor per attempt.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_socket)
+    except BaseException:
+        sock.close()
+        raise
+    self.sock = sock
+
+
+UnixHTTPConnection.connect = _connect_closing_on_failure  # type: ignore[method-assign]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+LABEL_ID = "porter-sandbox.id"
+LABEL_NAME = "porter-sandbox.name"
+LABEL_TAG_PREFIX = "porter-sandbox.tag."
+
+#: The Engine API version spoken. Pinned, so that no call is needed before the
+#: engine answers; Docker 20.10 and newer and Podman 3 and newer speak it.
+API_VERSION = "1.41"
+
+WORKSPACE = "/workspace"
+KEEP_ALIVE = ["/bin/sh", "-c", "while :; do sleep 3600; done"]
+
+#: Programs that, run with no script and no terminal, read an empty stdin and exit.
+_INTERACTIVE = re.compile(
+    r"(sh|ash|bash|dash|zsh|ksh|mksh|fish|csh|tcsh"
+    r"|python|python\d+(\.\d+)?|pypy\d*|ipython\d*|node|nodejs|deno|bun"
+    r"|irb|ruby|php|perl|lua|R|julia|ghci|jshell|clojure|scala|erl|iex|elixir)"
+)
+
+#: Longest line kept whole; longer output without a newline is reported in pieces.
+MAX_LINE = 64 * 1024
+
+
+class _Socket(Protocol):
+    """The part of a socket a hijacked stream uses."""
+
+    def recv(self, size: int, /) -> bytes: ...
+    def settimeout(self, value: float | None, /) -> None: ...
+    def shutdown(self, how: int, /) -> None: ...
+
+
+@dataclass
+class _Container:
+    """A sandbox this runtime follows."""
+
+    sandbox_id: str
+    container_id: str
+    memory_bytes: int | None
+    stopping: bool = False
+    #: The open log streams, closed to end the follower's reads from another thread.
+    streams: list[CancellableStream[bytes]] = field(default_factory=list)
+    thread: threading.Thread | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Per stream, the engine timestamp (ns) of the last line reported, to resume after a break.
+    last_seen: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})
+
+
+def container_name(sandbox_id: str) -> str:
+    """The name of a sandbox's container."""
+    return "porter-sandbox-" + re.sub(r"[^a-zA-Z0-9_.-]", "_", sandbox_id)
+
+
+def needs_keep_alive(entrypoint: Sequence[str] | None, cmd: Sequence[str] | None) -> bool:
+    """Whether an image with this ``Entrypoint`` and ``Cmd`` would exit at once when run as is.
+
+    True when both are empty, or when ``Cmd`` is a lone interactive shell or
+    interpreter, followed by nothing but option flags (``bash``, ``python3``,
+    ``/bin/sh -l``): without a terminal these read an empty stdin and end.
+    """
+    entrypoint = list(entrypoint or [])
+    cmd = list(cmd or [])
+    if not entrypoint and not cmd:
+        return True
+    if not cmd:
+        return False
+    program = os.path.basename(cmd[0])
+    return _INTERACTIVE.fullmatch(program) is not None and all(arg.startswith("-") for arg in cmd[1:])
+
+
+class _Lines:
+    """Splits one stream's bytes into lines, decoding UTF-8 as it goes."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+
+    def feed(self, data: bytes) -> list[str]:
+        text = self._partial + self._decoder.decode(data)
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        while len(self._partial) > MAX_LINE:
+            lines.append(self._partial[:MAX_LINE])
+            self._partial = self._partial[MAX_LINE:]
+        return lines
+
+    def flush(self) -> list[str]:
+        rest = self._partial + self._decoder.decode(b"", final=True)
+        self._partial = ""
+        return [rest] if rest else []
+
+
+def _recv_exactly(sock: _HijackedStream, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size > 0:
+        try:
+            chunk = sock.recv(min(size, 1 << 16))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _frames(sock: _HijackedStream) -> Iterator[tuple[int, bytes]]:
+    """The (stream number, bytes) frames of a multiplexed attach stream, until it ends."""
+    while True:
+        header = _recv_exactly(sock, 8)
+        if header is None:
+            return
+        stream, size = struct.unpack(">BxxxL", header)
+        payload = _recv_exactly(sock, size) if size else b""
+        if payload is None:
+            return
+        yield stream, payload
+
+
+class _HijackedStream:
+    """A stream the engine hijacked from an HTTP request (attach, exec), read without a timeout.
+
+    The docker package answers a socket-like object (over a unix socket, a
+    ``SocketIO`` around the socket, holding the HTTP response); reads and
+    shutdowns go to the socket under it, so another thread can end a blocked read.
+    """
+
+    def __init__(self, raw: object) -> None:
+        self._raw = raw
+        self._sock = cast(_Socket, getattr(raw, "_sock", raw))
+        self._sock.settimeout(None)
+
+    def recv(self, size: int) -> bytes:
+        return self._sock.recv(size)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        # Each holds a reference to the socket; it is closed once all are.
+        for closable in (self._raw, getattr(self._raw, "_response", None), self._sock):
+            close = getattr(closable, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+
+_TIMESTAMP = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def _split_timestamp(frame: bytes) -> tuple[int, bytes]:
+    """A log frame's engine timestamp (ns since the epoch; 0 when it has none) and its payload."""
+    head, space, payload = frame.partition(b" ")
+    match = _TIMESTAMP.fullmatch(head)
+    if not space or match is None:
+        return 0, frame
+    moment = datetime.datetime.fromisoformat(match.group(1).decode() + "+00:00")
+    offset = match.group(3).decode()
+    if offset != "Z":
+        moment -= datetime.timedelta(hours=int(offset[:3]), minutes=int(offset[0] + offset[4:]))
+    fraction = (match.group(2) or b"").decode().ljust(9, "0")
+    return int(moment.timestamp()) * 1_000_000_000 + int(fraction), payload
+
+
+def _engine_message(error: docker.errors.APIError) -> str:
+    explanation = error.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    return str(explanation or error)
+
+
+def _workspace_archive() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(WORKSPACE.lstrip("/"))
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        info.mtime = int(time.time())
+        archive.addfile(info)
+    return buffer.getvalue()
+
+
+_OCI_EXEC_FAILED = b"OCI runtime exec failed"
+_OCI_DETAIL = re.compile(r"unable to start container process: (.*?)(: unknown)?\s*$", re.S)
+
+
+class DockerRuntime(Runtime):
+    """Runs each sandbox as a container on the Docker engine ``DOCKER_HOST`` names.
+
+    ``network`` is the network containers join (``--docker-network``); ``None``
+    leaves the engine's default. ``docker_host`` overrides ``DOCKER_HOST``.
+    """
+
+    name = "docker"
+
+    def __init__(self, network: str | None = None, *, docker_host: str | None = None, max_workers: int = 64) -> None:
+        self.network = network
+        settings = kwargs_from_env()
+        if docker_host is not None:
+            settings["base_url"] = docker_host
+        self.base_url = str(settings.get("base_url") or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+        self._api = docker.APIClient(version=API_VERSION, timeout=60, max_pool_size=max_workers, **settings)
+        #: A short timeout for readiness, so /readyz answers even when the engine hangs.
+        self._ping_api = docker.APIClient(version=API_VERSION, timeout=5, **settings)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="docker-call")
+        self._events: RuntimeEvents | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._containers: dict[str, _Container] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # Engine calls
+
+    def _unreachable(self, error: BaseException) -> RuntimeUnavailable:
+        return RuntimeUnavailable(
+            f"the Docker engine at {self.base_url} (DOCKER_HOST) is unreachable: {error}; "
+            "start the engine, or set DOCKER_HOST to the socket of one that runs"
+        )
+
+    async def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, function, *args)
+
+    # Reporting to the service, always on its event loop
+
+    def _post(self, function: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None or self._closed:
+            return
+        # A closed loop means the server is gone: nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(function, *args)
+
+    def _post_lines(self, sandbox_id: str, exec_id: str, stream: Stream, lines: list[str]) -> None:
+        events = self._events
+        if events is None or not lines:
+            return
+
+        def report() -> None:
+            for line in lines:
+                events.log(sandbox_id, exec_id, stream, line)
+
+        self._post(report)
+
+    # Runtime
+
+    async def open(self, events: RuntimeEvents) -> None:
+        """Remember ``events``; an engine that is down now is reported by ``readiness``, not here."""
+        self._events = events
+        self._loop = asyncio.get_running_loop()
+        reason = await self.readiness()
+        if reason is None:
+            logger.info("docker runtime: engine at %s answers", self.base_url)
+        else:
+            logger.warning("docker runtime: %s", reason)
+
+    async def readiness(self) -> str | None:
+        """``None`` when the engine answers, else a message naming ``DOCKER_HOST``."""
+        try:
+            await self._call(self._ping_api.ping)
+        except Exception as error:  # any failure to ping means "not ready", whatever its kind
+            return str(self._unreachable(error))
+        return None
+
+    async def launch(self, spec: LaunchSpec) -> None:
+        """Create, attach to and start the sandbox's container; return once it runs."""
+        entry = await self._call(self._launch, spec)
+        with self._lock:
+            self._containers[spec.sandbox_id] = entry
+        self._start_follower(entry)
+
+    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
+        """Run ``command`` through the engine's exec API; lines are reported as they come."""
+        entry = self._containers.get(sandbox_id)
+        if entry is None or entry.stopping:
+            raise SandboxGone(f"sandbox {sandbox_id} has no container here")
+        return await self._call(self._exec, entry, list(command), exec_id, dict(env))
+
+    async def stop(self, sandbox_id: str) -> None:
+        """Remove the sandbox's container (killing it); a no-op when it is gone."""
+        with self._lock:
+            entry = self._containers.pop(sandbox_id, None)
+        if entry is not None:
+            entry.stopping = True
+        target = entry.container_id if entry is not None else container_name(sandbox_id)
+        await self._call(self._remove, target)
+        if entry is not None:
+            self._detach(entry)
+
+    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
+        """Follow again the containers of ``live`` sandboxes that still run; remove those that ended."""
+        if not live:
+            return set()
+        try:
+            found = await self._call(self._find_containers)
+        except RuntimeUnavailable as error:
+            logger.warning("docker runtime: cannot adopt sandboxes: %s", error)
+            return set()
+        adopted: set[str] = set()
+        entries: list[_Container] = []
+        for spec in live:
+            container = found.get(spec.sandbox_id)
+            if container is None:
+                continue
+            if container.get("State") != "running":
+                # It ended while no server followed it: its exit code and last
+                # lines are unknown, so the service marks it backend_lost.
+                await self._call(self._remove, str(container["Id"]))
+                continue
+            entry = _Container(spec.sandbox_id, str(container["Id"]), spec.memory_bytes)
+            with self._lock:
+                self._containers[spec.sandbox_id] = entry
+            entries.append(entry)
+            adopted.add(spec.sandbox_id)
+        # Followers start once the service has recorded the adoption, so an
+        # exit they see at once is not reported for a sandbox it does not track yet.
+        # Lines written while no server followed them are not recovered; from now on none is missed.
+        loop = asyncio.get_running_loop()
+        now = time.time()
+        for entry in entries:
+            loop.call_soon(self._start_follower, entry, now)
+        if adopted:
+            logger.info("docker runtime: adopted %d running container(s)", len(adopted))
+        return adopted
+
+    async def close(self, stop_sandboxes: bool) -> None:
+        """Stop following containers (removing them with ``stop_sandboxes``) and close the client."""
+        if stop_sandboxes:
+            ids = list(self._containers)
+            results = await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in ids), return_exceptions=True)
+            for sandbox_id, result in zip(ids, results, strict=True):
+                if isinstance(result, BaseException):
+                    logger.warning("docker runtime: could not remove sandbox %s: %s", sandbox_id, result)
+        self._closed = True
+        with self._lock:
+            entries = list(self._containers.values())
+            self._containers.clear()
+        for entry in entries:
+            self._detach(entry)
+        threads = [entry.thread for entry in entries if entry.thread is not None]
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 5.0)
+        self._pool.shutdown(wait=False)
+        self._api.close()
+        self._ping_api.close()
+
+    # Blocking parts, run in the pool
+
+    def _image_config(self, image: str) -> dict[str, Any]:
+        # The stubs leave inspect_image untyped; it answers the engine's JSON object.
+        inspect_image = cast("Callable[[str], dict[str, Any]]", self._api.inspect_image)
+        try:
+            inspected = inspect_image(image)
+        except docker.errors.ImageNotFound:
+            self._pull(image)
+            inspected = inspect_image(image)
+        return cast("dict[str, Any]", inspected.get("Config") or {})
+
+    def _pull(self, image: str) -> None:
+        repository, tag = parse_repository_tag(image)
+        logger.info("docker runtime: pulling %s", image)
+        last: dict[str, str] = {}
+        try:
+            progress = cast(
+                "Iterator[dict[str, Any]]",
+                self._api.pull(repository, tag=tag or "latest", stream=True, decode=True),
+            )
+            for message in progress:
+                if "error" in message:
+                    raise LaunchFailed(f"pulling the image {image} failed: {message['error']}")
+                status = str(message.get("status", ""))
+                layer = str(message.get("id", ""))
+                # One line per change of a layer's status, not one per progress tick.
+                if status and last.get(layer) != status:
+                    last[layer] = status
+                    logger.info("docker runtime: pull %s: %s%s", image, f"{layer}: " if layer else "", status)
+        except docker.errors.APIError as error:
+            raise LaunchFailed(f"pulling the image {image} failed: {_engine_message(error)}") from error
+        logger.info("docker runtime: pulled %s", image)
+
+    def _launch(self, spec: LaunchSpec) -> _Container:
+        try:
+            return self._create_and_start(spec)
+        except (LaunchFailed, RuntimeUnavailable):
+            raise
+        except docker.errors.APIError as error:
+            raise LaunchFailed(_engine_message(error)) from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+
+    def _create_and_start(self, spec: LaunchSpec) -> _Container:
+        config = self._image_config(spec.image)
+        entrypoint: list[str] | None = None
+        cmd: list[str] | None = None
+        if spec.command is not None:
+            entrypoint = list(spec.command)
+            cmd = list(spec.args) if spec.args is not None else None
+        elif spec.args is not None:
+            cmd = list(spec.args)
+        elif needs_keep_alive(config.get("Entrypoint"), config.get("Cmd")):
+            entrypoint = KEEP_ALIVE
+        working_dir = str(config.get("WorkingDir") or "") or WORKSPACE
+
+        labels = {LABEL_ID: spec.sandbox_id, LABEL_NAME: spec.name}
+        labels.update({LABEL_TAG_PREFIX + key: value for key, value in spec.tags.items()})
+        binds: dict[str, Mapping[str, str]] = {
+            str(host): {"bind": path, "mode": "rw"} for path, host in spec.mounts.items()
+        }
+        host_config = self._api.create_host_config(
+            binds=binds or None,
+            network_mode=self.network,
+            mem_limit=spec.memory_bytes,
+            # The same as the memory limit: no swap beyond it, so a process over it is killed.
+            memswap_limit=spec.memory_bytes,
+            nano_cpus=spec.cpu_millis * 1_000_000 if spec.cpu_millis else None,
+        )
+        created = cast(
+            "dict[str, Any]",
+            self._api.create_container(
+                spec.image,
+                command=cmd,
+                entrypoint=entrypoint,
+                environment=dict(spec.env),
+                labels=labels,
+                working_dir=working_dir,
+                host_config=host_config,
+                name=container_name(spec.sandbox_id),
+            ),
+        )
+        container_id = str(created["Id"])
+        entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes)
+        try:
+            if working_dir != WORKSPACE:
+                self._api.put_archive(container_id, "/", _workspace_archive())
+            self._api.start(container_id)
+        except BaseException:
+            self._remove(container_id)
+            raise
+        return entry
+
+    def _detach(self, entry: _Container) -> None:
+        with entry.lock:
+            streams, entry.streams = entry.streams, []
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def _remove(self, container_id: str) -> None:
+        try:
+            self._api.remove_container(container_id, v=True, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            if error.status_code == 409:  # removal already in progress
+                return
+            raise RuntimeUnavailable(
+                f"removing container {container_id[:12]} failed: {_engine_message(error)}"
+            ) from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+
+    def _find_containers(self) -> dict[str, dict[str, Any]]:
+        try:
+            listed = cast("list[dict[str, Any]]", self._api.containers(all=True, filters={"label": LABEL_ID}))
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+        return {str(item["Labels"][LABEL_ID]): item for item in listed}
+
+    def _exec(self, entry: _Container, command: list[str], exec_id: str, env: dict[str, str]) -> ExecOutput:
+        try:
+            return self._run_exec(entry, command, exec_id, env)
+        except docker.errors.NotFound as error:
+            raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
+        except docker.errors.APIError as error:
+            if error.status_code == 409:  # not running
+                raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
+            raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+
+    def _run_exec(self, entry: _Container, command: list[str], exec_id: str, env: dict[str, str]) -> ExecOutput:
+        sandbox_id = entry.sandbox_id
+        started = time.time()
+        created = self._api.exec_create(entry.container_id, command, environment=env or None)
+        engine_exec_id = str(created["Id"])
+        sock = _HijackedStream(self._api.exec_start(engine_exec_id, socket=True))
+        out, err = bytearray(), bytearray()
+        splitters = {1: _Lines(), 2: _Lines()}
+        buffers = {1: out, 2: err}
+        names: dict[int, Stream] = {1: "stdout", 2: "stderr"}
+        start_failure: bytes | None = None
+        try:
+            for number, data in _frames(sock):
+                if number not in buffers:
+                    continue
+                if number == 1 and not out and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
+                    # Docker reports a program it cannot start on stdout; it is kept
+                    # apart and reported on stderr, as a shell would.
+                    start_failure = data
+                    continue
+                buffers[number] += data
+                self._post_lines(sandbox_id, exec_id, names[number], splitters[number].feed(data))
+        finally:
+            sock.close()
+        for number, splitter in splitters.items():
+            self._post_lines(sandbox_id, exec_id, names[number], splitter.flush())
+        exit_code = self._exec_exit_code(engine_exec_id)
+        extra = ""
+        if start_failure is not None:
+            detail = start_failure.decode("utf-8", "replace").strip()
+            match = _OCI_DETAIL.search(detail)
+            reason = match.group(1) if match else detail
+            missing = "not found" in reason or "no such file" in reason
+            exit_code = 127 if missing else 126
+            extra = f"{command[0]}: cannot run: {reason}\n"
+        elif exit_code == 137 and entry.memory_bytes and self._oom_killed(entry.container_id, started):
+            extra = f"killed: the sandbox exceeded its memory limit of {entry.memory_bytes} bytes (out of memory)\n"
+        if extra:
+            err += extra.encode()
+            self._post_lines(sandbox_id, exec_id, "stderr", extra.rstrip("\n").split("\n"))
+        return ExecOutput(
+            stdout=out.decode("utf-8", "replace"),
+            stderr=err.decode("utf-8", "replace"),
+            exit_code=exit_code,
+        )
+
+    def _exec_exit_code(self, engine_exec_id: str) -> int:
+        # The stream can end a moment before the engine records the exit code.
+        for _ in range(200):
+            inspected = self._api.exec_inspect(engine_exec_id)
+            code = inspected.get("ExitCode")
+            if code is not None and not inspected.get("Running"):
+                return int(code)
+            time.sleep(0.005)
+        return -1
+
+    def _oom_killed(self, container_id: str, since: float) -> bool:
+        # The engine sets State.OOMKilled only when the main process dies; an
+        # exec's process killed for memory shows up as an "oom" event instead.
+        try:
+            events = self._api.events(
+                since=int(since) - 1,
+                # Now, to the nanosecond (the engine takes "seconds.nanoseconds"),
+                # so the engine answers at once instead of waiting for the next second.
+                until=cast(Any, f"{time.time():.9f}"),
+                filters={"container": container_id, "event": "oom"},
+                decode=True,
+            )
+            return any(event.get("Action", event.get("status")) == "oom" for event in events)
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return False
+
+    # Following a container's output and exit
+
+    def _start_follower(self, entry: _Container, since: float | None = None) -> None:
+        if self._closed or entry.stopping:
+            return
+        thread = threading.Thread(
+            target=self._follow,
+            args=(entry, since),
+            name=f"docker-follow-{entry.sandbox_id}",
+            daemon=True,
+        )
+        entry.thread = thread
+        thread.start()
+
+    def _follow(self, entry: _Container, since: float | None) -> None:
+        """Report the container's lines, then its exit, until it ends or is stopped.
+
+        Lines come from the engine's log of the container, followed with
+        timestamps: after a break (the engine went away) it is read again from
+        the last line reported, so no line is lost or reported twice.
+        """
+        delay = 0.2
+        while not (entry.stopping or self._closed):
+            self._read_logs(entry, since)
+            since = None
+            if entry.stopping or self._closed:
+                return
+            try:
+                state = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))["State"]
+            except docker.errors.NotFound:
+                self._report_exit(entry, 137, "the container was removed from the Docker engine by someone else")
+                return
+            except (requests.exceptions.RequestException, docker.errors.DockerException):
+                # The engine went away; follow again once it answers.
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if state.get("Running"):
+                continue  # the stream broke but the container runs: follow again
+            code = int(state.get("ExitCode") or 0)
+            reason = None
+            if state.get("OOMKilled"):
+                limit = f" of {entry.memory_bytes} bytes" if entry.memory_bytes else ""
+                reason = f"killed: the sandbox exceeded its memory limit{limit} (out of memory)"
+            self._report_exit(entry, code, reason)
+            return
+
+    def _read_logs(self, entry: _Container, since: float | None) -> None:
+        """Follow both output streams until they end (the container stopped, or the connection broke)."""
+        resume = [value for value in entry.last_seen.values() if value]
+        if since is None and resume:
+            # A little before the earlier stream's last line; lines already seen are skipped.
+            since = max(min(resume) / 1e9 - 0.001, 1e-9)
+        streams: dict[Stream, CancellableStream[bytes]] = {}
+        try:
+            for name in ("stdout", "stderr"):
+                streams[name] = self._api.logs(
+                    entry.container_id,
+                    stdout=name == "stdout",
+                    stderr=name == "stderr",
+                    stream=True,
+                    follow=True,
+                    timestamps=True,
+                    since=since,
+                )
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            for stream in streams.values():
+                stream.close()
+            return  # the state of the container says what to do next
+        with entry.lock:
+            entry.streams = list(streams.values())
+            if entry.stopping:
+                streams = {}
+        errors = threading.Thread(target=self._read_stream, args=(entry, "stderr", streams.get("stderr")), daemon=True)
+        errors.start()
+        self._read_stream(entry, "stdout", streams.get("stdout"))
+        errors.join()
+        self._detach(entry)
+
+    def _read_stream(self, entry: _Container, name: Stream, stream: CancellableStream[bytes] | None) -> None:
+        if stream is None:
+            return
+        splitter = _Lines()
+        try:
+            for frame in stream:
+                stamp, payload = _split_timestamp(frame)
+                if stamp:
+                    if stamp <= entry.last_seen[name]:
+                        continue  # reported before the break
+                    entry.last_seen[name] = stamp
+                self._post_lines(entry.sandbox_id, "", name, splitter.feed(payload))
+        except (requests.exceptions.RequestException, docker.errors.DockerException, ValueError):
+            pass  # a broken stream: _follow looks at the container and goes on
+        finally:
+            self._post_lines(entry.sandbox_id, "", name, splitter.flush())
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def _report_exit(self, entry: _Container, code: int, reason: str | None) -> None:
+        with self._lock:
+            if self._containers.get(entry.sandbox_id) is not entry or entry.stopping:
+                return
+            entry.stopping = True
+            del self._containers[entry.sandbox_id]
+        events = self._events
+        if events is not None:
+            self._post(events.exited, entry.sandbox_id, code, reason)
+        # Its output is in the logs now; the container itself is not needed.
+        try:
+            self._remove(entry.container_id)
+        except RuntimeUnavailable as error:
+            logger.warning("docker runtime: %s", error)

@@ -1,0 +1,187 @@
+"""What the Docker tests share: a run label, cleanup by label, an event recorder, an engine proxy.
+
+Every container the Docker tests create carries the tag ``porter-test-run`` with
+this run's id (the label ``porter-sandbox.tag.porter-test-run``), so the tests
+remove exactly their own containers at the end, never anyone else's on a
+shared engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from porter_sandbox_server.runtime import LaunchSpec, Stream
+
+TEST_IMAGE = "porter-test/busybox:latest"
+RUN_ID = uuid.uuid4().hex[:12]
+RUN_TAG = {"porter-test-run": RUN_ID}
+RUN_LABEL = f"porter-sandbox.tag.porter-test-run={RUN_ID}"
+
+
+def engine() -> docker.APIClient:
+    """A low-level client for the engine at DOCKER_HOST, for looking behind the runtime."""
+    return docker.APIClient(version="1.41", **docker.utils.kwargs_from_env())
+
+
+def remove_test_containers() -> None:
+    """Remove every container this test run created."""
+    api = engine()
+    try:
+        for container in api.containers(all=True, filters={"label": RUN_LABEL}):
+            api.remove_container(container["Id"], v=True, force=True)
+    finally:
+        api.close()
+
+
+def container_state(sandbox_id: str) -> dict[str, Any] | None:
+    """The engine's State of a sandbox's container, or None when there is none."""
+    api = engine()
+    try:
+        found = api.containers(all=True, filters={"label": f"porter-sandbox.id={sandbox_id}"})
+        if not found:
+            return None
+        state: dict[str, Any] = api.inspect_container(found[0]["Id"])["State"]
+        return state
+    finally:
+        api.close()
+
+
+def make_spec(work_root: Path, **fields: Any) -> LaunchSpec:
+    """A LaunchSpec for the test image, tagged with this run's id."""
+    sandbox_id = fields.pop("sandbox_id", f"sbx-{uuid.uuid4().hex[:16]}")
+    work_dir = work_root / sandbox_id
+    work_dir.mkdir(parents=True, exist_ok=True)
+    values: dict[str, Any] = {
+        "sandbox_id": sandbox_id,
+        "name": f"test-{sandbox_id}",
+        "image": TEST_IMAGE,
+        "command": None,
+        "args": None,
+        "env": {},
+        "tags": dict(RUN_TAG),
+        "mounts": {},
+        "work_dir": work_dir,
+    }
+    values.update(fields)
+    return LaunchSpec(**values)
+
+
+@dataclass
+class Recorder:
+    """RuntimeEvents that remember what they were told, and from which thread."""
+
+    lines: list[tuple[str, str, Stream, str]] = field(default_factory=list)
+    exits: list[tuple[str, int, str | None]] = field(default_factory=list)
+    threads: set[int] = field(default_factory=set)
+
+    def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
+        self.threads.add(threading.get_ident())
+        self.lines.append((sandbox_id, exec_id, stream, line))
+
+    def exited(self, sandbox_id: str, exit_code: int, reason: str | None = None) -> None:
+        self.threads.add(threading.get_ident())
+        self.exits.append((sandbox_id, exit_code, reason))
+
+    def lines_of(self, sandbox_id: str, exec_id: str = "") -> list[tuple[Stream, str]]:
+        return [(stream, line) for sid, eid, stream, line in self.lines if sid == sandbox_id and eid == exec_id]
+
+    def exit_of(self, sandbox_id: str) -> tuple[int, str | None] | None:
+        for sid, code, reason in self.exits:
+            if sid == sandbox_id:
+                return code, reason
+        return None
+
+
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait (bounded) until ``check()`` holds; fail saying ``what`` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"within {timeout} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+class EngineProxy:
+    """A unix socket that forwards to the engine until ``cut()``: an engine that goes away and comes back.
+
+    Cutting closes the listener and every forwarded connection, so clients of
+    the proxy see exactly what they see when an engine dies: refused
+    connections and broken streams. ``restore()`` listens again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        if not host.startswith("unix://"):
+            raise RuntimeError("the engine proxy forwards to a unix socket DOCKER_HOST only")
+        self.target = host[len("unix://") :]
+        self.path = path
+        self.url = f"unix://{path}"
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.restore()
+
+    def restore(self) -> None:
+        if self.path.exists():
+            self.path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        if self.path.exists():
+            self.path.unlink()
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
