@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,7 +71,8 @@ def test_restart_keeps_records_logs_and_volume_files_and_loses_live_sandboxes() 
             assert api.get("/readyz").json()["active_sandboxes"] == 0
 
 
-def test_sigterm_terminates_live_sandboxes_and_exits_zero() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_terminates_live_sandboxes_and_exits_zero(sig: signal.Signals) -> None:
     token = f"{1000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 10**9:09d}"
     server = LocalServer(isolation="none")
     with server:
@@ -78,6 +80,9 @@ def test_sigterm_terminates_live_sandboxes_and_exits_zero() -> None:
             sandbox_id = create(api, command=["sleep", token])
             wait_for(api, sandbox_id, {"running"})
             assert sandbox_processes(token)
+        assert server.process is not None
+        server.process.send_signal(sig)
+        assert server.process.wait(30) == 0
         assert server.stop() == 0
         assert not _wait_gone(token)
         server.start()
