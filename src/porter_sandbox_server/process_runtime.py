@@ -415,7 +415,7 @@ class _OutputReader(asyncio.Protocol):
             lines.append(self._partial[:_MAX_LINE])
             self._partial = self._partial[_MAX_LINE:]
         for line in lines:
-            self._emit(line)
+            self._emit(line[:-1] if line.endswith(b"\r") else line)
 
     def _emit(self, line: bytes) -> None:
         try:
@@ -557,7 +557,7 @@ class ProcessRuntime(Runtime):
         if spec.command is None and spec.args:
             raise LaunchFailed("args without a command: the process runtime has no image entrypoint to pass them to")
         self._check_mounts(spec)
-        await asyncio.to_thread(_prepare_work_dir, spec.work_dir)
+        _prepare_work_dir(spec.work_dir)  # three mkdirs: not worth a thread
         env = self._base_env(spec)
         _check_no_nul([*argv, *(f"{k}={v}" for k, v in env.items())])
 
@@ -662,7 +662,11 @@ class ProcessRuntime(Runtime):
                 said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
                 raise LaunchFailed(f"the sandbox did not start: {said or 'no answer from its init process'}")
             if self._bwrap is not None:
-                agent_pid = await asyncio.to_thread(_child_pid, info_r)
+                agent_pid = _child_pid(info_r)
+                if agent_pid is None:  # bwrap writes it before starting the agent: this is rare
+                    agent_pid = await asyncio.to_thread(_child_pid, info_r, True)
+                if agent_pid is None:
+                    raise LaunchFailed("bubblewrap did not say which process is the sandbox's init")
                 with contextlib.suppress(OSError):
                     sandbox.agent_pidfd = os.pidfd_open(agent_pid)
             else:
@@ -843,6 +847,8 @@ class ProcessRuntime(Runtime):
                 future = sandbox.results.get(token)
                 if future is not None and not future.done():
                     future.set_result((kind, payload))
+                if token == sandbox.main_token and kind == b"E":
+                    sandbox.main_exited = True  # launch raises LaunchFailed; nothing to report
                 if token == sandbox.main_token and kind == b"X":
                     sandbox.main_exited = True
                     self._background(sandbox, self._main_ended(sandbox, events, int(payload)))
@@ -1118,15 +1124,25 @@ def _check_no_nul(values: Sequence[str]) -> None:
         raise BadRequest("command arguments and environment values cannot contain NUL characters")
 
 
-def _child_pid(info_fd: int) -> int:
-    """The host pid of the sandbox's PID 1, from what bwrap wrote to ``--info-fd``."""
+def _child_pid(info_fd: int, block: bool = False) -> int | None:
+    """The host pid of the sandbox's PID 1, from what bwrap wrote to ``--info-fd``; None if not there yet."""
+    os.set_blocking(info_fd, block)
     data = b""
     while b"}" not in data:
-        chunk = os.read(info_fd, 4096)
+        try:
+            chunk = os.read(info_fd, 4096)
+        except BlockingIOError:
+            if not data:
+                return None
+            os.set_blocking(info_fd, True)  # it is being written: the rest comes at once
+            continue
         if not chunk:
             break
         data += chunk
-    return int(json.loads(data)["child-pid"])
+    try:
+        return int(json.loads(data)["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _system_python() -> str | None:
