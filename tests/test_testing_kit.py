@@ -132,7 +132,7 @@ def test_the_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_local_server_serves_and_restarts_on_the_same_data(tmp_path: object) -> None:
+def test_local_server_serves_and_restarts_on_the_same_data() -> None:
     with local_server(isolation="none") as server:
         assert server.url.startswith("http://127.0.0.1:")
         with server.client() as porter:
@@ -153,12 +153,24 @@ async def test_local_server_gives_an_async_client() -> None:
             await sandbox.terminate()
 
 
-def test_a_server_that_cannot_start_says_why() -> None:
+def test_a_server_that_cannot_start_says_why_and_leaves_nothing_behind() -> None:
     server = LocalServer(isolation="none", extra_args=["--runtime", "no-such-runtime"], startup_timeout=60)
-    with pytest.raises(ServerStartError) as caught:
-        server.start()
+    with pytest.raises(ServerStartError) as caught, server:
+        pass
     assert "no-such-runtime" in str(caught.value)
-    server.close()
+    assert "exited with code" in str(caught.value)
+    assert not server.data_dir.exists()
+    assert not server.log_path.exists()
+
+
+def test_local_clients_never_send_a_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTER_SANDBOX_API_KEY", "a-key-for-a-real-cluster")
+    with local_server(isolation="none") as server, server.client() as porter:
+        assert "authorization" not in porter.raw.get_httpx_client().headers
+        assert porter.health().ok
+    with local_server(isolation="none", api_key="local-key") as server, server.client() as porter:
+        assert porter.raw.get_httpx_client().headers["authorization"] == "Bearer local-key"
+        assert porter.sandboxes.list().total_pages >= 1
 
 
 def test_the_plugin_module_does_not_import_the_server() -> None:

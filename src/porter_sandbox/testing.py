@@ -107,7 +107,10 @@ class LocalServer:
         return self.process.pid
 
     def start(self) -> LocalServer:
-        """Start the server (again, on the same data directory) and wait until it serves."""
+        """Start the server (again, on the same data directory) and wait until it serves.
+
+        Each start picks a free port, so ``url`` changes on a restart: make new clients after it.
+        """
         if self.process is not None and self.process.poll() is None:
             return self
         argv = [
@@ -195,16 +198,22 @@ class LocalServer:
         return process.returncode
 
     def client(self, **options: Any) -> Porter:
-        """A ``Porter`` client pointed at this server."""
+        """A ``Porter`` client pointed at this server (``options`` go to ``Porter``)."""
         from ._client import Porter
 
-        return Porter(base_url=self.url, api_key=self.api_key, **options)
+        return Porter(**self._client_options(options))
 
     def async_client(self, **options: Any) -> AsyncPorter:
-        """An ``AsyncPorter`` client pointed at this server."""
+        """An ``AsyncPorter`` client pointed at this server (``options`` go to ``AsyncPorter``)."""
         from ._client import AsyncPorter
 
-        return AsyncPorter(base_url=self.url, api_key=self.api_key, **options)
+        return AsyncPorter(**self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if not self.url:
+            raise RuntimeError("the server has not started: call start() or use it in a with block")
+        # "" rather than None: a key for a real cluster in PORTER_SANDBOX_API_KEY must not be sent here.
+        return {"base_url": self.url, "api_key": self.api_key or "", **options}
 
     def close(self) -> None:
         """Stop the server and remove its temporary data directory."""
@@ -215,7 +224,11 @@ class LocalServer:
                 self.log_path.unlink()
 
     def __enter__(self) -> LocalServer:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()  # no temporary directory left behind by a server that did not start
+            raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
