@@ -80,6 +80,8 @@ Isolation = Literal["auto", "bwrap", "none"]
 #: PATH inside a sandbox unless its ``env`` says otherwise.
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/root"
+#: At most this many processes (and threads) in one sandbox, where a pids cgroup can say so.
+SANDBOX_PIDS_MAX = 4096
 WORKSPACE = "/workspace"
 
 INSTALL_HINT = (
@@ -227,10 +229,11 @@ class _Cgroups:
     version: int  # 1 or 2
     memory: Path | None
     cpu: Path | None
+    pids: Path | None = None
 
     @classmethod
     def discover(cls) -> _Cgroups | None:
-        """The memory and CPU cgroups this process may nest sandboxes in, or None."""
+        """The memory, CPU and pids cgroups this process may nest sandboxes in, or None."""
         try:
             lines = Path("/proc/self/cgroup").read_text().splitlines()
         except OSError:
@@ -248,8 +251,9 @@ class _Cgroups:
         if "memory" in v1 or "cpu" in v1:
             memory = _usable_dir(base / "memory", v1.get("memory"))
             cpu = _usable_dir(base / "cpu", v1.get("cpu")) or _usable_dir(base / "cpu,cpuacct", v1.get("cpu"))
-            if memory or cpu:
-                return cls(1, memory, cpu)
+            pids = _usable_dir(base / "pids", v1.get("pids"))
+            if memory or cpu or pids:
+                return cls(1, memory, cpu, pids)
             return None
         if v2_path is not None and (base / "cgroup.controllers").exists():
             own = _usable_dir(base, v2_path)
@@ -257,17 +261,22 @@ class _Cgroups:
                 return None
             try:
                 enabled = (own / "cgroup.subtree_control").read_text().split()
-                if "memory" not in enabled or "cpu" not in enabled:
-                    (own / "cgroup.subtree_control").write_text("+memory +cpu")
+                if not {"memory", "cpu", "pids"} <= set(enabled):
+                    # Refused when this cgroup holds processes itself (v2's no-internal-processes rule).
+                    (own / "cgroup.subtree_control").write_text("+memory +cpu +pids")
                 enabled = (own / "cgroup.subtree_control").read_text().split()
             except OSError:
                 return None
-            return cls(2, own if "memory" in enabled else None, own if "cpu" in enabled else None)
+
+            def usable(controller: str) -> Path | None:
+                return own if controller in enabled else None
+
+            return cls(2, usable("memory"), usable("cpu"), usable("pids"))
         return None
 
     def remove_stale(self) -> None:
         """Remove empty cgroups left by servers that died (their pid is gone)."""
-        for parent in {self.memory, self.cpu} - {None}:
+        for parent in {self.memory, self.cpu, self.pids} - {None}:
             assert parent is not None
             for child in parent.glob("porter-sandbox-*"):
                 owner = child.name.split("-")[2]
@@ -301,7 +310,7 @@ class _SandboxCgroup:
 
     @classmethod
     def create(
-        cls, cgroups: _Cgroups, sandbox_id: str, memory_bytes: int | None, cpu_millis: int | None
+        cls, cgroups: _Cgroups, sandbox_id: str, memory_bytes: int | None, cpu_millis: int | None, pids_max: int
     ) -> _SandboxCgroup:
         """Make the sandbox's cgroups and set its limits."""
         name = f"porter-sandbox-{os.getpid()}-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}"
@@ -333,6 +342,12 @@ class _SandboxCgroup:
                     (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
                 else:
                     (cpu_dir / "cpu.max").write_text(f"{quota} {period}")
+            if cgroups.pids is not None:
+                pids_dir = cgroups.pids / name
+                pids_dir.mkdir(exist_ok=True)
+                if pids_dir not in dirs:
+                    dirs.append(pids_dir)
+                (pids_dir / "pids.max").write_text(str(pids_max))
         except OSError as error:
             cls(cgroups.version, dirs, memory_dir).remove_now()
             raise LaunchFailed(f"could not set the sandbox's resource limits: {error}") from error
@@ -563,17 +578,16 @@ class ProcessRuntime(Runtime):
 
         cgroup: _SandboxCgroup | None = None
         rlimit_as = 0
-        if spec.memory_bytes is not None:
-            if self._cgroups is not None and self._cgroups.memory is not None:
-                pass
-            else:
-                rlimit_as = spec.memory_bytes
+        if spec.memory_bytes is not None and (self._cgroups is None or self._cgroups.memory is None):
+            rlimit_as = spec.memory_bytes
         if spec.cpu_millis is not None and (self._cgroups is None or self._cgroups.cpu is None) and not self._told_cpu:
             self._told_cpu = True
             logger.warning("CPU limits are not enforced: this host lets the server create no CPU cgroup")
-        if self._cgroups is not None and (spec.memory_bytes is not None or spec.cpu_millis is not None):
-            cgroup = await asyncio.to_thread(
-                _SandboxCgroup.create, self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis
+        if self._cgroups is not None:
+            # A few writes to cgroupfs: quick enough for the event loop. The pids limit is always
+            # there (a fork bomb in one sandbox must not take the host's pids).
+            cgroup = _SandboxCgroup.create(
+                self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis, SANDBOX_PIDS_MAX
             )
             if not cgroup.dirs:
                 cgroup = None
@@ -672,7 +686,7 @@ class ProcessRuntime(Runtime):
             else:
                 agent_pid = process.pid
             if cgroup is not None:
-                await asyncio.to_thread(cgroup.add, agent_pid)
+                cgroup.add(agent_pid)
         except BaseException:
             await self._kill(sandbox)
             raise

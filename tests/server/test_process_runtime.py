@@ -621,3 +621,21 @@ def test_the_runtime_works_on_uvloop_as_the_server_runs_it(isolation: str, tmp_p
     if isolation == "bwrap":
         require_bwrap()
     uvloop.run(uvloop_scenario(isolation, tmp_path))
+
+
+async def test_a_fork_bomb_meets_the_sandboxs_pids_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_bwrap()
+    from porter_sandbox_server import process_runtime
+
+    monkeypatch.setattr(process_runtime, "SANDBOX_PIDS_MAX", 16)
+    harness = await open_harness("bwrap", tmp_path)
+    try:
+        cgroups = harness.runtime._cgroups
+        if cgroups is None or cgroups.pids is None:
+            pytest.skip("this host lets the server create no pids cgroup")
+        sid = await harness.launch("forks")
+        _, err, _ = await harness.sh(sid, "for i in $(seq 40); do sleep 30 & done; echo spawned")
+        assert "fork" in err.lower(), err
+        assert (await harness.sh(sid, "echo alive"))[0] == "alive\n"
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
