@@ -10,7 +10,6 @@ logged and answers a bare 500, never a stack trace.
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,8 +28,6 @@ from .service import SandboxService, parse_time
 from .store import SandboxFilter
 from .validation import ApiSpec
 from .volume_files_routes import routes as volume_file_routes
-
-logger = logging.getLogger("porter_sandbox_server")
 
 #: Routes anyone may call, API key or not: probes must work without secrets.
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -212,7 +209,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    # Starlette re-raises the exception after this answer, so the server logs its traceback.
     return JSONResponse({"error": "the server failed to answer this request; see the server's log"}, status_code=500)
 
 

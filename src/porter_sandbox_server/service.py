@@ -83,6 +83,8 @@ _GRANULARITIES_MS = [
 ]
 _MAX_BUCKETS = 120
 _MAX_TTL_SECONDS = 100 * 365 * 86400
+#: The earliest time an answer can carry (0001-01-01T00:00:00Z), as seconds since the epoch.
+_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 _DEFAULT_COUNTS_WINDOW = 86_400.0
 
 
@@ -498,6 +500,9 @@ class SandboxService:
         width = granularity / 1000
         # Buckets sit on multiples of their width, so the same window always gives the same edges.
         origin = math.floor(start / width) * width
+        if origin < _EARLIEST:
+            # A bucket edge before year 1 cannot be written as a time; start at the next edge.
+            origin += width
         buckets = int((end - origin) // width) + 1
         counted = self._store().count_buckets(
             SandboxFilter(**{**where.__dict__, "start": start, "end": end}), origin, width

@@ -238,6 +238,10 @@ def test_counts_buckets_without_gaps(api: httpx.Client, name: str) -> None:
 
     default_window = api.get("/v1/sandbox/counts", params={"tag": f"counted={name}"}).json()
     assert sum(point["count"] for point in default_window["points"]) == 3
+    all_time = api.get(
+        "/v1/sandbox/counts", params={"start_time": "0001-01-01T00:00:00Z", "end_time": "9999-12-31T23:59:59Z"}
+    )
+    assert all_time.status_code == 200 and sum(point["count"] for point in all_time.json()["points"]) >= 3
     backwards = api.get(
         "/v1/sandbox/counts", params={"start_time": now.isoformat(), "end_time": (now - timedelta(hours=1)).isoformat()}
     )

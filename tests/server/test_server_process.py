@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 from conftest import TERMINAL, crash, create, sandbox_processes, wait_for
-from runtimes import bwrap_available, require_bwrap
+from runtimes import require_bwrap
 
 from porter_sandbox.testing import LocalServer
 
@@ -111,8 +111,8 @@ def _wait_gone(token: str, timeout: float = 10) -> list[int]:
 
 @pytest.mark.parametrize("isolation", ["auto", "bwrap", "none"])
 def test_isolation_choice_is_accepted(isolation: str) -> None:
-    if isolation != "none" and not bwrap_available():
-        pytest.skip("bubblewrap is not usable here")
+    if isolation != "none":
+        require_bwrap()
     with LocalServer(isolation=isolation) as server, httpx.Client(base_url=server.url, timeout=60) as api:
         sandbox_id = create(api)
         answer = api.post(f"/v1/sandbox/{sandbox_id}/exec", json={"command": ["sh", "-c", "echo ok"]})
