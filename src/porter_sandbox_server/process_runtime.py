@@ -661,9 +661,10 @@ class ProcessRuntime(Runtime):
         )
         self._sandboxes[spec.sandbox_id] = sandbox
         # The agent's first read is its own source (keeps its command line short in `ps`).
-        ours.send(self._agent_payload)
+        with contextlib.suppress(OSError):  # bwrap may have failed already: it says why on stderr
+            ours.send(self._agent_payload)
         self._background(sandbox, self._pump(sandbox, events))
-        self._background(sandbox, self._read_stderr(sandbox))
+        stderr_reader = self._background(sandbox, self._read_stderr(sandbox))
         try:
             waiter = asyncio.ensure_future(process.wait())
             first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
@@ -672,7 +673,8 @@ class ProcessRuntime(Runtime):
             finally:
                 waiter.cancel()
             if not sandbox.ready.done() or sandbox.ready.exception() is not None:
-                await asyncio.sleep(0)  # let the stderr reader take what bwrap said
+                if process.returncode is not None:  # bwrap refused: wait for all it said
+                    await asyncio.wait([stderr_reader], timeout=1.0)
                 said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
                 raise LaunchFailed(f"the sandbox did not start: {said or 'no answer from its init process'}")
             if self._bwrap is not None:
@@ -1026,7 +1028,7 @@ class ProcessRuntime(Runtime):
         self._tokens += 1
         return self._tokens
 
-    def _background(self, sandbox: _Sandbox, coroutine: object) -> None:
+    def _background(self, sandbox: _Sandbox, coroutine: object) -> asyncio.Task[None]:
         assert asyncio.iscoroutine(coroutine)
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         sandbox.tasks.add(task)
@@ -1034,6 +1036,7 @@ class ProcessRuntime(Runtime):
         task.add_done_callback(sandbox.tasks.discard)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
+        return task
 
     def _base_env(self, spec: LaunchSpec) -> dict[str, str]:
         if self._bwrap is not None:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runtimes import require_bwrap
@@ -352,6 +353,7 @@ async def test_memory_limit_on_the_main_process_is_reported_as_the_reason(bw: Ha
 KILLED_SERVER = """
 import asyncio, sys
 from pathlib import Path
+from typing import Any
 from porter_sandbox_server.process_runtime import ProcessRuntime
 from porter_sandbox_server.runtime import LaunchSpec
 
@@ -639,3 +641,21 @@ async def test_a_fork_bomb_meets_the_sandboxs_pids_limit(tmp_path: Path, monkeyp
         assert (await harness.sh(sid, "echo alive"))[0] == "alive\n"
     finally:
         await harness.runtime.close(stop_sandboxes=True)
+
+
+async def test_a_sandbox_bubblewrap_refuses_is_launch_failed_with_its_message(
+    bw: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from porter_sandbox_server import process_runtime
+
+    real = process_runtime.bwrap_argv
+
+    def with_a_missing_source(*args: Any, **kwargs: Any) -> list[str]:
+        argv = real(*args, **kwargs)
+        at = argv.index("--chdir")
+        return [*argv[:at], "--bind", "/porter-test-no-such-dir", "/x", *argv[at:]]
+
+    monkeypatch.setattr(process_runtime, "bwrap_argv", with_a_missing_source)
+    with pytest.raises(LaunchFailed, match="porter-test-no-such-dir"):
+        await bw.launch("refused", ["true"])
+    assert "sb-refused" not in bw.events.exits
