@@ -37,6 +37,15 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+class _State:
+    """What the error messages may mention: the server this run talked to."""
+
+    base_url: str | None = None
+
+
+_state = _State()
+
+
 class UsageError(Exception):
     """A command line argument is malformed; the message says which and how."""
 
@@ -51,6 +60,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``porter-sandbox`` command line; answer its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _state.base_url = None
     try:
         if _first_command(args) == "serve":
             return _serve(args[args.index("serve") + 1 :])
@@ -74,14 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_ERROR
     except Exception as exc:  # every failure is one line, never a traceback
-        _fail(_describe(exc))
+        _fail(_describe(exc) + _hint(exc))
         return EXIT_ERROR
 
 
 def _describe(exc: BaseException) -> str:
     """One line for an error: the API's own message and status, or the exception's words."""
-    from ._exceptions import SandboxError
+    from ._exceptions import ConfigurationError, SandboxError
 
+    if isinstance(exc, ConfigurationError):
+        # The SDK names its constructor's arguments; here they are options.
+        return "error: " + _first_line(exc.message).replace("base_url=", "--base-url").replace("api_key=", "--api-key")
     if isinstance(exc, SandboxError):
         message = _first_line(exc.message) or type(exc).__name__
         return f"error: {message} (HTTP {exc.status_code})" if exc.status_code is not None else f"error: {message}"
@@ -89,6 +102,15 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and message:
         return f"error: {message}"
     return f"error: {type(exc).__name__}: {message}" if message else f"error: {type(exc).__name__}"
+
+
+def _hint(exc: BaseException) -> str:
+    """What to check next, for the failures a newcomer meets first."""
+    from ._exceptions import APIConnectionError
+
+    if isinstance(exc, APIConnectionError) and _state.base_url:
+        return f" (is a server running at {_state.base_url}? 'porter-sandbox serve' starts one)"
+    return ""
 
 
 def _first_line(text: str) -> str:
@@ -309,7 +331,9 @@ def _client(options: argparse.Namespace) -> Porter:
     for option in ("base_url", "api_key", "timeout"):
         if getattr(options, option, None) is not None:
             settings[option] = getattr(options, option)
-    return Porter(**settings)
+    porter = Porter(**settings)
+    _state.base_url = porter.base_url
+    return porter
 
 
 def _run(options: argparse.Namespace) -> int:

@@ -66,6 +66,7 @@ def _offline_env() -> dict[str, str]:
 
 def test_no_base_url_configured_is_one_clear_line() -> None:
     line = assert_one_line_error(run_cli("ls", env=_offline_env()))
+    assert "--base-url" in line
     assert "PORTER_SANDBOX_BASE_URL" in line
 
 
@@ -74,7 +75,7 @@ def test_an_unreachable_server_is_one_clear_line() -> None:
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
         outcome = run_cli("--base-url", url, "ls", env=_offline_env())
-    assert_one_line_error(outcome)
+    assert f"is a server running at {url}?" in assert_one_line_error(outcome)
 
 
 def test_a_wrong_api_key_is_one_clear_line() -> None:
