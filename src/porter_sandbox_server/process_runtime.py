@@ -18,7 +18,7 @@ How execs get in: PID 1 of each sandbox is a tiny agent
 one ``SOCK_SEQPACKET`` socket to it. To run a process (the main command or an
 exec) the server makes two pipes and sends the agent the command, its
 environment and the pipes' write ends (``SCM_RIGHTS``); the agent
-``posix_spawn``\\ s it and answers with its exit status. So an exec costs no
+starts it with ``posix_spawn`` and answers with its exit status. So an exec costs no
 bubblewrap or interpreter start (about 1 ms here, against about 4 ms for a
 bare ``bwrap ... true``), it runs in the sandbox's namespaces, sees exactly
 the main process's files, and its output flows straight from the process into
