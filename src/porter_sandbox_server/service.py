@@ -128,6 +128,17 @@ def parse_time(text: str, what: str) -> float:
         raise errors.BadRequest(f"{what} {text!r} is out of range") from None
 
 
+def _check_mount_path(mount_path: str) -> None:
+    if not mount_path.startswith("/"):
+        raise errors.BadRequest(
+            f"volume_mounts: mount path {mount_path!r} is relative; use an absolute path such as /data"
+        )
+    if mount_path == "/" or ".." in mount_path.split("/") or "\0" in mount_path:
+        raise errors.BadRequest(
+            f"volume_mounts: mount path {mount_path!r} is not allowed; use an absolute directory such as /data"
+        )
+
+
 def _check_argv(argv: Sequence[str], what: str) -> None:
     for index, item in enumerate(argv):
         if "\0" in item:
@@ -226,7 +237,7 @@ class SandboxService:
                     self._arm_ttl(entry, record.ttl_deadline - now)
                 continue
             if record.id in adopted:
-                # Adopted before it was recorded running: it runs now.
+                # The server died mid-launch: what runs is not what the record says; stop it.
                 with contextlib.suppress(Exception):
                     await self.runtime.stop(record.id)
             record.phase = "failed"
@@ -287,8 +298,8 @@ class SandboxService:
             name = sandbox_id
         check_name(name, "sandbox")
         mounts: dict[str, str] = dict(body.get("volume_mounts") or {})
-        for mount_path, volume_id in mounts.items():
-            self._check_mount(mount_path, volume_id)
+        for mount_path in mounts:
+            _check_mount_path(mount_path)
         resources = body.get("resources") or {}
         try:
             cpu = parse_cpu_millis(resources["cpu"]) if resources.get("cpu") is not None else None
@@ -305,6 +316,14 @@ class SandboxService:
         unavailable = await self.runtime.readiness()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
+        # Checked after the last await: from here to the insert nothing else runs, so a volume
+        # cannot be deleted between this check and the sandbox's attachment.
+        for mount_path, volume_id in mounts.items():
+            if self._store().get_volume(volume_id) is None:
+                raise errors.BadRequest(
+                    f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); "
+                    "create it first with POST /v1/volume"
+                )
         record = SandboxRecord(
             id=sandbox_id,
             name=name,
@@ -334,21 +353,6 @@ class SandboxService:
         if mounts:
             response.volume_mounts = StringMap.from_dict(mounts)
         return _answer(response)
-
-    def _check_mount(self, mount_path: str, volume_id: str) -> None:
-        if not mount_path.startswith("/"):
-            raise errors.BadRequest(
-                f"volume_mounts: mount path {mount_path!r} is relative; use an absolute path such as /data"
-            )
-        parts = mount_path.split("/")
-        if mount_path == "/" or ".." in parts or "\0" in mount_path:
-            raise errors.BadRequest(
-                f"volume_mounts: mount path {mount_path!r} is not allowed; use an absolute directory such as /data"
-            )
-        if self._store().get_volume(volume_id) is None:
-            raise errors.BadRequest(
-                f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); create it first with POST /v1/volume"
-            )
 
     def _track(self, entry: _Live) -> None:
         self._live[entry.record.id] = entry
