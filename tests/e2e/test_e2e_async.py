@@ -79,8 +79,9 @@ async def test_async_wait_iter_and_counts(async_porter: AsyncPorter, server: Any
     assert (await async_porter.sandboxes.counts(tags=tags)).total == 52
 
     failing = await async_porter.sandboxes.create(image=server.image, command=sh("exit 2"))
-    with pytest.raises(SandboxEndedError):
-        await failing.wait("running", timeout=60)
+    with pytest.raises(SandboxEndedError) as caught:
+        await failing.wait("succeeded", timeout=60)
+    assert caught.value.phase == "failed" and failing.exit_code == 2
 
 
 async def test_async_health_readiness_and_raw(async_porter: AsyncPorter) -> None:
