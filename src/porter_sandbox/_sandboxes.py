@@ -763,9 +763,10 @@ class Sandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        page: int = 1,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
-        page: int = 1,
     ) -> SandboxPage[Sandbox]:
         """One page of sandboxes, newest first, matching every filter given.
 
@@ -785,6 +786,7 @@ class Sandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
     ) -> Iterator[Sandbox]:
@@ -804,6 +806,7 @@ class Sandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
     ) -> SandboxCounts:
@@ -922,9 +925,10 @@ class AsyncSandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        page: int = 1,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
-        page: int = 1,
     ) -> SandboxPage[AsyncSandbox]:
         """One page of sandboxes, newest first, matching every filter given (see :meth:`Sandboxes.list`)."""
         query = filter_query(
@@ -938,6 +942,7 @@ class AsyncSandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
     ) -> AsyncIterator[AsyncSandbox]:
@@ -953,6 +958,7 @@ class AsyncSandboxes:
         phase: str | Sequence[str] | None = None,
         search: str | None = None,
         image: str | None = None,
+        *,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
     ) -> SandboxCounts:
