@@ -224,6 +224,14 @@ def test_list_pages_and_iter_walks_every_page(porter: Porter, server: Any, uniqu
     assert len(porter.sandboxes.list(tags=tags, image=server.image)) == 50
     assert len(porter.sandboxes.list(tags=tags, image="some/other-image")) == 0
 
+    # Sandboxes created while walking push older ones onto later pages: none is yielded twice.
+    walk = porter.sandboxes.iter(tags=tags)
+    seen = [next(walk).id for _ in range(50)]
+    for _ in range(3):
+        porter.sandboxes.create(image=server.image, command=sh("exit 0"), tags=tags)
+    seen += [s.id for s in walk]
+    assert seen == [s.id for s in reversed(created)]
+
 
 def test_list_by_phase_and_creation_window(porter: Porter, server: Any, unique_name: str) -> None:
     tags = {"phases": unique_name}
