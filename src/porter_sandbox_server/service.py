@@ -59,6 +59,8 @@ logger = logging.getLogger("porter_sandbox_server")
 PAGE_SIZE = 50
 #: How long an exec sent to a sandbox that is still starting waits for it.
 EXEC_START_WAIT = 60.0
+#: How long a runtime that said it was ready is believed without asking again.
+READY_CACHE_SECONDS = 1.0
 #: Log lines wait at most this long in memory before they are written.
 LOG_FLUSH_DELAY = 0.05
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -204,6 +206,7 @@ class SandboxService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._closed = False
+        self._ready_until = 0.0
 
     # Start-up and shut-down
 
@@ -285,7 +288,16 @@ class SandboxService:
     async def readiness(self) -> tuple[str | None, int]:
         """Why sandboxes cannot run now (``None`` when they can), and how many are live."""
         reason = await self.runtime.readiness()
+        self._ready_until = time.monotonic() + READY_CACHE_SECONDS if reason is None else 0.0
         return reason, self._store().count_live()
+
+    async def _runtime_unavailable(self) -> str | None:
+        # A runtime that was ready a moment ago is taken at its word: asking costs a round trip
+        # to the engine (Docker), too much for every create. A launch that finds it down resets this.
+        if time.monotonic() < self._ready_until:
+            return None
+        reason, _ = await self.readiness()
+        return reason
 
     # Sandboxes
 
@@ -313,7 +325,7 @@ class SandboxService:
         _check_argv(args or [], "args")
         _check_env(env)
         ttl = body.get("ttl_seconds")
-        unavailable = await self.runtime.readiness()
+        unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
         # Checked after the last await: from here to the insert nothing else runs, so a volume
@@ -398,6 +410,8 @@ class SandboxService:
             spec.work_dir.mkdir(parents=True, exist_ok=True)
             await self.runtime.launch(spec)
         except (LaunchFailed, RuntimeUnavailable, OSError) as error:
+            if isinstance(error, RuntimeUnavailable):
+                self._ready_until = 0.0
             message = str(error) or type(error).__name__
             entry.launch_error = message
             self._remove_work_dir(record.id)
