@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +18,10 @@ from runtimes import require_bwrap
 from porter_sandbox.testing import LocalServer
 
 
-def test_api_key_guards_everything_but_probes() -> None:
-    with LocalServer(isolation="none", api_key="s3cret-key") as server:
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_api_key_guards_everything_but_probes(how: str) -> None:
+    options: dict[str, Any] = {"api_key": "s3cret-key"} if how == "env" else {"extra_args": ["--api-key", "s3cret-key"]}
+    with LocalServer(isolation="none", **options) as server:
         with httpx.Client(base_url=server.url) as anonymous:
             assert anonymous.get("/healthz").status_code == 200
             assert anonymous.get("/readyz").status_code == 200
