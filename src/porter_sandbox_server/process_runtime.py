@@ -492,6 +492,9 @@ class _Sandbox:
     oom_seen: int = 0
     #: A pidfd of the sandbox's PID 1 (bubblewrap only): to kill it and know when all is gone.
     agent_pidfd: int | None = None
+    stderr_reader: asyncio.Task[None] | None = None
+    #: launch returned: from now on an end is reported through ``exited``.
+    launched: bool = False
     closed: bool = False
 
 
@@ -601,13 +604,18 @@ class ProcessRuntime(Runtime):
             if not cgroup.dirs:
                 cgroup = None
 
-        sandbox = await self._spawn(spec, env, cgroup, rlimit_as, events)
+        # A keep-alive sandbox runs once its PID 1 exists: execs wait in the agent's socket while
+        # its python starts (most of a launch). A main command must be seen to start (or not).
+        sandbox = await self._spawn(spec, env, cgroup, rlimit_as, events, wait_ready=bool(argv))
         if argv:
             try:
                 await self._start_main(sandbox, argv)
             except BaseException:
                 await self._kill(sandbox)
                 raise
+        sandbox.launched = True
+        if sandbox.closed:  # it ended while launch finished: report it, as _pump would have
+            self._background(sandbox, self._agent_ended(sandbox, events))
 
     async def _spawn(
         self,
@@ -616,6 +624,8 @@ class ProcessRuntime(Runtime):
         cgroup: _SandboxCgroup | None,
         rlimit_as: int,
         events: RuntimeEvents,
+        *,
+        wait_ready: bool,
     ) -> _Sandbox:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -673,37 +683,46 @@ class ProcessRuntime(Runtime):
         with contextlib.suppress(OSError):  # bwrap may have failed already: it says why on stderr
             ours.send(self._agent_payload)
         self._background(sandbox, self._pump(sandbox, events))
-        stderr_reader = self._background(sandbox, self._read_stderr(sandbox))
+        sandbox.stderr_reader = self._background(sandbox, self._read_stderr(sandbox))
+        waiter = asyncio.ensure_future(process.wait())
         try:
-            waiter = asyncio.ensure_future(process.wait())
-            first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
-            try:
-                await asyncio.wait(first, timeout=_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
-                if process.returncode is not None:  # bwrap refused: wait for all it said
-                    await asyncio.wait([stderr_reader], timeout=1.0)
-                said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
-                raise LaunchFailed(f"the sandbox did not start: {said or 'no answer from its init process'}")
             if self._bwrap is not None:
-                agent_pid = _child_pid(info_r)
-                if agent_pid is None:  # bwrap writes it before starting the agent: this is rare
-                    agent_pid = await asyncio.to_thread(_child_pid, info_r, True)
+                # bwrap names PID 1 right after cloning it, long before the agent runs.
+                agent_pid = await _child_pid_or_exit(info_r, waiter)
                 if agent_pid is None:
-                    raise LaunchFailed("bubblewrap did not say which process is the sandbox's init")
+                    raise LaunchFailed(await self._refusal(sandbox))
                 with contextlib.suppress(OSError):
                     sandbox.agent_pidfd = os.pidfd_open(agent_pid)
             else:
                 agent_pid = process.pid
             if cgroup is not None:
-                cgroup.add(agent_pid)
+                # Before the agent starts anything: what it starts inherits the cgroups.
+                try:
+                    cgroup.add(agent_pid)
+                except ProcessLookupError:  # PID 1 is gone already: bwrap refused
+                    raise LaunchFailed(await self._refusal(sandbox)) from None
+            if wait_ready:
+                first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
+                await asyncio.wait(first, timeout=_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+                if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                    raise LaunchFailed(await self._refusal(sandbox))
         except BaseException:
             await self._kill(sandbox)
             raise
         finally:
+            waiter.cancel()
             os.close(info_r)
         return sandbox
+
+    async def _refusal(self, sandbox: _Sandbox) -> str:
+        """Why the sandbox did not start, from what bwrap (or the agent) wrote on stderr."""
+        # Its socket closes a moment before bwrap ends and its stderr with it: wait for both (bounded).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sandbox.process.wait(), timeout=2.0)
+        if sandbox.stderr_reader is not None:
+            await asyncio.wait([sandbox.stderr_reader], timeout=1.0)
+        said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
+        return f"the sandbox did not start: {said or 'no answer from its init process'}"
 
     async def _start_main(self, sandbox: _Sandbox, argv: list[str]) -> None:
         loop = asyncio.get_running_loop()
@@ -890,8 +909,7 @@ class ProcessRuntime(Runtime):
             for outcome in outcomes:
                 if outcome.done() and not outcome.cancelled():
                     outcome.exception()
-            started = sandbox.ready.exception() is None
-            if started and not sandbox.stopping and not sandbox.finished and not sandbox.main_exited:
+            if sandbox.launched and not sandbox.stopping and not sandbox.finished and not sandbox.main_exited:
                 # The agent went away by itself: killed from outside, or it crashed.
                 self._background(sandbox, self._agent_ended(sandbox, events))
 
@@ -911,7 +929,9 @@ class ProcessRuntime(Runtime):
         if sandbox.main_readers:
             await asyncio.wait([reader.done for reader in sandbox.main_readers], timeout=1.0)
         reason = self._oom_reason(sandbox, code)
-        if reason is None and sandbox.main_token is not None:
+        if reason is None and sandbox.ready.exception() is not None:
+            reason = await self._refusal(sandbox)
+        elif reason is None and sandbox.main_token is not None:
             reason = f"the sandbox's init process ended unexpectedly (exit code {code})"
         await self._report_exit(sandbox, events, code, reason)
 
@@ -1148,6 +1168,30 @@ def _prepare_work_dir(work_dir: Path) -> None:
 def _check_no_nul(values: Sequence[str]) -> None:
     if any("\0" in value for value in values):
         raise BadRequest("command arguments and environment values cannot contain NUL characters")
+
+
+async def _child_pid_or_exit(info_fd: int, exited: asyncio.Future[int]) -> int | None:
+    """The pid bwrap writes to ``--info-fd``, or None when bwrap ends without writing it."""
+    pid = _child_pid(info_fd)
+    if pid is not None:
+        return pid
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(info_fd, ready)
+    try:
+        either: list[asyncio.Future[Any]] = [readable, exited]
+        await asyncio.wait(either, timeout=_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_reader(info_fd)
+        readable.cancel()
+    if not readable.done() or readable.cancelled():
+        return None
+    return await asyncio.to_thread(_child_pid, info_fd, True)
 
 
 def _child_pid(info_fd: int, block: bool = False) -> int | None:

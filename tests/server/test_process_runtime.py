@@ -643,7 +643,7 @@ async def test_a_fork_bomb_meets_the_sandboxs_pids_limit(tmp_path: Path, monkeyp
         await harness.runtime.close(stop_sandboxes=True)
 
 
-async def test_a_sandbox_bubblewrap_refuses_is_launch_failed_with_its_message(
+async def test_a_sandbox_bubblewrap_refuses_fails_with_its_message(
     bw: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from porter_sandbox_server import process_runtime
@@ -659,3 +659,12 @@ async def test_a_sandbox_bubblewrap_refuses_is_launch_failed_with_its_message(
     with pytest.raises(LaunchFailed, match="porter-test-no-such-dir"):
         await bw.launch("refused", ["true"])
     assert "sb-refused" not in bw.events.exits
+    # A keep-alive sandbox runs as soon as its PID 1 exists, so bwrap's refusal may come after
+    # launch returned: then it is the sandbox's exit, with bwrap's message as the reason.
+    try:
+        await bw.launch("refused-idle")
+    except LaunchFailed as error:
+        assert "porter-test-no-such-dir" in str(error)
+    else:
+        code, reason = await bw.events.wait_exit("sb-refused-idle")
+        assert code != 0 and reason is not None and "porter-test-no-such-dir" in reason
