@@ -267,3 +267,16 @@ def test_a_200_mb_round_trip_passes_through_bounded_memory(
         assert _peak_rss_bytes(server.pid) - server_peak_before < 64 * 1024 * 1024
     finally:
         volume.delete()
+
+
+def test_a_stream_never_ends_short_when_the_file_changes_under_it(porter: Porter, unique_name: str) -> None:
+    volume = porter.volumes.create(name=unique_name)
+    try:
+        volume.write_file("/changing.bin", b"a" * 300_000)
+        chunks = volume.stream("/changing.bin", chunk_size=100_000)
+        assert next(chunks) == b"a" * 100_000
+        volume.write_file("/changing.bin", b"b" * 150_000)  # shorter: a naive reader would stop early
+        with pytest.raises(SandboxError, match="size went from 300000 to 150000 bytes"):
+            list(chunks)
+    finally:
+        volume.delete()
