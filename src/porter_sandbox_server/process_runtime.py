@@ -580,9 +580,9 @@ class ProcessRuntime(Runtime):
                 "commands run from this host's system directories",
                 spec.image,
             )
+        # Args without a command run as the command: the host, our "image", has no entrypoint
+        # (as an image without ENTRYPOINT runs its args).
         argv = [*(spec.command or ()), *(spec.args or ())]
-        if spec.command is None and spec.args:
-            raise LaunchFailed("args without a command: the process runtime has no image entrypoint to pass them to")
         self._check_mounts(spec)
         _prepare_work_dir(spec.work_dir)  # three mkdirs: not worth a thread
         env = self._base_env(spec)

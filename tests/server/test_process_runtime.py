@@ -255,6 +255,18 @@ async def test_main_process_killed_from_outside_reports_128_plus_9(bw: Harness) 
     assert (await bw.events.wait_exit(sid))[0] == 128 + 9
 
 
+async def test_command_and_args_make_the_main_process(bw: Harness) -> None:
+    spec = bw.spec("args", ["sh", "-c"])
+    await bw.runtime.launch(LaunchSpec(**{**spec.__dict__, "args": ['echo "$0"', "zero"]}))
+    assert await bw.events.wait_exit(spec.sandbox_id) == (0, None)
+    assert bw.events.of(spec.sandbox_id, "", "stdout") == ["zero"]
+    # Args alone run as the command: the host has no image entrypoint to hand them to.
+    alone = bw.spec("args-alone")
+    await bw.runtime.launch(LaunchSpec(**{**alone.__dict__, "args": ["echo", "alone"]}))
+    assert await bw.events.wait_exit(alone.sandbox_id) == (0, None)
+    assert bw.events.of(alone.sandbox_id, "", "stdout") == ["alone"]
+
+
 async def test_a_missing_main_program_fails_the_launch(bw: Harness) -> None:
     with pytest.raises(LaunchFailed, match="not found"):
         await bw.launch("no-main", ["definitely-not-a-program"])
