@@ -84,9 +84,10 @@ __all__ = [
     "__version__",
 ]
 
-# Public names report this package, not the private module they live in.
+# Errors show in tracebacks as porter_sandbox.NotFoundError, not as the private module they live in.
+# (Only errors: other classes keep their module, so typing.get_type_hints() can resolve their fields.)
 for _name in __all__:
     _value = globals()[_name]
-    if isinstance(_value, type):
+    if isinstance(_value, type) and issubclass(_value, Exception):
         _value.__module__ = __name__
 del _name, _value

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+import httpx
+
 from ._base_client import async_call, expect, expect_no_content, sync_call
 from ._config import resolve_timeout
 from ._exceptions import NotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
@@ -33,7 +35,6 @@ from ._raw import BoundOperations
 from ._retry import CallOptions
 
 if TYPE_CHECKING:
-    import httpx
     from porter_sandbox_api.client import AuthenticatedClient, Client
     from porter_sandbox_api.models import (
         CountsResponse,
