@@ -182,6 +182,8 @@ class LocalServer:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
             self.process = None
 
     @staticmethod
