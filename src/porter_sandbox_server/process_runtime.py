@@ -60,6 +60,7 @@ import logging
 import marshal
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -551,6 +552,7 @@ class ProcessRuntime(Runtime):
                     f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
                 )
         self._agent_payload = await _agent_payload(self._python)
+        _raise_open_files_limit()
         self._cgroups = await asyncio.to_thread(_Cgroups.discover)
         if self._cgroups is not None:
             await asyncio.to_thread(self._cgroups.remove_stale)
@@ -1157,6 +1159,15 @@ def _forget_reader(readers: set[_OutputReader], reader: _OutputReader, _done: as
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("process runtime task failed", exc_info=task.exception())
+
+
+def _raise_open_files_limit() -> None:
+    """Lift the soft limit on open files toward the hard one: each live sandbox holds about five."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _prepare_work_dir(work_dir: Path) -> None:
