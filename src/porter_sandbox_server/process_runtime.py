@@ -69,7 +69,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from porter_sandbox_server.errors import BadRequest
 from porter_sandbox_server.runtime import (
@@ -84,8 +84,6 @@ from porter_sandbox_server.runtime import (
 )
 
 logger = logging.getLogger(__name__)
-
-Isolation = Literal["auto", "bwrap", "none"]
 
 #: PATH inside a sandbox unless its ``env`` says otherwise.
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -464,8 +462,14 @@ class _OutputReader(asyncio.Protocol):
 
 
 async def _read_pipe(fd: int, reader: _OutputReader) -> None:
+    """Feed ``reader`` from the pipe's read end ``fd``, which it now owns (closed on failure too)."""
     loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: reader, open(fd, "rb", buffering=0))  # noqa: SIM115 (the transport owns it)
+    pipe = open(fd, "rb", buffering=0)  # noqa: SIM115 (the transport owns it)
+    try:
+        await loop.connect_read_pipe(lambda: reader, pipe)
+    except BaseException:
+        pipe.close()
+        raise
 
 
 # --------------------------------------------------------------------- sandboxes
@@ -811,17 +815,16 @@ class ProcessRuntime(Runtime):
         try:
             await _read_pipe(out_r, readers[0])
         except BaseException:
-            os.close(out_r)
-            os.close(err_r)
-            os.close(out_w)
-            os.close(err_w)
+            for fd in (err_r, out_w, err_w):
+                os.close(fd)
             raise
         try:
             await _read_pipe(err_r, readers[1])
         except BaseException:
-            os.close(err_r)
-            os.close(out_w)
-            os.close(err_w)
+            for fd in (out_w, err_w):
+                os.close(fd)
+            if readers[0].transport is not None:
+                readers[0].transport.close()
             raise
         fields = [b"S", str(token).encode(), kind, str(sandbox.rlimit_as).encode(), str(len(argv)).encode()]
         fields += [os.fsencode(arg) for arg in argv]
