@@ -44,7 +44,7 @@ from pathlib import Path
 import pytest
 from runtimes import require_bwrap
 
-from porter_sandbox.testing import LocalServer, local_server
+from porter_sandbox.testing import LocalServer, bubblewrap_available, local_server
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -304,24 +304,25 @@ def test_pip_block_names_this_package(block: Block) -> None:
                 assert not extra or extra in extras, f"no extra {extra!r}"
 
 
-@pytest.mark.parametrize("block", _of("sh", "serve"), ids=lambda b: b.id)
-def test_serve_block_starts_a_server(block: Block, tmp_path: Path) -> None:
-    for number, line in enumerate(_commands(block)):
-        words = shlex.split(line, comments=True)
-        env = _base_env()
-        while "=" in words[0]:  # VAR=value porter-sandbox serve ...
-            name, _, value = words.pop(0).partition("=")
-            env[name] = value
-        assert words[:2] == ["porter-sandbox", "serve"], f"README.md:{block.line}: {line!r}"
-        data_dir = tmp_path / f"data-{number}"
-        argv = [sys.executable, "-m", "porter_sandbox._cli", *words[1:], "--port", "0", "--data-dir", str(data_dir)]
-        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            assert process.stdout is not None
-            ready, _, _ = select.select([process.stdout], [], [], 60)
-            first = process.stdout.readline().decode() if ready else ""
-        finally:
-            process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=60)
-        assert first.startswith("porter-sandbox: serving http://"), f"README.md:{block.line}: {line}\n{err.decode()}"
-        assert process.returncode == 0, f"README.md:{block.line}: {line}\n{err.decode()}"
+SERVE_LINES = [(block, line) for block in _of("sh", "serve") for line in _commands(block)]
+
+
+@pytest.mark.parametrize(("block", "line"), SERVE_LINES, ids=[f"{b.id}-{n}" for n, (b, _) in enumerate(SERVE_LINES)])
+def test_serve_line_starts_a_server(block: Block, line: str, tmp_path: Path) -> None:
+    words = shlex.split(line, comments=True)
+    assert words[:2] == ["porter-sandbox", "serve"], f"README.md:{block.line}: {line!r}"
+    runtime = words[words.index("--runtime") + 1] if "--runtime" in words else "process"
+    isolation = words[words.index("--isolation") + 1] if "--isolation" in words else "auto"
+    if runtime == "process" and isolation != "none" and not bubblewrap_available():
+        require_bwrap()  # the server refuses to start unisolated unless told: that is the point
+    argv = [sys.executable, "-m", "porter_sandbox._cli", *words[1:], "--port", "0", "--data-dir", str(tmp_path)]
+    process = subprocess.Popen(argv, env=_base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        first = process.stdout.readline().decode() if ready else ""
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert first.startswith("porter-sandbox: serving http://"), f"README.md:{block.line}: {line}\n{err.decode()}"
+    assert process.returncode == 0, f"README.md:{block.line}: {line}\n{err.decode()}"

@@ -17,7 +17,6 @@ non-zero: 1 for an error from the API or the connection, 2 for a bad argument.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import os
 import sys
@@ -339,6 +338,8 @@ def _client(options: argparse.Namespace) -> Porter:
 def _run(options: argparse.Namespace) -> int:
     tags = _pairs(options.tag, "--tag")
     env = _pairs(options.env, "--env")
+    from ._exceptions import SandboxEndedError, SandboxError
+
     mounts = _pairs(options.volume, "--volume")
     resources = {k: v for k, v in (("cpu", options.cpu), ("memory", options.memory)) if v is not None}
     with _client(options) as porter:
@@ -353,13 +354,17 @@ def _run(options: argparse.Namespace) -> int:
             resources=resources or None,
             ttl_seconds=options.ttl,
         )
+        ended: SandboxError | None = None
         if options.wait:
-            from ._exceptions import SandboxEndedError
-
-            # Ended already (a short command): it ran, which is what --wait waits for.
-            with contextlib.suppress(SandboxEndedError):
+            try:
                 sandbox.wait("running", timeout=options.wait_timeout)
-        print(sandbox.name, flush=True)
+            except SandboxEndedError as exc:
+                # Ended already: fine for a short command that succeeded, an error otherwise.
+                if exc.phase != "succeeded":
+                    ended = exc
+        print(sandbox.name, flush=True)  # also when it failed: its logs say why
+    if ended is not None:
+        raise ended
     return 0
 
 

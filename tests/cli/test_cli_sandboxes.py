@@ -66,6 +66,14 @@ def test_run_mounts_a_volume_by_name(cli: Cli, cli_server: LocalServer, unique_n
     assert cli("volumes", "rm", unique_name).code == 0
 
 
+def test_run_wait_fails_when_the_sandbox_fails(cli: Cli, unique_name: str) -> None:
+    outcome = cli("run", "python:3.12-slim", "--name", unique_name, "--wait", "--", "sh", "-c", "exit 5")
+    assert outcome.out == f"{unique_name}\n"
+    line = assert_one_line_error(outcome)
+    assert "failed" in line
+    assert "exit code 5" in line
+
+
 def test_exec_passes_output_and_exit_code_through(cli_env: dict[str, str], cli: Cli, unique_name: str) -> None:
     assert cli("run", "python:3.12-slim", "--name", unique_name).code == 0
     script = "import sys; print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(3)"

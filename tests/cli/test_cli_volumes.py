@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cli_support import Cli, assert_one_line_error
+from runtimes import require_bwrap
 
 from porter_sandbox.testing import LocalServer
 
@@ -29,11 +30,17 @@ def test_create_list_and_remove(cli: Cli, cli_server: LocalServer, unique_name: 
     assert unique_name not in cli("volumes", "ls", "-q").out.splitlines()
 
 
-def test_a_volume_in_use_shows_its_sandbox_and_cannot_be_removed(cli: Cli, unique_name: str) -> None:
+def test_a_volume_in_use_shows_its_sandbox_and_cannot_be_removed(
+    cli: Cli, cli_server: LocalServer, unique_name: str
+) -> None:
+    if cli_server.isolation == "none":
+        require_bwrap()  # unisolated, a sandbox cannot mount a volume
     assert cli("volumes", "create", unique_name).code == 0
     assert cli("run", "python:3.12-slim", "--name", unique_name, "--volume", f"/data={unique_name}", "--wait").code == 0
+    with cli_server.client() as porter:
+        sandbox_id = porter.sandboxes.get(unique_name).id
     row = next(r for r in cli("volumes", "ls").out.splitlines() if r.startswith(f"{unique_name} "))
-    assert row.split()[3] != ""
+    assert row.split()[4] == sandbox_id  # NAME PHASE CREATED(date time) ATTACHED-TO ID
     refused = cli("volumes", "rm", unique_name)
     assert "409" in assert_one_line_error(refused)
     assert cli("rm", unique_name).code == 0
