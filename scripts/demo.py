@@ -42,6 +42,8 @@ def main() -> int:
         env.pop("PORTER_CLUSTER_ID", None)
         print(f"demo: running {EXAMPLE.relative_to(ROOT)}", flush=True)
         code = subprocess.run([sys.executable, str(EXAMPLE)], env=env, check=False).returncode
+        if code != 0:
+            print(f"demo: the example failed; the server's log:\n{server.log().strip()}", file=sys.stderr)
     finally:
         server.close()
     print(f"demo: server stopped; the example exited with {code}", flush=True)
