@@ -34,7 +34,7 @@ from .testing import LocalServer
 if TYPE_CHECKING:
     from ._client import AsyncPorter, Porter
 
-__all__ = ["async_porter", "porter", "sandbox_server"]
+__all__ = ["porter", "sandbox_server"]
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +53,8 @@ def porter(sandbox_server: LocalServer) -> Iterator[Porter]:
 
 if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
+
+    __all__ += ["async_porter"]
 
     # pytest-asyncio in strict mode (its default) only runs async fixtures it decorated itself.
     @pytest_asyncio.fixture
