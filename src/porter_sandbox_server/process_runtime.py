@@ -1,7 +1,7 @@
 """The ``process`` runtime: sandboxes as process trees on this host, isolated with bubblewrap.
 
-Each sandbox is one ``bwrap`` invocation: new PID, IPC and UTS namespaces
-(hostname = the sandbox's name), a new session (no TIOCSTI into a terminal),
+Each sandbox is one ``bwrap`` invocation: new PID, IPC, UTS and cgroup
+namespaces (hostname = the sandbox's name), a new session (no TIOCSTI into a terminal),
 every capability dropped (bwrap also sets no_new_privs), ``--die-with-parent``;
 the host's system directories read-only (``/usr`` and its ``/bin``, ``/lib*``
 links, ``/etc`` with its secrets masked, ``/opt``), a fresh ``/proc`` (only
@@ -148,6 +148,7 @@ def bwrap_argv(
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
+        "--unshare-cgroup-try",  # /proc/self/cgroup shows no host cgroup paths
         "--hostname",
         _hostname(spec.name),
         "--cap-drop",
