@@ -762,6 +762,12 @@ class ProcessRuntime(Runtime):
             raise BadRequest("command is empty: give the program to run and its arguments")
         merged = {**sandbox.env, **env}
         _check_no_nul([*command, *(f"{k}={v}" for k, v in merged.items())])
+        if not sandbox.ready.done():
+            # A keep-alive sandbox's agent may still be starting: the exec would wait in its
+            # socket anyway, but never longer than a launch may take.
+            await asyncio.wait([sandbox.ready], timeout=_READY_TIMEOUT)
+            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                raise SandboxGone(f"sandbox {sandbox_id} did not start")
         loop = asyncio.get_running_loop()
         token = self._next_token()
         result: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
