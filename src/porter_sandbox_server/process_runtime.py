@@ -116,6 +116,7 @@ _READY_TIMEOUT = 30.0
 _OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
 _MAX_LINE = 64 * 1024  # a longer line without newline is reported in pieces
 _SEND_TIMEOUT = 30.0
+_SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
 
 
 def _exit_code(status: int) -> int:
@@ -637,6 +638,7 @@ class ProcessRuntime(Runtime):
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ours.setblocking(False)
+        _allow_large_packets(ours)
         theirs.set_inheritable(True)
         assert self._python is not None
         agent = [self._python, "-I", "-S", "-c", _AGENT_BOOTSTRAP, str(theirs.fileno())]
@@ -1169,6 +1171,16 @@ def _forget_reader(readers: set[_OutputReader], reader: _OutputReader, _done: as
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("process runtime task failed", exc_info=task.exception())
+
+
+def _allow_large_packets(control: socket.socket) -> None:
+    """Let one packet hold a command as large as ``execve`` takes (2 MiB of arguments and environment)."""
+    wanted = 4 << 20
+    try:
+        control.setsockopt(socket.SOL_SOCKET, _SO_SNDBUFFORCE, wanted)  # root may pass wmem_max
+    except OSError:
+        with contextlib.suppress(OSError):
+            control.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, wanted)
 
 
 def _raise_open_files_limit() -> None:

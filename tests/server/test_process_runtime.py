@@ -551,6 +551,14 @@ async def test_launch_refuses_bad_mounts(bw: Harness, tmp_path: Path) -> None:
         await bw.launch("system-mount", mounts={"/usr/local/data": tmp_path})
 
 
+async def test_a_command_of_a_megabyte_runs(bw: Harness) -> None:
+    sid = await bw.launch("big-command")
+    words = ["w" * 100_000 for _ in range(10)]
+    result = await bw.runtime.exec(sid, ["sh", "-c", 'echo "$@" | wc -c', "sh", *words], "ex", {"BIG": "v" * 100_000})
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) == 10 * 100_000 + 10
+
+
 async def test_nul_in_a_command_is_a_bad_request(bw: Harness) -> None:
     from porter_sandbox_server.errors import BadRequest
 
