@@ -129,6 +129,19 @@ def _resolved(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+_NAMESPACE_ARGS = (
+    "--die-with-parent",
+    "--new-session",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",  # /proc/self/cgroup shows no host cgroup paths
+    "--cap-drop",
+    "ALL",
+    "--as-pid-1",
+)
+
+
 def bwrap_argv(
     bwrap: str,
     spec: LaunchSpec,
@@ -142,20 +155,7 @@ def bwrap_argv(
     ``hidden`` are host directories to cover with an empty tmpfs (the
     server's data directory, when a system directory contains it).
     """
-    argv = [
-        bwrap,
-        "--die-with-parent",
-        "--new-session",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",  # /proc/self/cgroup shows no host cgroup paths
-        "--hostname",
-        _hostname(spec.name),
-        "--cap-drop",
-        "ALL",
-        "--as-pid-1",
-    ]
+    argv = [bwrap, *_NAMESPACE_ARGS, "--hostname", _hostname(spec.name)]
     argv += _system_binds()
     for path in hidden:
         argv += ["--tmpfs", str(path)]
@@ -557,6 +557,7 @@ class ProcessRuntime(Runtime):
                     "the process runtime runs a small agent with the host's python3 inside each sandbox, "
                     f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
                 )
+            await _probe_bwrap(self._bwrap, self._python)
         self._agent_payload = await _agent_payload(self._python)
         _raise_open_files_limit()
         self._cgroups = await asyncio.to_thread(_Cgroups.discover)
@@ -1257,6 +1258,35 @@ def _system_python() -> str | None:
     if any(real.is_relative_to(root) for root in _system_roots()):
         return found
     return None
+
+
+async def _probe_bwrap(bwrap: str, python: str) -> None:
+    """Run an empty sandbox once, so that a bubblewrap that cannot work here stops the server at start."""
+    argv = [
+        bwrap,
+        *_NAMESPACE_ARGS,
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        python,
+        "-I",
+        "-S",
+        "-c",
+        "",
+    ]
+    probe = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, said = await probe.communicate()
+    if probe.returncode != 0:
+        raise RuntimeUnavailable(
+            f"bubblewrap cannot create a sandbox on this host ({said.decode('utf-8', 'replace').strip()}); "
+            "allow unprivileged user namespaces (or run the server as root), "
+            "or pass `--isolation none` to run sandbox commands unisolated"
+        )
 
 
 async def _agent_payload(python: str) -> bytes:

@@ -475,6 +475,19 @@ async def test_without_bwrap_on_path_auto_and_bwrap_refuse_with_the_install_hint
     assert "--isolation none" in str(raised.value)
 
 
+async def test_a_bwrap_that_cannot_make_namespaces_refuses_at_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with pytest.raises(RuntimeUnavailable) as raised:
+        await ProcessRuntime("auto").open(Recorder())
+    assert "No permissions to create new namespace" in str(raised.value)
+    assert "--isolation none" in str(raised.value)
+
+
 async def test_isolation_none_runs_without_bwrap_and_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
