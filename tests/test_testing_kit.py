@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ def test_sync(porter, sandbox_server):
     assert result.exit_code == 0
     sandbox.terminate()
     assert sandbox_server.url.startswith("http://127.0.0.1:")
+    with open("server.txt", "w") as note:  # for the test that ran this one, to check the clean-up
+        note.write(f"{sandbox_server.pid} {sandbox_server.data_dir}")
 
 
 def test_the_server_lives_for_the_session(porter):
@@ -56,6 +59,10 @@ def test_a_users_tests_get_a_server_and_clients(user_project: pytest.Pytester) -
     result = user_project.runpytest_subprocess("-v", "-p", "no:cacheprovider", timeout=240)
     result.assert_outcomes(passed=3)
     assert "PytestUnraisableExceptionWarning" not in result.stdout.str()
+    # The session's end stopped the server and removed its data.
+    pid, data_dir = (user_project.path / "server.txt").read_text().split(" ", 1)
+    assert not Path(f"/proc/{pid}").exists()
+    assert not Path(data_dir).exists()
 
 
 def test_a_user_can_replace_the_server_fixture(pytester: pytest.Pytester) -> None:
