@@ -64,9 +64,10 @@ import resource
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -477,10 +478,115 @@ async def _read_pipe(fd: int, reader: _OutputReader) -> None:
 # --------------------------------------------------------------------- sandboxes
 
 
+class _StderrReader(asyncio.Protocol):
+    """Keeps the last few KiB that bwrap or the agent wrote; passes each chunk to ``listener``."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.listener: Callable[[bytes], None] | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.tail = (self.tail + data)[-4096:]
+        if self.listener is not None:
+            self.listener(data)
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport (uvloop keeps it open on True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class _Child:
+    """The sandbox's ``bwrap`` (or agent) process: started by ``subprocess.Popen``, watched by a pidfd.
+
+    Not ``loop.subprocess_exec``: uvloop forks the whole server for it, which costs
+    milliseconds once the server is large, while ``Popen`` uses ``vfork``; and a pidfd
+    needs no child watcher.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes], stderr: _StderrReader) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stderr = stderr
+        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def start(cls, argv: Sequence[str], *, pass_fds: Sequence[int], cwd: str) -> _Child:
+        """Start ``argv`` in a new session, stdout to /dev/null, stderr read by ``.stderr``."""
+        loop = asyncio.get_running_loop()
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err_w,
+                pass_fds=tuple(pass_fds),
+                env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"},
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(err_r)
+            raise
+        finally:
+            os.close(err_w)
+        stderr = _StderrReader()
+        child = cls(popen, stderr)
+        child._watch()
+        pipe = open(err_r, "rb", buffering=0)  # noqa: SIM115 (the transport owns it)
+        try:
+            await loop.connect_read_pipe(lambda: stderr, pipe)
+        except BaseException:
+            pipe.close()
+            child.kill()
+            raise
+        return child
+
+    def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:  # no pidfds (Linux < 5.3): a thread waits instead
+            waiting = loop.run_in_executor(None, self._popen.wait)
+            waiting.add_done_callback(lambda _: self._ended())
+            return
+
+        def readable() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self._popen.wait()  # it has ended: this only reaps it
+            self._ended()
+
+        loop.add_reader(pidfd, readable)
+
+    def _ended(self) -> None:
+        if not self._exited.done():
+            self._exited.set_result(self._popen.wait())
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once reaped (negative: killed by that signal), else None."""
+        return self._popen.returncode
+
+    async def wait(self) -> int:
+        """Wait for the process to end; answer its ``returncode``."""
+        return await asyncio.shield(self._exited)
+
+    def kill(self) -> None:
+        """SIGKILL it, unless it has been reaped (its pid could be another's by then)."""
+        if self._popen.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
 @dataclass
 class _Sandbox:
     spec: LaunchSpec
-    process: asyncio.subprocess.Process
+    process: _Child
     control: socket.socket
     env: dict[str, str]
     cgroup: _SandboxCgroup | None
@@ -495,11 +601,9 @@ class _Sandbox:
     main_exited: bool = False
     stopping: bool = False
     finished: bool = False
-    stderr_tail: bytes = b""
     oom_seen: int = 0
     #: A pidfd of the sandbox's PID 1 (bubblewrap only): to kill it and know when all is gone.
     agent_pidfd: int | None = None
-    stderr_reader: asyncio.Task[None] | None = None
     #: launch returned: from now on an end is reported through ``exited``.
     launched: bool = False
     closed: bool = False
@@ -657,16 +761,7 @@ class ProcessRuntime(Runtime):
                 cwd = str(spec.work_dir / "workspace")
                 pass_fds = (theirs.fileno(),)
             try:
-                process = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE,
-                    pass_fds=pass_fds,
-                    env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"},
-                    cwd=cwd,
-                    start_new_session=True,
-                )
+                process = await _Child.start(argv, pass_fds=pass_fds, cwd=cwd)
             except OSError as error:
                 raise LaunchFailed(f"could not start the sandbox: {error}") from error
         except BaseException:
@@ -693,7 +788,7 @@ class ProcessRuntime(Runtime):
         with contextlib.suppress(OSError):  # bwrap may have failed already: it says why on stderr
             ours.send(self._agent_payload)
         self._background(sandbox, self._pump(sandbox, events))
-        sandbox.stderr_reader = self._background(sandbox, self._read_stderr(sandbox))
+        process.stderr.listener = functools.partial(self._stderr_said, sandbox)
         waiter = asyncio.ensure_future(process.wait())
         try:
             if self._bwrap is not None:
@@ -729,9 +824,8 @@ class ProcessRuntime(Runtime):
         # Its socket closes a moment before bwrap ends and its stderr with it: wait for both (bounded).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sandbox.process.wait(), timeout=2.0)
-        if sandbox.stderr_reader is not None:
-            await asyncio.wait([sandbox.stderr_reader], timeout=1.0)
-        said = sandbox.stderr_tail.decode("utf-8", "replace").strip()
+        await asyncio.wait([sandbox.process.stderr.done], timeout=1.0)
+        said = sandbox.process.stderr.tail.decode("utf-8", "replace").strip()
         return f"the sandbox did not start: {said or 'no answer from its init process'}"
 
     async def _start_main(self, sandbox: _Sandbox, argv: list[str]) -> None:
@@ -973,17 +1067,10 @@ class ProcessRuntime(Runtime):
             "(resources.memory)"
         )
 
-    async def _read_stderr(self, sandbox: _Sandbox) -> None:
-        stream = sandbox.process.stderr
-        assert stream is not None
-        while True:
-            chunk = await stream.read(4096)
-            if not chunk:
-                return
-            sandbox.stderr_tail = (sandbox.stderr_tail + chunk)[-4096:]
-            if sandbox.ready.done():
-                # Only bwrap or the agent itself write here: worth the server's log.
-                logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
+    def _stderr_said(self, sandbox: _Sandbox, chunk: bytes) -> None:
+        if sandbox.ready.done():
+            # Only bwrap or the agent itself write here (before that, it is the launch's error): worth the log.
+            logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
 
     # ------------------------------------------------------------------ stop
 
