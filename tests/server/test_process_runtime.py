@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -60,6 +61,8 @@ class Recorder:
 
 @dataclass
 class Harness:
+    """An opened runtime, what it reported, and where its sandboxes' work dirs go."""
+
     runtime: ProcessRuntime
     events: Recorder
     root: Path
@@ -257,12 +260,12 @@ async def test_main_process_killed_from_outside_reports_128_plus_9(bw: Harness) 
 
 async def test_command_and_args_make_the_main_process(bw: Harness) -> None:
     spec = bw.spec("args", ["sh", "-c"])
-    await bw.runtime.launch(LaunchSpec(**{**spec.__dict__, "args": ['echo "$0"', "zero"]}))
+    await bw.runtime.launch(dataclasses.replace(spec, args=['echo "$0"', "zero"]))
     assert await bw.events.wait_exit(spec.sandbox_id) == (0, None)
     assert bw.events.of(spec.sandbox_id, "", "stdout") == ["zero"]
     # Args alone run as the command: the host has no image entrypoint to hand them to.
     alone = bw.spec("args-alone")
-    await bw.runtime.launch(LaunchSpec(**{**alone.__dict__, "args": ["echo", "alone"]}))
+    await bw.runtime.launch(dataclasses.replace(alone, args=["echo", "alone"]))
     assert await bw.events.wait_exit(alone.sandbox_id) == (0, None)
     assert bw.events.of(alone.sandbox_id, "", "stdout") == ["alone"]
 
@@ -586,7 +589,7 @@ async def test_limits_put_the_sandbox_in_its_own_cgroups(bw: Harness) -> None:
     if cgroups is None or cgroups.memory is None or cgroups.cpu is None:
         pytest.skip("this host lets the server create no memory and CPU cgroups")
     spec = bw.spec("cgroups", memory_bytes=128 * 1024 * 1024)
-    spec = LaunchSpec(**{**spec.__dict__, "cpu_millis": 250})
+    spec = dataclasses.replace(spec, cpu_millis=250)
     await bw.runtime.launch(spec)
     out, _, _ = await bw.sh(spec.sandbox_id, "cat /proc/self/cgroup")
     assert out.count("porter-sandbox-") >= 2, out
