@@ -148,6 +148,13 @@ def test_local_server_serves_and_restarts_on_the_same_data() -> None:
         server.start()
         with server.client() as porter:
             assert porter.volumes.get("kept-across-restarts").id == created.id
+        killed_pid = server.pid
+        server.kill()
+        assert not Path(f"/proc/{killed_pid}").exists()
+        server.start()
+        with server.client() as porter:
+            assert porter.volumes.get("kept-across-restarts").id == created.id
+        assert "porter-sandbox" in server.log()
         data_dir = server.data_dir
     assert not data_dir.exists()
 
