@@ -66,6 +66,17 @@ def test_run_mounts_a_volume_by_name(cli: Cli, cli_server: LocalServer, unique_n
     assert cli("volumes", "rm", unique_name).code == 0
 
 
+def test_run_passes_ttl_and_resources(cli: Cli, cli_server: LocalServer, unique_name: str) -> None:
+    outcome = cli("run", "python:3.12-slim", "--name", unique_name, "--cpu", "500m", "--memory", "256Mi", "--ttl", "1")
+    assert outcome.code == 0, outcome
+    with cli_server.client() as porter:
+        sandbox = porter.sandboxes.get(unique_name).wait("terminated", timeout=60)
+        assert sandbox.termination_reason == "ttl_expired"
+    refused = cli("run", "python:3.12-slim", "--memory", "lots")
+    assert "memory" in assert_one_line_error(refused)
+    assert "--ttl" in assert_one_line_error(cli("run", "python:3.12-slim", "--ttl", "-5"), code=2)
+
+
 def test_run_wait_fails_when_the_sandbox_fails(cli: Cli, unique_name: str) -> None:
     outcome = cli("run", "python:3.12-slim", "--name", unique_name, "--wait", "--", "sh", "-c", "exit 5")
     assert outcome.out == f"{unique_name}\n"
