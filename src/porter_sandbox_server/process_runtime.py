@@ -800,6 +800,9 @@ class ProcessRuntime(Runtime):
                     raise LaunchFailed(await self._refusal(sandbox))
                 with contextlib.suppress(OSError):
                     sandbox.agent_pidfd = os.pidfd_open(agent_pid)
+                # Were PID 1 gone and its pid reused already, we would signal and confine a stranger.
+                if _parent_pid(agent_pid) != process.pid:
+                    raise LaunchFailed(await self._refusal(sandbox))
             else:
                 agent_pid = process.pid
             if cgroup is not None:
@@ -1315,6 +1318,15 @@ async def _child_pid_or_exit(info_fd: int, exited: asyncio.Future[int]) -> int |
     if not readable.done() or readable.cancelled():
         return None
     return await asyncio.to_thread(_child_pid, info_fd, True)
+
+
+def _parent_pid(pid: int) -> int | None:
+    """The parent of ``pid`` from /proc, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rpartition(b")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _child_pid(info_fd: int, block: bool = False) -> int | None:
