@@ -2,11 +2,12 @@
 
 The process runtime does not import this module: it runs the host's
 ``python3 -I -S -c BOOTSTRAP FD`` as the first process of the sandbox (PID 1
-of its PID namespace under bubblewrap), and the bootstrap reads this file's
-source as the first packet on the control socket and runs it.
-So it uses only built-in modules that import in a few milliseconds
-(``_socket``, ``_signal``, ``select``, ``os``), and it must run on any
-Python 3 the host has.
+of its PID namespace under bubblewrap), and the bootstrap reads this module's
+code (marshalled when that python reads the server's bytecode, else its
+source) as the first packet on the control socket and runs it. So it uses
+only built-in modules, which import in no time (``_socket``, ``_signal``,
+``select``, ``os``), and it must run on whatever python3 the host has (3.7 or
+newer).
 
 It talks to the server over one ``SOCK_SEQPACKET`` socket (its file
 descriptor number is ``argv[1]``). Every message is one packet of fields
