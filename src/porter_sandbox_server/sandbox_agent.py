@@ -6,8 +6,8 @@ of its PID namespace under bubblewrap), and the bootstrap reads this module's
 code (marshalled when that python reads the server's bytecode, else its
 source) as the first packet on the control socket and runs it. So it uses
 only built-in modules, which import in no time (``_socket``, ``_signal``,
-``select``, ``os``), and it must run on whatever python3 the host has (3.7 or
-newer).
+``select``, ``os``), and it must run on whatever python3 the host has (3.8 or
+newer: it needs ``os.posix_spawn``).
 
 It talks to the server over one ``SOCK_SEQPACKET`` socket (its file
 descriptor number is ``argv[1]``). Every message is one packet of fields
