@@ -20,13 +20,13 @@ test: $(STAMP) check-generated lint
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff format --check src tests scripts
-	$(PY) -m ruff check src tests scripts
+	$(PY) -m ruff format --check src tests scripts examples
+	$(PY) -m ruff check src tests scripts examples
 	$(PY) -m mypy src
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests scripts
-	$(PY) -m ruff check --fix src tests scripts
+	$(PY) -m ruff format src tests scripts examples
+	$(PY) -m ruff check --fix src tests scripts examples
 
 generate: $(STAMP)
 	$(PY) scripts/generate.py
