@@ -1376,12 +1376,17 @@ async def _probe_bwrap(bwrap: str, python: str) -> None:
         "-I",
         "-S",
         "-c",
-        "",
+        "import os,sys;sys.exit(0 if hasattr(os,'posix_spawn') else 97)",
     ]
     probe = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     _, said = await probe.communicate()
+    if probe.returncode == 97:
+        raise RuntimeUnavailable(
+            f"the process runtime's agent needs Python 3.8 or newer as {python} on this host: "
+            "install it, or pass `--isolation none` (which runs the agent with the server's own python)"
+        )
     if probe.returncode != 0:
         raise RuntimeUnavailable(
             f"bubblewrap cannot create a sandbox on this host ({said.decode('utf-8', 'replace').strip()}); "
