@@ -41,16 +41,14 @@ async def test_async(async_porter):
 """
 
 
-def _plugin_is_installed() -> bool:
-    return any(ep.value == "porter_sandbox.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+def test_installing_the_package_registers_the_plugin() -> None:
+    plugins = importlib.metadata.entry_points(group="pytest11")
+    assert "porter_sandbox.pytest_plugin" in {entry_point.value for entry_point in plugins}
 
 
 @pytest.fixture
 def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A user's project: their test file, and nothing else (the plugin comes with the package)."""
-    if not _plugin_is_installed():
-        # Until the pytest11 entry point is declared, load the plugin as a user could by hand.
-        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
     pytester.makepyfile(test_user=USER_TESTS)
     return pytester
 
@@ -66,10 +64,8 @@ def test_a_users_tests_get_a_server_and_clients(user_project: pytest.Pytester) -
 
 
 def test_a_user_can_replace_the_server_fixture(pytester: pytest.Pytester) -> None:
-    plugin = "" if _plugin_is_installed() else 'pytest_plugins = ["porter_sandbox.pytest_plugin"]\n'
     pytester.makeconftest(
-        plugin
-        + """
+        """
 import pytest
 from porter_sandbox.testing import local_server
 
@@ -93,8 +89,6 @@ def test_it(porter, sandbox_server):
 
 
 def test_loading_the_plugin_starts_nothing(pytester: pytest.Pytester) -> None:
-    if not _plugin_is_installed():
-        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
     pytester.makepyfile(
         test_user="""
 import os
@@ -123,8 +117,6 @@ def test_no_server():
 
 
 def test_the_fixtures_are_documented(pytester: pytest.Pytester) -> None:
-    if not _plugin_is_installed():
-        pytester.makeconftest('pytest_plugins = ["porter_sandbox.pytest_plugin"]')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures", timeout=120)
     assert result.ret == 0
     result.stdout.fnmatch_lines(
