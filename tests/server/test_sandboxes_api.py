@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from conftest import TERMINAL, create, wait_for
+from server_calls import TERMINAL, create, wait_for
 
 from porter_sandbox.testing import LocalServer
 

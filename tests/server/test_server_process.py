@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TERMINAL, crash, create, sandbox_processes, wait_for
 from runtimes import require_bwrap
+from server_calls import TERMINAL, create, sandbox_processes, wait_for
 
 from porter_sandbox.testing import LocalServer
 
@@ -60,7 +60,7 @@ def test_restart_keeps_records_logs_and_volume_files_and_loses_live_sandboxes() 
             wait_for(api, done, TERMINAL)
             live = create(api, name="was-live", volume_mounts={"/data": volume["id"]})
             wait_for(api, live, {"running"})
-        crash(server)
+        server.kill()
         server.start()
         with httpx.Client(base_url=server.url, timeout=60) as api:
             assert api.get("/v1/sandbox/lookup", params={"name": "finished"}).json() == {"id": done}
@@ -101,7 +101,7 @@ def test_sigkill_leaves_no_sandbox_process() -> None:
         with httpx.Client(base_url=server.url, timeout=60) as api:
             sandbox_id = create(api, command=["sleep", token])
             wait_for(api, sandbox_id, {"running"})
-        crash(server)
+        server.kill()
         assert not _wait_gone(token)
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import TERMINAL, create, wait_for
 from runtimes import require_bwrap
+from server_calls import TERMINAL, create, wait_for
 
 from porter_sandbox.testing import LocalServer
 
