@@ -91,6 +91,9 @@ logger = logging.getLogger(__name__)
 #: PATH inside a sandbox unless its ``env`` says otherwise.
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/root"
+#: On a sandbox's PATH after the system directories: holds `python` (the host's
+#: python3) when the host has only `python3`, as images' `python` commands expect.
+PYTHON_ALIAS_DIR = "/.porter-sandbox/bin"
 #: At most this many processes (and threads) in one sandbox, where a pids cgroup can say so.
 SANDBOX_PIDS_MAX = 4096
 WORKSPACE = "/workspace"
@@ -160,6 +163,9 @@ def bwrap_argv(
     """
     argv = [bwrap, *_NAMESPACE_ARGS, "--hostname", _hostname(spec.name)]
     argv += _system_binds()
+    python = _python_alias_target()
+    if python is not None:
+        argv += ["--dir", PYTHON_ALIAS_DIR, "--symlink", python, f"{PYTHON_ALIAS_DIR}/python"]
     for path in hidden:
         argv += ["--tmpfs", str(path)]
     work = spec.work_dir
@@ -699,7 +705,7 @@ class ProcessRuntime(Runtime):
         # (as an image without ENTRYPOINT runs its args).
         argv = [*(spec.command or ()), *(spec.args or ())]
         self._check_mounts(spec)
-        _prepare_work_dir(spec.work_dir)  # three mkdirs: not worth a thread
+        _prepare_work_dir(spec.work_dir, unisolated=self._bwrap is None)  # a few mkdirs: not worth a thread
         env = self._base_env(spec)
         _check_no_nul([*argv, *(f"{k}={v}" for k, v in env.items())])
 
@@ -1176,10 +1182,15 @@ class ProcessRuntime(Runtime):
 
     def _base_env(self, spec: LaunchSpec) -> dict[str, str]:
         if self._bwrap is not None:
-            env = {"PATH": SANDBOX_PATH, "HOME": SANDBOX_HOME, "PWD": WORKSPACE, "TMPDIR": "/tmp"}
+            env = {
+                "PATH": f"{SANDBOX_PATH}:{PYTHON_ALIAS_DIR}",
+                "HOME": SANDBOX_HOME,
+                "PWD": WORKSPACE,
+                "TMPDIR": "/tmp",
+            }
         else:
             env = {
-                "PATH": SANDBOX_PATH,
+                "PATH": f"{SANDBOX_PATH}:{spec.work_dir / 'bin'}",
                 "HOME": str(spec.work_dir / "home"),
                 "PWD": str(spec.work_dir / "workspace"),
                 "TMPDIR": str(spec.work_dir / "tmp"),
@@ -1285,10 +1296,16 @@ def _raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _prepare_work_dir(work_dir: Path) -> None:
+def _prepare_work_dir(work_dir: Path, unisolated: bool) -> None:
     for name in ("tmp", "workspace", "home"):
         (work_dir / name).mkdir(parents=True, exist_ok=True)
     (work_dir / "tmp").chmod(0o1777)
+    python = _python_alias_target()
+    if unisolated and python is not None:
+        # Unisolated commands see the host's filesystem: their `python` lives in the work dir.
+        (work_dir / "bin").mkdir(exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            (work_dir / "bin" / "python").symlink_to(python)
 
 
 def _check_no_nul(values: Sequence[str]) -> None:
@@ -1348,6 +1365,14 @@ def _child_pid(info_fd: int, block: bool = False) -> int | None:
         return int(json.loads(data)["child-pid"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _python_alias_target() -> str | None:
+    """The host's python3 when sandboxes would otherwise find no `python` on their PATH."""
+    if shutil.which("python", path=SANDBOX_PATH) is not None:
+        return None
+    return _system_python()
 
 
 def _system_python() -> str | None:

@@ -704,3 +704,17 @@ async def test_a_sandbox_bubblewrap_refuses_fails_with_its_message(
     else:
         code, reason = await bw.events.wait_exit("sb-refused-idle")
         assert code != 0 and reason is not None and "porter-test-no-such-dir" in reason
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_python_runs_as_images_name_it(isolation: str, tmp_path: Path) -> None:
+    """`python` works in a sandbox even on a host that has only `python3`."""
+    if isolation == "bwrap":
+        require_bwrap()
+    harness = await open_harness(isolation, tmp_path)
+    try:
+        sid = await harness.launch(f"py-{isolation}")
+        result = await harness.runtime.exec(sid, ["python", "-c", "print('hi')"], "ex-py", {})
+        assert (result.stdout, result.exit_code) == ("hi\n", 0), result.stderr
+    finally:
+        await harness.runtime.close(stop_sandboxes=True)
