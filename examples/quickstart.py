@@ -21,7 +21,7 @@ def main() -> int:
         sandbox = porter.sandboxes.create(image="python:3.12-slim", tags={"example": "quickstart"})
         print(f"created sandbox {sandbox.id} ({sandbox.phase})")
         try:
-            result = sandbox.exec(["python3", "-c", "print('hello from porter')"])
+            result = sandbox.exec(["python", "-c", "print('hello from porter')"])
             print(f"exit code {result.exit_code}, stdout: {result.stdout.strip()}")
             for entry in sandbox.logs(limit=20):
                 print(f"log {entry.timestamp:%H:%M:%S} {entry.level}: {entry.line}")
