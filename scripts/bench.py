@@ -34,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -174,37 +175,69 @@ def parse_time(value: Any) -> datetime | None:
 # the machine's limits
 
 
-def bwrap_argv() -> list[str] | None:
-    """A bubblewrap launch like the process runtime's (new PID, IPC, UTS namespaces; read-only host), running ``true``."""
+@dataclass
+class BwrapLaunch:
+    """How to launch bubblewrap doing nothing, for the launch limit, and with the agent's interpreter, for the floor."""
+
+    argv: list[str]
+    #: ``argv`` running the host's ``python3 -I -S`` instead of ``true``: what starting a sandbox's agent costs.
+    floor_argv: list[str] | None
+    #: An fd open on /dev/null, handed to bwrap for its ``--info-fd``.
+    pass_fds: tuple[int, ...]
+    label: str
+
+
+SIMPLE_BWRAP = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+SIMPLE_BWRAP += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+
+
+@contextlib.contextmanager
+def bwrap_launch() -> Iterator[BwrapLaunch | None]:
+    """The process runtime's own bubblewrap command line (a generic one if it cannot be had), or None without bwrap."""
     path = shutil.which("bwrap")
     if path is None:
-        return None
-    argv = [
-        path,
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--die-with-parent",
-        "true",
-    ]
-    if subprocess.run(argv, capture_output=True, timeout=30).returncode != 0:
-        return None
-    return argv
+        yield None
+        return
+    info_fd = os.open(os.devnull, os.O_WRONLY)
+    work_dir = Path(tempfile.mkdtemp(prefix="porter-bench-"))
+    try:
+        launch = BwrapLaunch([path, *SIMPLE_BWRAP, "true"], None, (), "`bwrap … true`, bare")
+        python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+        try:
+            from porter_sandbox_server import process_runtime
+            from porter_sandbox_server.runtime import LaunchSpec
+
+            for name in ("tmp", "workspace", "home"):
+                (work_dir / name).mkdir()
+            spec = LaunchSpec("sb-bench", "bench", "bench", None, None, {}, {}, {}, work_dir)
+
+            def runtime_argv(agent: list[str]) -> list[str]:
+                return list(process_runtime.bwrap_argv(path, spec, agent, info_fd=info_fd))
+
+            candidate = BwrapLaunch(
+                runtime_argv(["true"]),
+                runtime_argv([python3, "-I", "-S", "-c", "pass"]) if python3 else None,
+                (info_fd,),
+                "`bwrap … true`, bare, with the process runtime's own arguments",
+            )
+            if subprocess.run(candidate.argv, capture_output=True, pass_fds=candidate.pass_fds, timeout=30).returncode:
+                raise RuntimeError("the runtime's bwrap arguments fail here")
+            launch = candidate
+        except Exception:  # an older or changed runtime: the generic launch still says what bwrap costs
+            pass
+        if subprocess.run(launch.argv, capture_output=True, pass_fds=launch.pass_fds, timeout=30).returncode:
+            yield None
+            return
+        yield launch
+    finally:
+        os.close(info_fd)
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def time_command(argv: Sequence[str]) -> float:
+def time_command(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> float:
     """Milliseconds to run ``argv`` to completion (it must succeed)."""
     start = time.perf_counter_ns()
-    subprocess.run(argv, check=True, capture_output=True, timeout=WAIT_LIMIT_S)
+    subprocess.run(argv, check=True, capture_output=True, pass_fds=pass_fds, timeout=WAIT_LIMIT_S)
     return elapsed_ms(start)
 
 
@@ -355,6 +388,8 @@ class RuntimeSamples:
     exec_round_trip: list[float] = field(default_factory=list)
     limit_launch: list[float] = field(default_factory=list)
     limit_exec: list[float] = field(default_factory=list)
+    #: The launch with the agent's interpreter instead of ``true``: the floor of a launch on this runtime.
+    floor: list[float] = field(default_factory=list)
 
 
 def bench_runtime(
@@ -366,6 +401,7 @@ def bench_runtime(
     exec_per_rep: int,
     limit_launch: Callable[[], float] | None,
     limit_exec: Callable[[], float] | None,
+    floor: Callable[[], float] | None = None,
 ) -> RuntimeSamples:
     """One loop, each repetition doing every measure once: limits, first command, create -> running, exec."""
     samples = RuntimeSamples()
@@ -380,6 +416,8 @@ def bench_runtime(
                 samples.limit_launch.append(limit_launch())
             if limit_exec is not None:
                 samples.limit_exec.append(limit_exec())
+            if floor is not None:
+                samples.floor.append(floor())
 
             start = time.perf_counter_ns()
             sandbox = porter.sandboxes.create(image=image, name=f"bench-ttfc-{uuid.uuid4().hex[:8]}")
@@ -436,6 +474,11 @@ def runtime_rows(
         running.note = f"server's own started_at - created_at: median {median(samples.to_running_server):.1f} ms"
     if samples.limit_launch and samples.first_command:
         first.note = f"{median(samples.first_command) / median(samples.limit_launch):.2f}x the launch limit"
+    if samples.floor:
+        first.note += (
+            f"; floor (the same bwrap starting the agent's `python3 -I -S`, then an exec): "
+            f"{median(samples.floor) + (median(samples.exec_round_trip) if samples.exec_round_trip else 0):.1f} ms"
+        )
     if samples.limit_exec and samples.exec_round_trip:
         exec_rt.note = f"{median(samples.exec_round_trip) / median(samples.limit_exec):.2f}x the exec limit"
     if not samples.limit_launch:
@@ -628,6 +671,54 @@ def machine() -> dict[str, Any]:
     }
 
 
+def bench_process_server(
+    server: LocalServer,
+    bwrap: BwrapLaunch | None,
+    title: str,
+    selected: set[str],
+    plan: Plan,
+    say: Callable[[str], None],
+    skip: Callable[[str], list[Row]],
+) -> list[Row]:
+    """The rows measured on the process runtime's server: SDK overhead, the runtime, fan-out."""
+    rows: list[Row] = []
+    if "sdk" in selected:
+        say("SDK overhead, sync")
+        rows += bench_sdk_sync(server, plan)
+        say("SDK overhead, async")
+        rows += asyncio.run(bench_sdk_async(server, plan))
+    else:
+        rows += skip("sdk")
+    if "process" in selected:
+        say("process runtime: first command, create → running, exec")
+        floor_argv = bwrap.floor_argv if bwrap else None
+        with server.client() as porter:
+            samples = bench_runtime(
+                porter,
+                image=PROCESS_IMAGE,
+                shell=["sh", "-c"],
+                reps=plan.runtime_reps,
+                exec_per_rep=plan.exec_per_rep,
+                limit_launch=(lambda: time_command(bwrap.argv, bwrap.pass_fds)) if bwrap else None,
+                limit_exec=lambda: time_command(["true"]),
+                floor=(lambda: time_command(floor_argv, bwrap.pass_fds)) if bwrap and floor_argv else None,
+            )
+        labels = (bwrap.label if bwrap else PROCESS_LIMITS[0], PROCESS_LIMITS[1])
+        rows += runtime_rows("process", title, samples, targets=True, limit_labels=labels)
+    else:
+        rows += skip("process")
+    if "fanout" in selected:
+        say(f"process runtime: fan-out of {plan.fanout_size}")
+        rows.append(
+            bench_fan_out(
+                server, "process", title, PROCESS_IMAGE, ["sh", "-c"], plan.fanout_size, plan.fanout_reps, target=True
+            )
+        )
+    else:
+        rows += skip("fanout")
+    return rows
+
+
 SECTIONS = ("import", "sdk", "process", "fanout", "docker")
 
 
@@ -680,52 +771,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         rows += skip("import")
 
-    bwrap = bwrap_argv()
-    isolation = "bwrap" if bwrap else "none"
-    title = "process" if bwrap else "process (isolation none)"
-    if selected & {"sdk", "process", "fanout"}:
-        say(f"process runtime (isolation {isolation})")
-        with LocalServer(runtime="process", isolation=isolation) as server:
-            if "sdk" in selected:
-                say("SDK overhead, sync")
-                rows += bench_sdk_sync(server, plan)
-                say("SDK overhead, async")
-                rows += asyncio.run(bench_sdk_async(server, plan))
-            else:
-                rows += skip("sdk")
-            if "process" in selected:
-                say("process runtime: first command, create → running, exec")
-                with server.client() as porter:
-                    samples = bench_runtime(
-                        porter,
-                        image=PROCESS_IMAGE,
-                        shell=["sh", "-c"],
-                        reps=plan.runtime_reps,
-                        exec_per_rep=plan.exec_per_rep,
-                        limit_launch=(lambda: time_command(bwrap)) if bwrap else None,
-                        limit_exec=lambda: time_command(["true"]),
-                    )
-                rows += runtime_rows("process", title, samples, targets=True, limit_labels=PROCESS_LIMITS)
-            else:
-                rows += skip("process")
-            if "fanout" in selected:
-                say(f"process runtime: fan-out of {plan.fanout_size}")
-                rows.append(
-                    bench_fan_out(
-                        server,
-                        "process",
-                        title,
-                        PROCESS_IMAGE,
-                        ["sh", "-c"],
-                        plan.fanout_size,
-                        plan.fanout_reps,
-                        target=True,
-                    )
-                )
-            else:
-                rows += skip("fanout")
-    else:
-        rows += skip("sdk") + skip("process") + skip("fanout")
+    with bwrap_launch() as bwrap:
+        isolation = "bwrap" if bwrap else "none"
+        title = "process" if bwrap else "process (isolation none)"
+        if selected & {"sdk", "process", "fanout"}:
+            say(f"process runtime (isolation {isolation})")
+            with LocalServer(runtime="process", isolation=isolation) as server:
+                rows += bench_process_server(server, bwrap, title, selected, plan, say, skip)
+        else:
+            rows += skip("sdk") + skip("process") + skip("fanout")
 
     if "docker" in selected:
         say("docker runtime")
