@@ -275,6 +275,19 @@ def _split_timestamp(frame: bytes) -> tuple[int, bytes]:
     return int(moment.timestamp()) * 1_000_000_000 + int(fraction), payload
 
 
+def _close_stream(stream: CancellableStream[bytes]) -> None:
+    """End a log stream and free its connection; only from the thread that reads it."""
+    # CancellableStream.close shuts the socket down but leaves the HTTP
+    # response (and the file over the socket) open; both are closed here.
+    with contextlib.suppress(Exception):
+        stream.close()
+    response = getattr(stream, "_response", None)
+    close = getattr(response, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            close()
+
+
 def _engine_message(error: docker.errors.APIError) -> str:
     explanation = error.explanation
     if isinstance(explanation, bytes):
@@ -555,6 +568,7 @@ class DockerRuntime(Runtime):
         with entry.lock:
             streams, entry.streams = entry.streams, []
         for stream in streams:
+            # Only shut down: the reading thread wakes up and frees the stream itself.
             with contextlib.suppress(Exception):
                 stream.close()
 
@@ -702,6 +716,9 @@ class DockerRuntime(Runtime):
                 continue
             if state.get("Running"):
                 continue  # the stream broke but the container runs: follow again
+            # A following reader can end before the engine has written the last
+            # lines (a final line without a newline, say); read what is left.
+            self._read_logs(entry, None, follow=False)
             code = int(state.get("ExitCode") or 0)
             reason = None
             if state.get("OOMKilled"):
@@ -710,8 +727,11 @@ class DockerRuntime(Runtime):
             self._report_exit(entry, code, reason)
             return
 
-    def _read_logs(self, entry: _Container, since: float | None) -> None:
-        """Follow both output streams until they end (the container stopped, or the connection broke)."""
+    def _read_logs(self, entry: _Container, since: float | None, follow: bool = True) -> None:
+        """Follow both output streams until they end (the container stopped, or the connection broke).
+
+        Lines already reported (by their engine timestamps) are skipped.
+        """
         resume = [value for value in entry.last_seen.values() if value]
         if since is None and resume:
             # A little before the earlier stream's last line; lines already seen are skipped.
@@ -724,13 +744,13 @@ class DockerRuntime(Runtime):
                     stdout=name == "stdout",
                     stderr=name == "stderr",
                     stream=True,
-                    follow=True,
+                    follow=follow,
                     timestamps=True,
                     since=since,
                 )
         except (requests.exceptions.RequestException, docker.errors.DockerException):
             for stream in streams.values():
-                stream.close()
+                _close_stream(stream)
             return  # the state of the container says what to do next
         with entry.lock:
             entry.streams = list(streams.values())
@@ -754,12 +774,11 @@ class DockerRuntime(Runtime):
                         continue  # reported before the break
                     entry.last_seen[name] = stamp
                 self._post_lines(entry.sandbox_id, "", name, splitter.feed(payload))
-        except (requests.exceptions.RequestException, docker.errors.DockerException, ValueError):
-            pass  # a broken stream: _follow looks at the container and goes on
+        except Exception:
+            pass  # however the stream broke, _follow looks at the container and goes on
         finally:
             self._post_lines(entry.sandbox_id, "", name, splitter.flush())
-            with contextlib.suppress(Exception):
-                stream.close()
+            _close_stream(stream)
 
     def _report_exit(self, entry: _Container, code: int, reason: str | None) -> None:
         with self._lock:

@@ -182,8 +182,8 @@ async def test_memory_limit_kills_an_exec_and_says_so(runtime: DockerRuntime, tm
     output = await runtime.exec(spec.sandbox_id, ["sh", "-c", hog], "e", {})
     assert output.exit_code == 137
     assert "memory limit" in output.stderr
-    # The sandbox itself lives on.
-    assert (await runtime.exec(spec.sandbox_id, ["echo", "still here"], "e2", {})).stdout == "still here\n"
+    # Whether the sandbox's idle main process survives is the kernel's choice
+    # (the OOM killer may take it too), so it is not asserted here.
 
 
 async def test_large_exec_output(runtime: DockerRuntime, tmp_path: Path) -> None:

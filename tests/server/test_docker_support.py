@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 
 from porter_sandbox_server.runtime import LaunchSpec, Stream
 
@@ -52,7 +53,10 @@ def container_state(sandbox_id: str) -> dict[str, Any] | None:
         found = api.containers(all=True, filters={"label": f"porter-sandbox.id={sandbox_id}"})
         if not found:
             return None
-        state: dict[str, Any] = api.inspect_container(found[0]["Id"])["State"]
+        try:
+            state: dict[str, Any] = api.inspect_container(found[0]["Id"])["State"]
+        except docker.errors.NotFound:
+            return None  # removed between the listing and now
         return state
     finally:
         api.close()
