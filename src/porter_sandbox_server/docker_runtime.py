@@ -321,13 +321,25 @@ class DockerRuntime(Runtime):
 
     def __init__(self, network: str | None = None, *, docker_host: str | None = None, max_workers: int = 64) -> None:
         self.network = network
-        settings = kwargs_from_env()
-        if docker_host is not None:
-            settings["base_url"] = docker_host
-        self.base_url = str(settings.get("base_url") or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
-        self._api = docker.APIClient(version=API_VERSION, timeout=60, max_pool_size=max_workers, **settings)
-        #: A short timeout for readiness, so /readyz answers even when the engine hangs.
-        self._ping_api = docker.APIClient(version=API_VERSION, timeout=5, **settings)
+        self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        #: Why DOCKER_HOST (or the TLS settings beside it) cannot be used at all; ``open`` refuses then.
+        self._config_error: str | None = None
+        try:
+            settings = kwargs_from_env()
+            if docker_host is not None:
+                settings["base_url"] = docker_host
+            api = docker.APIClient(version=API_VERSION, timeout=60, max_pool_size=max_workers, **settings)
+            #: A short timeout for readiness, so /readyz answers even when the engine hangs.
+            ping_api = docker.APIClient(version=API_VERSION, timeout=5, **settings)
+        except docker.errors.DockerException as error:
+            self._config_error = (
+                f"DOCKER_HOST={self.base_url} cannot be used: {error}; "
+                "set DOCKER_HOST to the engine's socket, such as unix:///var/run/docker.sock"
+            )
+            # Placeholders that are never called: open() refuses to start.
+            api = ping_api = docker.APIClient(version=API_VERSION)
+        self._api = api
+        self._ping_api = ping_api
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="docker-call")
         self._events: RuntimeEvents | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -371,7 +383,12 @@ class DockerRuntime(Runtime):
     # Runtime
 
     async def open(self, events: RuntimeEvents) -> None:
-        """Remember ``events``; an engine that is down now is reported by ``readiness``, not here."""
+        """Remember ``events``; an engine that is down now is reported by ``readiness``, not here.
+
+        Raises ``RuntimeUnavailable`` only when ``DOCKER_HOST`` itself is unusable (a malformed address).
+        """
+        if self._config_error is not None:
+            raise RuntimeUnavailable(self._config_error)
         self._events = events
         self._loop = asyncio.get_running_loop()
         reason = await self.readiness()

@@ -308,3 +308,10 @@ async def test_engine_goes_away_mid_run_and_comes_back(recorder: Recorder, tmp_p
     finally:
         await runtime.close(stop_sandboxes=True)
         proxy.cut()
+
+
+async def test_malformed_docker_host_refuses_to_start(recorder: Recorder) -> None:
+    runtime = DockerRuntime(network="none", docker_host="bogus://nowhere")
+    with pytest.raises(RuntimeUnavailable, match="DOCKER_HOST=bogus://nowhere"):
+        await runtime.open(recorder)
+    await runtime.close(stop_sandboxes=False)
