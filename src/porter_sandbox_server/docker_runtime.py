@@ -406,7 +406,7 @@ class DockerRuntime(Runtime):
         return None
 
     async def launch(self, spec: LaunchSpec) -> None:
-        """Create, attach to and start the sandbox's container; return once it runs."""
+        """Create and start the sandbox's container (pulling its image if needed); return once it runs."""
         entry = await self._call(self._launch, spec)
         with self._lock:
             self._containers[spec.sandbox_id] = entry
