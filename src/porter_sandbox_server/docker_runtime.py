@@ -156,6 +156,8 @@ class _Container:
     streams: list[CancellableStream[bytes]] = field(default_factory=list)
     thread: threading.Thread | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set when nobody needs the follower any more (stopped, or the runtime closed): it wakes and ends.
+    done: threading.Event = field(default_factory=threading.Event)
     #: Per stream, the engine timestamp (ns) of the last line reported, to resume after a break.
     last_seen: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})
 
@@ -426,9 +428,11 @@ class DockerRuntime(Runtime):
         if entry is not None:
             entry.stopping = True
         target = entry.container_id if entry is not None else container_name(sandbox_id)
-        await self._call(self._remove, target)
-        if entry is not None:
-            self._detach(entry)
+        try:
+            await self._call(self._remove, target)
+        finally:
+            if entry is not None:
+                self._detach(entry)
 
     async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
         """Follow again the containers of ``live`` sandboxes that still run; remove those that ended."""
@@ -582,6 +586,7 @@ class DockerRuntime(Runtime):
         return entry
 
     def _detach(self, entry: _Container) -> None:
+        entry.done.set()
         with entry.lock:
             streams, entry.streams = entry.streams, []
         for stream in streams:
@@ -728,7 +733,7 @@ class DockerRuntime(Runtime):
                 return
             except (requests.exceptions.RequestException, docker.errors.DockerException):
                 # The engine went away; follow again once it answers.
-                time.sleep(delay)
+                entry.done.wait(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             if state.get("Running"):
@@ -772,12 +777,15 @@ class DockerRuntime(Runtime):
         with entry.lock:
             entry.streams = list(streams.values())
             if entry.stopping:
-                streams = {}
+                for stream in streams.values():
+                    _close_stream(stream)
+                return
         errors = threading.Thread(target=self._read_stream, args=(entry, "stderr", streams.get("stderr")), daemon=True)
         errors.start()
         self._read_stream(entry, "stdout", streams.get("stdout"))
         errors.join()
-        self._detach(entry)
+        with entry.lock:
+            entry.streams = []  # each reader closed its own
 
     def _read_stream(self, entry: _Container, name: Stream, stream: CancellableStream[bytes] | None) -> None:
         if stream is None:

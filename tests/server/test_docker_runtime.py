@@ -7,10 +7,12 @@ with ``PORTER_SANDBOX_REQUIRE_DOCKER=1``. Containers run with network ``none``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import docker.errors
 import pytest
 from runtimes import require_docker
 from test_docker_support import (
@@ -315,3 +317,30 @@ async def test_malformed_docker_host_refuses_to_start(recorder: Recorder) -> Non
     with pytest.raises(RuntimeUnavailable, match="DOCKER_HOST=bogus://nowhere"):
         await runtime.open(recorder)
     await runtime.close(stop_sandboxes=False)
+
+
+async def test_image_workdir_is_kept_and_workspace_exists(runtime: DockerRuntime, tmp_path: Path) -> None:
+    # An image of its own with a WORKDIR, made locally from the test image (no registry).
+    api = engine()
+    image = f"porter-test/busybox-workdir:{RUN_TAG['porter-test-run']}"
+    base = api.create_container("porter-test/busybox:latest", command=["true"], labels=_run_labels())
+    try:
+        api.commit(
+            base["Id"], repository=image.split(":")[0], tag=image.split(":")[1], changes=["WORKDIR /app", 'CMD ["sh"]']
+        )
+        spec = make_spec(tmp_path, image=image)
+        await runtime.launch(spec)
+        output = await runtime.exec(
+            spec.sandbox_id, ["sh", "-c", "pwd; test -d /workspace && echo has-workspace"], "e", {}
+        )
+        assert output.stdout.splitlines() == ["/app", "has-workspace"]
+        await runtime.stop(spec.sandbox_id)
+    finally:
+        api.remove_container(base["Id"], force=True)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            api.remove_image(image, force=True)
+        api.close()
+
+
+def _run_labels() -> dict[str, str]:
+    return {f"porter-sandbox.tag.{key}": value for key, value in RUN_TAG.items()}
