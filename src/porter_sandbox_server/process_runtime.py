@@ -814,7 +814,9 @@ class ProcessRuntime(Runtime):
             if cgroup is not None:
                 # Before the agent starts anything: what it starts inherits the cgroups.
                 try:
-                    cgroup.add(agent_pid)
+                    # In a thread: an attach can wait out an RCU grace period (10-15 ms on this cgroup v1
+                    # host), which on the event loop stalled every other request for that long.
+                    await asyncio.to_thread(cgroup.add, agent_pid)
                 except ProcessLookupError:  # PID 1 is gone already: bwrap refused
                     raise LaunchFailed(await self._refusal(sandbox)) from None
             if wait_ready:
