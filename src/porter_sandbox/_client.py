@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -146,6 +148,7 @@ class AsyncPorter:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        _remember_sniffio_is_missing()
         self._http = httpx.AsyncClient(
             base_url=self._config.base_url,
             headers=_headers(self._config),
@@ -202,3 +205,19 @@ class AsyncPorter:
 
     def __repr__(self) -> str:
         return f"<AsyncPorter base_url={self.base_url!r}>"
+
+
+def _remember_sniffio_is_missing() -> None:
+    """Make ``import sniffio`` fail at once when it is not installed.
+
+    httpcore tries ``import sniffio`` whenever it sets up a lock, several times
+    per async request, and falls back to asyncio when it is missing (it is
+    not a dependency of httpx). A failed import searches all of ``sys.path``
+    each time (about 30 µs); a ``None`` in ``sys.modules`` fails the same way
+    in about 1 µs. Where sniffio is installed (trio needs it) nothing changes.
+    """
+    if "sniffio" not in sys.modules:
+        try:
+            importlib.import_module("sniffio")
+        except ImportError:
+            sys.modules["sniffio"] = None  # type: ignore[assignment]
