@@ -433,18 +433,23 @@ def _ls(options: argparse.Namespace) -> int:
 
 def _rm(options: argparse.Namespace) -> int:
     _no_command(options, f"{PROG} rm NAME...")
-    failed = 0
     with _client(options) as porter:
-        for name in options.names:
-            try:
-                _terminate(porter, name)
-            except Exception as exc:
-                if _is_connection_error(exc):
-                    raise
-                _fail(f"{name}: {_describe(exc)}")
-                failed += 1
-            else:
-                print(name, flush=True)
+        return _each_name(options.names, lambda name: _terminate(porter, name))
+
+
+def _each_name(names: Sequence[str], act: Callable[[str], object]) -> int:
+    """Act on each name, printing the ones done; one line per failure, and carry on with the rest."""
+    failed = 0
+    for name in names:
+        try:
+            act(name)
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise
+            _fail(f"{name}: {_describe(exc)}")
+            failed += 1
+        else:
+            print(name, flush=True)
     return EXIT_ERROR if failed else 0
 
 
@@ -498,19 +503,8 @@ def _volumes_create(options: argparse.Namespace) -> int:
 
 def _volumes_rm(options: argparse.Namespace) -> int:
     _no_command(options, f"{PROG} volumes rm NAME...")
-    failed = 0
     with _client(options) as porter:
-        for name in options.names:
-            try:
-                porter.volumes.delete(name)
-            except Exception as exc:
-                if _is_connection_error(exc):
-                    raise
-                _fail(f"{name}: {_describe(exc)}")
-                failed += 1
-            else:
-                print(name, flush=True)
-    return EXIT_ERROR if failed else 0
+        return _each_name(options.names, porter.volumes.delete)
 
 
 # -- output --------------------------------------------------------------------------------------
