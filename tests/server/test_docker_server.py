@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import server_calls
 from runtimes import require_docker
 from test_docker_support import RUN_TAG, TEST_IMAGE, container_state, engine, remove_test_containers
 
@@ -42,22 +43,14 @@ def api(docker_server: LocalServer) -> Iterator[httpx.Client]:
 
 
 def create(client: httpx.Client, **spec: Any) -> str:
+    """Create a sandbox from the test image, tagged with this run; answer its id."""
     spec.setdefault("image", TEST_IMAGE)
     spec.setdefault("tags", dict(RUN_TAG))
-    response = client.post("/v1/sandbox/run", json=spec)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    return server_calls.create(client, **spec)
 
 
 def wait_phase(client: httpx.Client, sandbox_id: str, phases: set[str], timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status: dict[str, Any] = client.get(f"/v1/sandbox/{sandbox_id}").json()
-        if status["phase"] in phases:
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"sandbox {sandbox_id} still {status['phase']} after {timeout} s")
-        time.sleep(0.05)
+    return server_calls.wait_for(client, sandbox_id, phases, timeout)
 
 
 def wait_removed(sandbox_id: str, timeout: float = 30.0) -> None:
