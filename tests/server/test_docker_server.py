@@ -21,7 +21,7 @@ from test_docker_support import RUN_TAG, TEST_IMAGE, container_state, engine, re
 from porter_sandbox.testing import LocalServer
 
 DOCKER_ARGS = ["--docker-network", "none"]
-TERMINAL = {"succeeded", "failed", "terminated"}
+TERMINAL = server_calls.TERMINAL
 
 
 @pytest.fixture(scope="module")
