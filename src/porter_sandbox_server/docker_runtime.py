@@ -770,9 +770,14 @@ class DockerRuntime(Runtime):
                     timestamps=True,
                     since=since,
                 )
-        except (requests.exceptions.RequestException, docker.errors.DockerException):
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             for stream in streams.values():
                 _close_stream(stream)
+            # An error answer (the engine going away mid-reply) keeps its connection open.
+            response = getattr(error, "response", None)
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()
             return  # the state of the container says what to do next
         with entry.lock:
             entry.streams = list(streams.values())

@@ -280,6 +280,10 @@ async def test_no_engine_behind_the_socket(recorder: Recorder, tmp_path: Path) -
         await nothing.close(stop_sandboxes=True)
 
 
+# Cutting the engine's connections mid-stream can leave a socket of the docker package's
+# log stream unclosed until it is collected (a known leak under engine outages, noted in
+# the README's Docker section); this test cuts them on purpose.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_engine_goes_away_mid_run_and_comes_back(recorder: Recorder, tmp_path: Path) -> None:
     proxy = EngineProxy(tmp_path / "engine.sock")
     runtime = DockerRuntime(network="none", docker_host=proxy.url)
