@@ -180,16 +180,42 @@ def _prepare(request: httpx.Request, default_retries: int) -> tuple[int, bool]:
     return retries, options.replayable_body
 
 
-def _log_retry(request: httpx.Request, why: str, delay: float, attempt: int, max_retries: int) -> None:
-    logger.info(
-        "retrying %s %s after %s in %.2fs (retry %d of %d)",
-        request.method,
-        request.url.path,
-        why,
-        delay,
-        attempt + 1,
-        max_retries,
-    )
+def _next_delay(
+    request: httpx.Request,
+    attempt: int,
+    max_retries: int,
+    replayable: bool,
+    *,
+    response: httpx.Response | None = None,
+    error: httpx.TransportError | None = None,
+) -> float | None:
+    """:func:`retry_delay` for what one attempt of ``request`` met, logging the retry it allows."""
+    if response is not None:
+        delay = retry_delay(
+            method=request.method,
+            attempt=attempt,
+            max_retries=max_retries,
+            status_code=response.status_code,
+            headers=response.headers,
+            replayable_body=replayable,
+        )
+        why = f"status {response.status_code}"
+    else:
+        delay = retry_delay(
+            method=request.method, attempt=attempt, max_retries=max_retries, error=error, replayable_body=replayable
+        )
+        why = type(error).__name__
+    if delay is not None:
+        logger.info(
+            "retrying %s %s after %s in %.2fs (retry %d of %d)",
+            request.method,
+            request.url.path,
+            why,
+            delay,
+            attempt + 1,
+            max_retries,
+        )
+    return delay
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -207,29 +233,14 @@ class RetryTransport(httpx.BaseTransport):
             try:
                 response = self._transport.handle_request(request)
             except httpx.TransportError as exc:
-                delay = retry_delay(
-                    method=request.method,
-                    attempt=attempt,
-                    max_retries=max_retries,
-                    error=exc,
-                    replayable_body=replayable,
-                )
+                delay = _next_delay(request, attempt, max_retries, replayable, error=exc)
                 if delay is None:
                     raise
-                _log_retry(request, type(exc).__name__, delay, attempt, max_retries)
             else:
-                delay = retry_delay(
-                    method=request.method,
-                    attempt=attempt,
-                    max_retries=max_retries,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    replayable_body=replayable,
-                )
+                delay = _next_delay(request, attempt, max_retries, replayable, response=response)
                 if delay is None:
                     _last_response.set(response)
                     return response
-                _log_retry(request, f"status {response.status_code}", delay, attempt, max_retries)
                 with contextlib.suppress(httpx.HTTPError):
                     response.read()
                 response.close()
@@ -256,29 +267,14 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
-                delay = retry_delay(
-                    method=request.method,
-                    attempt=attempt,
-                    max_retries=max_retries,
-                    error=exc,
-                    replayable_body=replayable,
-                )
+                delay = _next_delay(request, attempt, max_retries, replayable, error=exc)
                 if delay is None:
                     raise
-                _log_retry(request, type(exc).__name__, delay, attempt, max_retries)
             else:
-                delay = retry_delay(
-                    method=request.method,
-                    attempt=attempt,
-                    max_retries=max_retries,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    replayable_body=replayable,
-                )
+                delay = _next_delay(request, attempt, max_retries, replayable, response=response)
                 if delay is None:
                     _last_response.set(response)
                     return response
-                _log_retry(request, f"status {response.status_code}", delay, attempt, max_retries)
                 with contextlib.suppress(httpx.HTTPError):
                     await response.aread()
                 await response.aclose()

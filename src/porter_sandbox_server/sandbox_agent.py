@@ -143,32 +143,21 @@ def main() -> None:
         os._exit(0)
 
     def reap() -> None:
+        main_ended = False
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             token = tokens.pop(pid, None)
             if token is not None:
                 send(b"X", token, status)
-            if pid == main_pid:
-                reap_rest()
-                finish()
-
-    def reap_rest() -> None:
-        # Report execs that ended at the same moment as the main process.
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            token = tokens.pop(pid, None)
-            if token is not None:
-                send(b"X", token, status)
+            main_ended = main_ended or pid == main_pid
+        if main_ended:
+            # Only now: execs that ended at the same moment as the main process are reported too.
+            finish()
 
     def handle(packet: bytes, fds: list[int]) -> None:
         nonlocal main_pid
