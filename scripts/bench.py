@@ -204,15 +204,13 @@ def bwrap_launch() -> Iterator[BwrapLaunch | None]:
         launch = BwrapLaunch([path, *SIMPLE_BWRAP, "true"], None, (), "`bwrap … true`, bare")
         python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
         try:
-            from porter_sandbox_server import process_runtime
-            from porter_sandbox_server.runtime import LaunchSpec
+            from porter_sandbox_server.runtimes.process import bwrap
 
             for name in ("tmp", "workspace", "home"):
                 (work_dir / name).mkdir()
-            spec = LaunchSpec("sb-bench", "bench", "bench", None, None, {}, {}, {}, work_dir)
 
             def runtime_argv(agent: list[str]) -> list[str]:
-                return list(process_runtime.bwrap_argv(path, spec, agent, info_fd=info_fd))
+                return bwrap.bwrap_argv(path, "bench", agent, scratch=work_dir, mounts=(), info_fd=info_fd)
 
             candidate = BwrapLaunch(
                 runtime_argv(["true"]),

@@ -28,7 +28,7 @@ from typing import Any
 
 import uvicorn
 
-from .runtime import Runtime, RuntimeUnavailable
+from .runtimes.base import Runtime, RuntimeUnavailable
 
 logger = logging.getLogger("porter_sandbox_server")
 
@@ -73,15 +73,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def make_runtime(name: str, isolation: str, docker_network: str | None) -> Runtime:
-    """The runtime ``--runtime`` names; each is imported only when asked for."""
+def make_runtime(name: str, data_dir: Path, isolation: str, docker_network: str | None) -> Runtime:
+    """The runtime ``--runtime`` names, keeping its data under ``data_dir``; each is imported only when asked for."""
     if name == "docker":
-        from .docker_runtime import DockerRuntime
+        from .runtimes.docker import DockerRuntime
 
-        return DockerRuntime(network=docker_network)
-    from .process_runtime import ProcessRuntime
+        return DockerRuntime(data_dir, network=docker_network)
+    from .runtimes.process import ProcessRuntime
 
-    return ProcessRuntime(isolation)
+    return ProcessRuntime(data_dir, isolation)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -121,12 +121,12 @@ class _Server(uvicorn.Server):
 
 async def serve(args: argparse.Namespace, api_key: str | None) -> int:
     """Open the runtime and the store, serve until a signal, then shut down cleanly."""
-    from .app import create_app
-    from .service import SandboxService
+    from .core.service import SandboxService
+    from .http.app import create_app
 
     data_dir: Path = (args.data_dir or default_data_dir()).resolve()
     try:
-        runtime = make_runtime(args.runtime, args.isolation, args.docker_network)
+        runtime = make_runtime(args.runtime, data_dir, args.isolation, args.docker_network)
     except ImportError as error:
         print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
         return 1

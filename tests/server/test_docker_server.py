@@ -15,13 +15,16 @@ from typing import Any
 import httpx
 import pytest
 import server_calls
+from docker_support import RUN_TAG, TEST_IMAGE, container_state, engine, remove_test_containers
 from runtimes import require_docker
-from test_docker_support import RUN_TAG, TEST_IMAGE, container_state, engine, remove_test_containers
 
 from porter_sandbox.testing import LocalServer
 
 DOCKER_ARGS = ["--docker-network", "none"]
 TERMINAL = server_calls.TERMINAL
+
+
+pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")

@@ -1,62 +1,23 @@
 """An exec sent while the sandbox is still starting waits for it; one whose launch fails answers 409.
 
 Holding a launch half-way on purpose cannot be done with a real runtime, so
-this runs the app in-process over a runtime whose launch waits for the test.
+this runs the app in-process over the fake runtime, whose launches wait for the test.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+from fake_runtime import FakeRuntime, serve
 
-from porter_sandbox_server.app import create_app
-from porter_sandbox_server.runtime import ExecOutput, LaunchFailed, LaunchSpec, Runtime, RuntimeEvents
-from porter_sandbox_server.service import SandboxService
-
-
-class GatedRuntime(Runtime):
-    """Each launch waits until the test opens the gate; images named "broken" then fail to launch."""
-
-    name = "process"
-
-    def __init__(self) -> None:
-        self.gate = asyncio.Event()
-        self.launching = asyncio.Event()
-
-    async def open(self, events: RuntimeEvents) -> None:
-        self.events = events
-
-    async def readiness(self) -> str | None:
-        return None
-
-    async def launch(self, spec: LaunchSpec) -> None:
-        self.launching.set()
-        await self.gate.wait()
-        if spec.image == "broken":
-            raise LaunchFailed("image 'broken' has no such entrypoint")
-
-    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
-        self.events.log(sandbox_id, exec_id, "stdout", " ".join(command))
-        return ExecOutput(" ".join(command) + "\n", "", 0)
-
-    async def stop(self, sandbox_id: str) -> None:
-        pass
-
-    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
-        return set()
-
-    async def close(self, stop_sandboxes: bool) -> None:
-        pass
+from porter_sandbox_server.core.service import SandboxService
 
 
-async def start(tmp_path: Path) -> tuple[SandboxService, GatedRuntime, httpx.AsyncClient]:
-    runtime = GatedRuntime()
-    service = SandboxService(tmp_path, runtime)
-    await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(service)), base_url="http://server")
+async def start(tmp_path: Path) -> tuple[SandboxService, FakeRuntime, httpx.AsyncClient]:
+    runtime = FakeRuntime(tmp_path, held=True, fail_images=["broken"])
+    service, client = await serve(tmp_path, runtime)
     return service, runtime, client
 
 

@@ -1,54 +1,21 @@
 """While the runtime cannot run sandboxes: readyz answers 503 with its usual shape, create answers 503.
 
 An engine that is down cannot be produced on demand with the process runtime,
-so this runs the app in-process over a runtime whose readiness says no.
+so this runs the app in-process over the fake runtime, told it is down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import httpx
-
-from porter_sandbox_server.app import create_app
-from porter_sandbox_server.runtime import ExecOutput, LaunchSpec, Runtime, RuntimeEvents
-from porter_sandbox_server.service import SandboxService
-
-
-class DownRuntime(Runtime):
-    """A runtime whose backend is unreachable."""
-
-    name = "docker"
-
-    async def open(self, events: RuntimeEvents) -> None:
-        pass
-
-    async def readiness(self) -> str | None:
-        return "the Docker engine does not answer at unix:///var/run/docker.sock; start it"
-
-    async def launch(self, spec: LaunchSpec) -> None:
-        raise AssertionError("nothing may launch while the runtime is down")
-
-    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
-        raise AssertionError("nothing runs")
-
-    async def stop(self, sandbox_id: str) -> None:
-        pass
-
-    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
-        return set()
-
-    async def close(self, stop_sandboxes: bool) -> None:
-        pass
+from fake_runtime import FakeRuntime, serve
 
 
 async def test_readyz_and_create_answer_503(tmp_path: Path) -> None:
-    service = SandboxService(tmp_path, DownRuntime())
-    await service.start()
+    down = "the Docker engine does not answer at unix:///var/run/docker.sock; start it"
+    service, client = await serve(tmp_path, FakeRuntime(tmp_path, down=down))
     try:
-        transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://server") as client:
+        async with client:
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["status"] != "ready"

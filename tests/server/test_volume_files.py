@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from porter_sandbox_server import errors, volume_files
-from porter_sandbox_server.volume_files import FileEntry, list_files, move, open_file, parse_range, write_file
+from porter_sandbox_server import errors
+from porter_sandbox_server.http.ranges import parse_range
+from porter_sandbox_server.volumes import hostdir as volume_files
+from porter_sandbox_server.volumes.base import FileEntry
+from porter_sandbox_server.volumes.hostdir import list_files, move, open_file, write_file
 
 
 @pytest.fixture

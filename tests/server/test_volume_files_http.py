@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from porter_sandbox.testing import LocalServer
-from porter_sandbox_server.volume_files import TEMP_PREFIX
+from porter_sandbox_server.volumes.hostdir import TEMP_PREFIX
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .records import LogRow, SandboxFilter, SandboxRecord, VolumeRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sandboxes (
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS sandboxes (
     started_at REAL,
     finished_at REAL,
     termination_reason TEXT,
-    ttl_deadline REAL
+    ttl_deadline REAL,
+    host TEXT NOT NULL DEFAULT '',
+    internal_address TEXT
 );
 CREATE INDEX IF NOT EXISTS sandboxes_created ON sandboxes (created_at);
 CREATE INDEX IF NOT EXISTS sandboxes_phase ON sandboxes (phase);
@@ -57,96 +60,45 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE INDEX IF NOT EXISTS logs_sandbox ON logs (sandbox_id, seq);
 """
 
-TERMINAL_PHASES = ("succeeded", "failed", "terminated")
 
-#: A log line as stored: (sandbox_id, timestamp, line, level, exec_id).
-LogRow = tuple[str, float, str, str, str]
-
-
-@dataclass
-class SandboxRecord:
-    """One sandbox as the store keeps it; times are seconds since the epoch."""
-
-    id: str
-    name: str
-    image: str
-    tags: dict[str, str]
-    command: list[str] | None
-    args: list[str] | None
-    env: dict[str, str]
-    volume_mounts: dict[str, str]
-    memory_bytes: int | None
-    cpu_millis: int | None
-    ttl_seconds: int | None
-    phase: str
-    created_at: float
-    exit_code: int | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    termination_reason: str | None = None
-    ttl_deadline: float | None = None
-
-    @property
-    def terminal(self) -> bool:
-        """Whether the sandbox reached a terminal phase."""
-        return self.phase in TERMINAL_PHASES
-
-
-@dataclass
-class VolumeRecord:
-    """One existing volume."""
-
-    id: str
-    name: str
-    created_at: float
-
-
-@dataclass
-class SandboxFilter:
-    """The list and counts filters; ``None`` or empty means no filter."""
-
-    search: str | None = None
-    #: ``(key, value)`` pairs that must all match; a ``None`` value matches any value of the key.
-    tags: list[tuple[str, str | None]] = field(default_factory=list)
-    phases: list[str] = field(default_factory=list)
-    image: str | None = None
-    start: float | None = None
-    end: float | None = None
-
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL ``WHERE`` clause (with its parameters) that selects matching sandboxes."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.search:
-            # substr instead of LIKE: the prefix may hold % or _.
-            clauses.append("substr(name, 1, ?) = ?")
-            params += [len(self.search), self.search]
-        for key, value in self.tags:
-            if value is None:
-                clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ?)")
-                params.append(key)
-            else:
-                clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ? AND j.value = ?)")
-                params += [key, value]
-        if self.phases:
-            clauses.append(f"phase IN ({','.join('?' * len(self.phases))})")
-            params += self.phases
-        if self.image is not None:
-            clauses.append("image = ?")
-            params.append(self.image)
-        if self.start is not None:
-            clauses.append("created_at >= ?")
-            params.append(self.start)
-        if self.end is not None:
-            clauses.append("created_at <= ?")
-            params.append(self.end)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+def _where(where: SandboxFilter) -> tuple[str, list[Any]]:
+    """The SQL ``WHERE`` clause (with its parameters) that selects matching sandboxes."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.search:
+        # substr instead of LIKE: the prefix may hold % or _.
+        clauses.append("substr(name, 1, ?) = ?")
+        params += [len(where.search), where.search]
+    for key, value in where.tags:
+        if value is None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ?)")
+            params.append(key)
+        else:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(sandboxes.tags) AS j WHERE j.key = ? AND j.value = ?)")
+            params += [key, value]
+    if where.phases:
+        clauses.append(f"phase IN ({','.join('?' * len(where.phases))})")
+        params += where.phases
+    if where.image is not None:
+        clauses.append("image = ?")
+        params.append(where.image)
+    if where.start is not None:
+        clauses.append("created_at >= ?")
+        params.append(where.start)
+    if where.end is not None:
+        clauses.append("created_at <= ?")
+        params.append(where.end)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 _SANDBOX_COLUMNS = (
     "id, name, image, tags, command, args, env, volume_mounts, memory_bytes, cpu_millis, ttl_seconds, "
-    "phase, created_at, exit_code, started_at, finished_at, termination_reason, ttl_deadline"
+    "phase, created_at, exit_code, started_at, finished_at, termination_reason, ttl_deadline, host, internal_address"
 )
+#: Columns added after the first release, with their definitions: a database made before gains them at open.
+_ADDED_COLUMNS = {
+    "sandboxes": {"host": "TEXT NOT NULL DEFAULT ''", "internal_address": "TEXT"},
+}
 
 
 def _sandbox_from_row(row: Sequence[Any]) -> SandboxRecord:
@@ -169,6 +121,8 @@ def _sandbox_from_row(row: Sequence[Any]) -> SandboxRecord:
         finished_at=row[15],
         termination_reason=row[16],
         ttl_deadline=row[17],
+        host=row[18],
+        internal_address=row[19],
     )
 
 
@@ -185,6 +139,14 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column, definition in columns.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         """Close the database."""
@@ -196,7 +158,7 @@ class Store:
         """Add a new sandbox; raise ``NameTaken`` when any sandbox ever had its name."""
         try:
             self._db.execute(
-                f"INSERT INTO sandboxes ({_SANDBOX_COLUMNS}) VALUES ({','.join('?' * 18)})",
+                f"INSERT INTO sandboxes ({_SANDBOX_COLUMNS}) VALUES ({','.join('?' * 20)})",
                 (
                     record.id,
                     record.name,
@@ -216,16 +178,18 @@ class Store:
                     record.finished_at,
                     record.termination_reason,
                     record.ttl_deadline,
+                    record.host,
+                    record.internal_address,
                 ),
             )
         except sqlite3.IntegrityError as error:
             raise NameTaken(record.name) from error
 
     def update_state(self, record: SandboxRecord) -> None:
-        """Save the sandbox's phase, times, exit code, reason and TTL deadline."""
+        """Save the sandbox's phase, times, exit code, reason, TTL deadline and placement."""
         self._db.execute(
             "UPDATE sandboxes SET phase=?, exit_code=?, started_at=?, finished_at=?, termination_reason=?, "
-            "ttl_deadline=? WHERE id=?",
+            "ttl_deadline=?, host=?, internal_address=? WHERE id=?",
             (
                 record.phase,
                 record.exit_code,
@@ -233,6 +197,8 @@ class Store:
                 record.finished_at,
                 record.termination_reason,
                 record.ttl_deadline,
+                record.host,
+                record.internal_address,
                 record.id,
             ),
         )
@@ -263,7 +229,7 @@ class Store:
 
     def list_sandboxes(self, where: SandboxFilter, offset: int, limit: int) -> tuple[list[SandboxRecord], int]:
         """One page of matching sandboxes, newest first, and how many match in all."""
-        clause, params = where.where()
+        clause, params = _where(where)
         total = int(self._db.execute(f"SELECT COUNT(*) FROM sandboxes{clause}", params).fetchone()[0])
         rows = self._db.execute(
             f"SELECT {_SANDBOX_COLUMNS} FROM sandboxes{clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
@@ -285,7 +251,7 @@ class Store:
 
     def count_buckets(self, where: SandboxFilter, origin: float, width: float) -> dict[int, int]:
         """Matching sandboxes per bucket: bucket ``n`` holds creation times in ``origin + n*width``."""
-        clause, params = where.where()
+        clause, params = _where(where)
         rows = self._db.execute(
             f"SELECT CAST((created_at - ?) / ? AS INTEGER) AS bucket, COUNT(*) FROM sandboxes{clause} GROUP BY bucket",
             [origin, width, *params],

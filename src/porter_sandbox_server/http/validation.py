@@ -18,9 +18,9 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
 from starlette.requests import Request
 
-from . import errors
+from .. import errors
 
-SPEC_PATH = Path(__file__).parent / "openapi.yaml"
+SPEC_PATH = Path(__file__).parent.parent / "openapi.yaml"
 #: The most a JSON request body may hold. Volume file uploads are raw bytes
 #: and are not read through here, so they have no such limit.
 MAX_JSON_BODY = 4 * 1024 * 1024

@@ -53,62 +53,44 @@ thread pool, never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import concurrent.futures
 import contextlib
-import datetime
-import io
 import logging
 import os
 import re
-import socket
-import struct
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
 import requests.exceptions
-from docker.transport.unixconn import UnixHTTPConnection
 from docker.types.daemon import CancellableStream
 from docker.utils import kwargs_from_env, parse_repository_tag
 
-from .runtime import (
+from ...volumes.hostdir import HostDirVolumes
+from ..base import (
+    Capabilities,
     ExecOutput,
+    ExitKind,
     LaunchFailed,
     LaunchSpec,
+    Placement,
     Runtime,
     RuntimeEvents,
     RuntimeUnavailable,
+    SandboxExit,
     SandboxGone,
     Stream,
 )
+from ..lines import LineSplitter
+from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
+from .streams import HijackedStream, close_stream, frames, split_timestamp
 
 __all__ = ["DockerRuntime"]
-
-
-def _connect_closing_on_failure(self: UnixHTTPConnection) -> None:
-    """``UnixHTTPConnection.connect``, closing its socket when the connection fails.
-
-    The docker package's own leaves the socket of a failed attempt open (one
-    per call while the engine is down); this runtime keeps calling a dead
-    engine until it comes back, so it would leak a descriptor per attempt.
-    """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_socket)
-    except BaseException:
-        sock.close()
-        raise
-    self.sock = sock
-
-
-UnixHTTPConnection.connect = _connect_closing_on_failure  # type: ignore[method-assign]
 
 logger = logging.getLogger(__name__)
 
@@ -121,27 +103,6 @@ LABEL_TAG_PREFIX = "porter-sandbox.tag."
 #: The Engine API version spoken. Pinned, so that no call is needed before the
 #: engine answers; Docker 20.10 and newer and Podman 3 and newer speak it.
 API_VERSION = "1.41"
-
-WORKSPACE = "/workspace"
-KEEP_ALIVE = ["/bin/sh", "-c", "while :; do sleep 3600; done"]
-
-#: Programs that, run with no script and no terminal, read an empty stdin and exit.
-_INTERACTIVE = re.compile(
-    r"(sh|ash|bash|dash|zsh|ksh|mksh|fish|csh|tcsh"
-    r"|python|python\d+(\.\d+)?|pypy\d*|ipython\d*|node|nodejs|deno|bun"
-    r"|irb|ruby|php|perl|lua|R|julia|ghci|jshell|clojure|scala|erl|iex|elixir)"
-)
-
-#: Longest line kept whole; longer output without a newline is reported in pieces.
-MAX_LINE = 64 * 1024
-
-
-class _Socket(Protocol):
-    """The part of a socket a hijacked stream uses."""
-
-    def recv(self, size: int, /) -> bytes: ...
-    def settimeout(self, value: float | None, /) -> None: ...
-    def shutdown(self, how: int, /) -> None: ...
 
 
 @dataclass
@@ -167,145 +128,11 @@ def container_name(sandbox_id: str) -> str:
     return "porter-sandbox-" + re.sub(r"[^a-zA-Z0-9_.-]", "_", sandbox_id)
 
 
-def needs_keep_alive(entrypoint: Sequence[str] | None, cmd: Sequence[str] | None) -> bool:
-    """Whether an image with this ``Entrypoint`` and ``Cmd`` would exit at once when run as is.
-
-    True when both are empty, or when ``Cmd`` is a lone interactive shell or
-    interpreter, followed by nothing but option flags (``bash``, ``python3``,
-    ``/bin/sh -l``): without a terminal these read an empty stdin and end.
-    """
-    entrypoint = list(entrypoint or [])
-    cmd = list(cmd or [])
-    if not entrypoint and not cmd:
-        return True
-    if not cmd:
-        return False
-    program = os.path.basename(cmd[0])
-    return _INTERACTIVE.fullmatch(program) is not None and all(arg.startswith("-") for arg in cmd[1:])
-
-
-class _Lines:
-    """Splits one stream's bytes into lines, decoding UTF-8 as it goes."""
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._partial = ""
-
-    def feed(self, data: bytes) -> list[str]:
-        text = self._partial + self._decoder.decode(data)
-        lines = text.split("\n")
-        self._partial = lines.pop()
-        while len(self._partial) > MAX_LINE:
-            lines.append(self._partial[:MAX_LINE])
-            self._partial = self._partial[MAX_LINE:]
-        return lines
-
-    def flush(self) -> list[str]:
-        rest = self._partial + self._decoder.decode(b"", final=True)
-        self._partial = ""
-        return [rest] if rest else []
-
-
-def _recv_exactly(sock: _HijackedStream, size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    while size > 0:
-        try:
-            chunk = sock.recv(min(size, 1 << 16))
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _frames(sock: _HijackedStream) -> Iterator[tuple[int, bytes]]:
-    """The (stream number, bytes) frames of a multiplexed attach stream, until it ends."""
-    while True:
-        header = _recv_exactly(sock, 8)
-        if header is None:
-            return
-        stream, size = struct.unpack(">BxxxL", header)
-        payload = _recv_exactly(sock, size) if size else b""
-        if payload is None:
-            return
-        yield stream, payload
-
-
-class _HijackedStream:
-    """A stream the engine hijacked from an HTTP request (attach, exec), read without a timeout.
-
-    The docker package answers a socket-like object (over a unix socket, a
-    ``SocketIO`` around the socket, holding the HTTP response); reads and
-    shutdowns go to the socket under it, so another thread can end a blocked read.
-    """
-
-    def __init__(self, raw: object) -> None:
-        self._raw = raw
-        self._sock = cast(_Socket, getattr(raw, "_sock", raw))
-        self._sock.settimeout(None)
-
-    def recv(self, size: int) -> bytes:
-        return self._sock.recv(size)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        # Each holds a reference to the socket; it is closed once all are.
-        for closable in (self._raw, getattr(self._raw, "_response", None), self._sock):
-            close = getattr(closable, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-
-
-_TIMESTAMP = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
-
-
-def _split_timestamp(frame: bytes) -> tuple[int, bytes]:
-    """A log frame's engine timestamp (ns since the epoch; 0 when it has none) and its payload."""
-    head, space, payload = frame.partition(b" ")
-    match = _TIMESTAMP.fullmatch(head)
-    if not space or match is None:
-        return 0, frame
-    moment = datetime.datetime.fromisoformat(match.group(1).decode() + "+00:00")
-    offset = match.group(3).decode()
-    if offset != "Z":
-        moment -= datetime.timedelta(hours=int(offset[:3]), minutes=int(offset[0] + offset[4:]))
-    fraction = (match.group(2) or b"").decode().ljust(9, "0")
-    return int(moment.timestamp()) * 1_000_000_000 + int(fraction), payload
-
-
-def _close_stream(stream: CancellableStream[bytes]) -> None:
-    """End a log stream and free its connection; only from the thread that reads it."""
-    # CancellableStream.close shuts the socket down but leaves the HTTP
-    # response (and the file over the socket) open; both are closed here.
-    with contextlib.suppress(Exception):
-        stream.close()
-    response = getattr(stream, "_response", None)
-    close = getattr(response, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            close()
-
-
 def _engine_message(error: docker.errors.APIError) -> str:
     explanation = error.explanation
     if isinstance(explanation, bytes):
         explanation = explanation.decode("utf-8", "replace")
     return str(explanation or error)
-
-
-def _workspace_archive() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(WORKSPACE.lstrip("/"))
-        info.type = tarfile.DIRTYPE
-        info.mode = 0o755
-        info.mtime = int(time.time())
-        archive.addfile(info)
-    return buffer.getvalue()
 
 
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
@@ -320,8 +147,17 @@ class DockerRuntime(Runtime):
     """
 
     name = "docker"
+    capabilities = Capabilities(outlives_server=True, volume_types=frozenset({"disk"}))
 
-    def __init__(self, network: str | None = None, *, docker_host: str | None = None, max_workers: int = 64) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        network: str | None = None,
+        *,
+        docker_host: str | None = None,
+        max_workers: int = 64,
+    ) -> None:
+        self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.network = network
         self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         #: Why DOCKER_HOST (or the TLS settings beside it) cannot be used at all; ``open`` refuses then.
@@ -407,12 +243,13 @@ class DockerRuntime(Runtime):
             return str(self._unreachable(error))
         return None
 
-    async def launch(self, spec: LaunchSpec) -> None:
+    async def launch(self, spec: LaunchSpec) -> Placement:
         """Create and start the sandbox's container (pulling its image if needed); return once it runs."""
         entry = await self._call(self._launch, spec)
         with self._lock:
             self._containers[spec.sandbox_id] = entry
         self._start_follower(entry)
+        return Placement()
 
     async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
         """Run ``command`` through the engine's exec API; lines are reported as they come."""
@@ -551,7 +388,7 @@ class DockerRuntime(Runtime):
         labels = {LABEL_ID: spec.sandbox_id, LABEL_NAME: spec.name}
         labels.update({LABEL_TAG_PREFIX + key: value for key, value in spec.tags.items()})
         binds: dict[str, Mapping[str, str]] = {
-            str(host): {"bind": path, "mode": "rw"} for path, host in spec.mounts.items()
+            str(self.volumes.host_path(mount.volume_id)): {"bind": mount.path, "mode": "rw"} for mount in spec.mounts
         }
         host_config = self._api.create_host_config(
             binds=binds or None,
@@ -578,7 +415,7 @@ class DockerRuntime(Runtime):
         entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes)
         try:
             if working_dir != WORKSPACE:
-                self._api.put_archive(container_id, "/", _workspace_archive())
+                self._api.put_archive(container_id, "/", workspace_archive())
             self._api.start(container_id)
         except BaseException:
             self._remove(container_id)
@@ -632,14 +469,14 @@ class DockerRuntime(Runtime):
         started = time.time()
         created = self._api.exec_create(entry.container_id, command, environment=env or None)
         engine_exec_id = str(created["Id"])
-        sock = _HijackedStream(self._api.exec_start(engine_exec_id, socket=True))
+        sock = HijackedStream(self._api.exec_start(engine_exec_id, socket=True))
         out, err = bytearray(), bytearray()
-        splitters = {1: _Lines(), 2: _Lines()}
+        splitters = {1: LineSplitter(), 2: LineSplitter()}
         buffers = {1: out, 2: err}
         names: dict[int, Stream] = {1: "stdout", 2: "stderr"}
         start_failure: bytes | None = None
         try:
-            for number, data in _frames(sock):
+            for number, data in frames(sock):
                 if number not in buffers:
                     continue
                 if number == 1 and not out and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
@@ -729,7 +566,12 @@ class DockerRuntime(Runtime):
             try:
                 state = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))["State"]
             except docker.errors.NotFound:
-                self._report_exit(entry, 137, "the container was removed from the Docker engine by someone else")
+                self._report_exit(
+                    entry,
+                    SandboxExit(
+                        ExitKind.LOST, None, "the container was removed from the Docker engine by someone else"
+                    ),
+                )
                 return
             except (requests.exceptions.RequestException, docker.errors.DockerException):
                 # The engine went away; follow again once it answers.
@@ -742,11 +584,12 @@ class DockerRuntime(Runtime):
             # lines (a final line without a newline, say); read what is left.
             self._read_logs(entry, None, follow=False)
             code = int(state.get("ExitCode") or 0)
-            reason = None
+            end = SandboxExit(ExitKind.EXITED, code)
             if state.get("OOMKilled"):
                 limit = f" of {entry.memory_bytes} bytes" if entry.memory_bytes else ""
                 reason = f"killed: the sandbox exceeded its memory limit{limit} (out of memory)"
-            self._report_exit(entry, code, reason)
+                end = SandboxExit(ExitKind.OUT_OF_MEMORY, code, reason)
+            self._report_exit(entry, end)
             return
 
     def _read_logs(self, entry: _Container, since: float | None, follow: bool = True) -> None:
@@ -772,7 +615,7 @@ class DockerRuntime(Runtime):
                 )
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             for stream in streams.values():
-                _close_stream(stream)
+                close_stream(stream)
             # An error answer (the engine going away mid-reply) keeps its connection open.
             response = getattr(error, "response", None)
             if response is not None:
@@ -783,7 +626,7 @@ class DockerRuntime(Runtime):
             entry.streams = list(streams.values())
             if entry.stopping:
                 for stream in streams.values():
-                    _close_stream(stream)
+                    close_stream(stream)
                 return
         errors = threading.Thread(target=self._read_stream, args=(entry, "stderr", streams.get("stderr")), daemon=True)
         errors.start()
@@ -795,10 +638,10 @@ class DockerRuntime(Runtime):
     def _read_stream(self, entry: _Container, name: Stream, stream: CancellableStream[bytes] | None) -> None:
         if stream is None:
             return
-        splitter = _Lines()
+        splitter = LineSplitter()
         try:
             for frame in stream:
-                stamp, payload = _split_timestamp(frame)
+                stamp, payload = split_timestamp(frame)
                 if stamp:
                     if stamp <= entry.last_seen[name]:
                         continue  # reported before the break
@@ -808,9 +651,9 @@ class DockerRuntime(Runtime):
             pass  # however the stream broke, _follow looks at the container and goes on
         finally:
             self._post_lines(entry.sandbox_id, "", name, splitter.flush())
-            _close_stream(stream)
+            close_stream(stream)
 
-    def _report_exit(self, entry: _Container, code: int, reason: str | None) -> None:
+    def _report_exit(self, entry: _Container, end: SandboxExit) -> None:
         with self._lock:
             if self._containers.get(entry.sandbox_id) is not entry or entry.stopping:
                 return
@@ -818,7 +661,7 @@ class DockerRuntime(Runtime):
             del self._containers[entry.sandbox_id]
         events = self._events
         if events is not None:
-            self._post(events.exited, entry.sandbox_id, code, reason)
+            self._post(events.exited, entry.sandbox_id, end)
         # Its output is in the logs now; the container itself is not needed.
         try:
             self._remove(entry.container_id)

@@ -10,21 +10,7 @@ only built-in modules, which import in no time (``_socket``, ``_signal``,
 newer: it needs ``os.posix_spawn``).
 
 It talks to the server over one ``SOCK_SEQPACKET`` socket (its file
-descriptor number is ``argv[1]``). Every message is one packet of fields
-separated by NUL bytes:
-
-server -> agent
-    ``S token kind rlimit_as argc argv... env...`` with two file descriptors
-    attached (the write ends of the stdout and stderr pipes): spawn a process.
-    ``kind`` is ``main`` (the sandbox's main process: when it ends, the agent
-    ends, and with it the sandbox) or ``exec``. ``rlimit_as`` is a byte count,
-    0 for none.
-
-agent -> server
-    ``R`` once it is ready; ``P token`` a process started; ``E token code
-    message`` a process could not start (``code`` 127 or 126 as a shell says,
-    ``message`` for its stderr);
-    ``X token status`` a process ended (``status`` as ``waitpid`` gives it).
+descriptor number is ``argv[1]``) in the messages of ``protocol``.
 
 A process spawned here reads ``/dev/null`` and writes straight into the
 server's pipes, so output never passes through the agent. When the server's
@@ -39,6 +25,9 @@ import _socket
 import os
 import select
 import sys
+
+# In a sandbox this line is replaced by protocol.py's own code (bootstrap.agent_payload).
+from .protocol import EXITED, MAIN, READY, SPAWN, SPAWN_FAILED, STARTED, decode, encode
 
 NOT_FOUND = 127
 CANNOT_RUN = 126
@@ -129,8 +118,8 @@ def main() -> None:
     tokens: dict[int, bytes] = {}  # pid -> token
     main_pid = -1
 
-    def send(*fields: bytes | str | int) -> None:
-        control.send(b"\0".join(field if isinstance(field, bytes) else str(field).encode() for field in fields))
+    def send(kind: bytes, *fields: bytes | str | int) -> None:
+        control.send(encode(kind, *(field if isinstance(field, bytes) else str(field).encode() for field in fields)))
 
     def finish() -> None:
         # Under bubblewrap this process is PID 1: when it exits the kernel
@@ -153,7 +142,7 @@ def main() -> None:
                 break
             token = tokens.pop(pid, None)
             if token is not None:
-                send(b"X", token, status)
+                send(EXITED, token, status)
             main_ended = main_ended or pid == main_pid
         if main_ended:
             # Only now: execs that ended at the same moment as the main process are reported too.
@@ -161,15 +150,15 @@ def main() -> None:
 
     def handle(packet: bytes, fds: list[int]) -> None:
         nonlocal main_pid
-        fields = packet.split(b"\0")
-        if fields[0] != b"S" or len(fds) != 2:
+        kind_of_message, fields = decode(packet)
+        if kind_of_message != SPAWN or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
             return
-        token, kind, rlimit_as, argc = fields[1], fields[2], int(fields[3]), int(fields[4])
-        argv = [os.fsdecode(arg) for arg in fields[5 : 5 + argc]]
+        token, kind, rlimit_as, argc = fields[0], fields[1], int(fields[2]), int(fields[3])
+        argv = [os.fsdecode(arg) for arg in fields[4 : 4 + argc]]
         env = {}
-        for entry in fields[5 + argc :]:
+        for entry in fields[4 + argc :]:
             key, _, value = entry.partition(b"=")
             env[os.fsdecode(key)] = os.fsdecode(value)
         try:
@@ -179,23 +168,23 @@ def main() -> None:
             not_found = error.errno in (2, 20)  # ENOENT, ENOTDIR
             reason = "command not found" if not_found else (error.strerror or "cannot run")
             code = NOT_FOUND if not_found else CANNOT_RUN
-            send(b"E", token, code, os.fsencode(f"{argv[0] if argv else ''}: {reason}"))
-            if kind == b"main":
+            send(SPAWN_FAILED, token, code, os.fsencode(f"{argv[0] if argv else ''}: {reason}"))
+            if kind == MAIN:
                 finish()
             return
         finally:
             for fd in fds:
                 os.close(fd)
         tokens[pid] = token
-        if kind == b"main":
+        if kind == MAIN:
             main_pid = pid
-            send(b"P", token)
+            send(STARTED, token)
 
     poller = select.poll()
     poller.register(control_fd, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
     fd_space = _socket.CMSG_SPACE(8 * 4)
-    send(b"R")
+    send(READY)
     while True:
         for fd, _events in poller.poll():
             if fd == wake_r:

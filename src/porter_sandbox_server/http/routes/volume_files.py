@@ -1,7 +1,7 @@
-"""HTTP routes of the volume files API: nested listings, ranged reads, streamed atomic writes, moves.
+"""``/v1/volume/{id}/files...``: nested listings, ranged reads, streamed atomic writes, moves.
 
-Thin on purpose: each handler parses the request, calls ``volume_files`` in a
-worker thread (the filesystem blocks) and builds its answer with the generated
+Thin on purpose: each handler parses the request, calls the service (which
+reaches the volume's backend) and builds its answer with the generated
 models. Failures are ``errors.ApiError``; the app turns them into
 ``{"error": ...}`` answers. File bodies stream both ways in chunks of at most
 ``CHUNK_SIZE`` bytes, so the server never holds a whole file in memory.
@@ -9,23 +9,22 @@ models. Failures are ``errors.ApiError``; the app turns them into
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import AsyncIterator
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from porter_sandbox_api.models import FileType, MoveFileRequest, VolumeFileEntry, VolumeFilesResponse
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from porter_sandbox_server import errors, volume_files
-from porter_sandbox_server.validation import MAX_JSON_BODY, read_limited
+from ... import errors
+from ...core.service import SandboxService
+from ...volumes.base import FileEntry, FileReader
+from ..ranges import parse_range
+from ..validation import MAX_JSON_BODY, read_limited
 
 __all__ = ["CHUNK_SIZE", "routes"]
 
@@ -35,12 +34,9 @@ logger = logging.getLogger("porter_sandbox_server")
 CHUNK_SIZE = 1024 * 1024
 
 
-async def _volume_root(request: Request) -> Path:
-    """The volume's directory on this host (404 for an unknown volume id)."""
-    found = request.app.state.service.volume_directory(request.path_params["id"])
-    if inspect.isawaitable(found):
-        found = await found
-    return Path(found)
+def _service(request: Request) -> SandboxService:
+    service: SandboxService = request.app.state.service
+    return service
 
 
 def _required_path(request: Request) -> str:
@@ -50,7 +46,7 @@ def _required_path(request: Request) -> str:
     return path
 
 
-def _entry_model(entry: volume_files.FileEntry) -> VolumeFileEntry:
+def _entry_model(entry: FileEntry) -> VolumeFileEntry:
     if entry.is_directory:
         return VolumeFileEntry(
             name=entry.name,
@@ -67,42 +63,38 @@ def _entry_model(entry: volume_files.FileEntry) -> VolumeFileEntry:
 
 async def list_volume_files(request: Request) -> Response:
     """``GET /v1/volume/{id}/files``: the nested tree under ``path`` (the root by default), optionally searched."""
-    root = await _volume_root(request)
     path = request.query_params.get("path", "")
     search = request.query_params.get("search") or None
-    listing = await anyio.to_thread.run_sync(lambda: volume_files.list_files(root, path, search=search))
+    listing = await _service(request).list_volume_files(request.path_params["id"], path, search)
     answer = VolumeFilesResponse(
         path=listing.path, entries=[_entry_model(entry) for entry in listing.entries], truncated=listing.truncated
     )
     return JSONResponse(answer.to_dict())
 
 
-async def _file_chunks(opened: volume_files.OpenFile, first: int, length: int) -> AsyncIterator[bytes]:
-    """The bytes ``first .. first + length`` of an open file, read in a worker thread a chunk at a time."""
+async def _file_chunks(opened: FileReader, first: int, length: int) -> AsyncIterator[bytes]:
+    """The bytes ``first .. first + length`` of an open file, a chunk at a time."""
     try:
         position, remaining = first, length
         while remaining > 0:
-            # Not abandoned on cancel (anyio's default): the descriptor is closed only after the read returns.
-            chunk = await anyio.to_thread.run_sync(opened.read, position, min(CHUNK_SIZE, remaining))
+            chunk = await opened.read(position, min(CHUNK_SIZE, remaining))
             if not chunk:
                 return  # the file shrank meanwhile: the short body tells the client (Content-Length)
             yield chunk
             position += len(chunk)
             remaining -= len(chunk)
     finally:
-        opened.close()
+        await opened.close()
 
 
 async def read_volume_file(request: Request) -> Response:
     """``GET /v1/volume/{id}/files/content``: the file's bytes; a ``Range`` header answers 206 with that part."""
-    root = await _volume_root(request)
     path = _required_path(request)
-    with anyio.CancelScope(shield=True):  # a cancel must not lose the descriptor the thread opened
-        opened = await anyio.to_thread.run_sync(volume_files.open_file, root, path)
+    opened = await _service(request).open_volume_file(request.path_params["id"], path)
     try:
-        byte_range = volume_files.parse_range(request.headers.get("range"), opened.size)
+        byte_range = parse_range(request.headers.get("range"), opened.size)
     except BaseException:
-        opened.close()
+        await opened.close()
         raise
     headers = {
         "Last-Modified": formatdate(opened.modified_at, usegmt=True),
@@ -125,20 +117,18 @@ async def read_volume_file(request: Request) -> Response:
 
 async def write_volume_file(request: Request) -> Response:
     """``PUT /v1/volume/{id}/files/content``: replace the file with the body, atomically, creating parents."""
-    root = await _volume_root(request)
     path = _required_path(request)
-    with anyio.CancelScope(shield=True):  # a cancel must not lose the temporary file the thread made
-        pending = await anyio.to_thread.run_sync(volume_files.begin_write, root, path)
+    pending = await _service(request).begin_volume_write(request.path_params["id"], path)
     try:
         buffer = bytearray()
         async for chunk in request.stream():
             buffer += chunk
             if len(buffer) >= CHUNK_SIZE:
-                await anyio.to_thread.run_sync(pending.write, buffer)
+                await pending.write(bytes(buffer))
                 buffer.clear()
         if buffer:
-            await anyio.to_thread.run_sync(pending.write, buffer)
-        await anyio.to_thread.run_sync(pending.commit)
+            await pending.write(bytes(buffer))
+        await pending.commit()
     except ClientDisconnect:
         logger.warning(
             "the upload of %s to volume %s was cut off; the file keeps its previous content",
@@ -151,14 +141,14 @@ async def write_volume_file(request: Request) -> Response:
         ) from None
     finally:
         # Runs on every failure, even a cancelled request: no temporary file may stay behind.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(pending.abort)
+        await pending.abort()
     return Response(status_code=204)
 
 
 async def move_volume_file(request: Request) -> Response:
     """``POST /v1/volume/{id}/files/move``: move ``from`` to ``to``; never overwrites, never creates parents."""
-    root = await _volume_root(request)
+    service = _service(request)
+    service.get_volume_record(request.path_params["id"])  # 404 for an unknown volume before reading the body
     raw = await read_limited(request, MAX_JSON_BODY)  # 413 past the JSON body limit
     try:
         body: Any = json.loads(raw)
@@ -167,14 +157,15 @@ async def move_volume_file(request: Request) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("from"), str) or not isinstance(body.get("to"), str):
         raise errors.BadRequest('the body must be a JSON object with string fields "from" and "to"')
     move = MoveFileRequest.from_dict(body)
-    await anyio.to_thread.run_sync(volume_files.move, root, move.from_, move.to)
+    await service.move_volume_file(request.path_params["id"], move.from_, move.to)
     return Response(status_code=204)
 
 
-#: The routes the app mounts, named by their ``operationId`` in openapi.yaml.
-routes: list[Route] = [
-    Route("/v1/volume/{id}/files", list_volume_files, methods=["GET"], name="list_volume_files"),
-    Route("/v1/volume/{id}/files/content", read_volume_file, methods=["GET"], name="read_volume_file"),
-    Route("/v1/volume/{id}/files/content", write_volume_file, methods=["PUT"], name="write_volume_file"),
-    Route("/v1/volume/{id}/files/move", move_volume_file, methods=["POST"], name="move_volume_file"),
-]
+def routes() -> list[Route]:
+    """The routes the app mounts, named by their ``operationId`` in openapi.yaml."""
+    return [
+        Route("/v1/volume/{id}/files", list_volume_files, methods=["GET"], name="list_volume_files"),
+        Route("/v1/volume/{id}/files/content", read_volume_file, methods=["GET"], name="read_volume_file"),
+        Route("/v1/volume/{id}/files/content", write_volume_file, methods=["PUT"], name="write_volume_file"),
+        Route("/v1/volume/{id}/files/move", move_volume_file, methods=["POST"], name="move_volume_file"),
+    ]

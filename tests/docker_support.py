@@ -1,4 +1,4 @@
-"""What the Docker tests share: a run label, cleanup by label, an event recorder, an engine proxy.
+"""What the Docker tests share: a run label, cleanup by label, launch specs, an engine proxy.
 
 Every container the Docker tests create carries the tag ``porter-test-run`` with
 this run's id (the label ``porter-sandbox.tag.porter-test-run``), so the tests
@@ -16,14 +16,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 
-from porter_sandbox_server.runtime import LaunchSpec, Stream
+from porter_sandbox_server.runtimes.base import LaunchSpec
 
 TEST_IMAGE = "porter-test/busybox:latest"
 RUN_ID = uuid.uuid4().hex[:12]
@@ -62,11 +61,9 @@ def container_state(sandbox_id: str) -> dict[str, Any] | None:
         api.close()
 
 
-def make_spec(work_root: Path, **fields: Any) -> LaunchSpec:
+def make_spec(**fields: Any) -> LaunchSpec:
     """A LaunchSpec for the test image, tagged with this run's id."""
     sandbox_id = fields.pop("sandbox_id", f"sbx-{uuid.uuid4().hex[:16]}")
-    work_dir = work_root / sandbox_id
-    work_dir.mkdir(parents=True, exist_ok=True)
     values: dict[str, Any] = {
         "sandbox_id": sandbox_id,
         "name": f"test-{sandbox_id}",
@@ -75,37 +72,9 @@ def make_spec(work_root: Path, **fields: Any) -> LaunchSpec:
         "args": None,
         "env": {},
         "tags": dict(RUN_TAG),
-        "mounts": {},
-        "work_dir": work_dir,
     }
     values.update(fields)
     return LaunchSpec(**values)
-
-
-@dataclass
-class Recorder:
-    """RuntimeEvents that remember what they were told, and from which thread."""
-
-    lines: list[tuple[str, str, Stream, str]] = field(default_factory=list)
-    exits: list[tuple[str, int, str | None]] = field(default_factory=list)
-    threads: set[int] = field(default_factory=set)
-
-    def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
-        self.threads.add(threading.get_ident())
-        self.lines.append((sandbox_id, exec_id, stream, line))
-
-    def exited(self, sandbox_id: str, exit_code: int, reason: str | None = None) -> None:
-        self.threads.add(threading.get_ident())
-        self.exits.append((sandbox_id, exit_code, reason))
-
-    def lines_of(self, sandbox_id: str, exec_id: str = "") -> list[tuple[Stream, str]]:
-        return [(stream, line) for sid, eid, stream, line in self.lines if sid == sandbox_id and eid == exec_id]
-
-    def exit_of(self, sandbox_id: str) -> tuple[int, str | None] | None:
-        for sid, code, reason in self.exits:
-            if sid == sandbox_id:
-                return code, reason
-        return None
 
 
 async def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

@@ -1,0 +1,1 @@
+"""The API's rules, below HTTP and above the store, runtimes and volumes: ``service`` and what it uses."""

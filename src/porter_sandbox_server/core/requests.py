@@ -1,0 +1,126 @@
+"""What a caller asks of the service, typed and checked against the API's rules.
+
+The HTTP layer has already checked each body against ``openapi.yaml`` (types,
+required fields, patterns); what is checked here are the rules a schema does
+not say well: names are DNS labels, mount paths are absolute directories,
+quantities are in range, and no argument or variable holds a NUL byte (no
+program can receive one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import errors
+from .quantities import QuantityError, parse_cpu_millis, parse_memory_bytes
+
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+#: Beyond a century a TTL never fires in practice; the cap keeps timers and columns in range.
+MAX_TTL_SECONDS = 100 * 365 * 86400
+
+
+def check_name(name: str, what: str) -> None:
+    """Raise ``BadRequest`` unless ``name`` is a DNS label (the whole string: no trailing newline)."""
+    if not _NAME.fullmatch(name):
+        raise errors.BadRequest(
+            f"{what} name {name!r} is invalid: use 1 to 63 characters of a-z, 0-9 and '-', "
+            "starting and ending with a letter or digit"
+        )
+
+
+def check_argv(argv: Sequence[str], what: str) -> None:
+    """Raise ``BadRequest`` when an argument holds a NUL byte."""
+    for index, item in enumerate(argv):
+        if "\0" in item:
+            raise errors.BadRequest(f"{what}[{index}] holds a NUL character, which no program can receive; remove it")
+
+
+def check_env(env: Mapping[str, str]) -> None:
+    """Raise ``BadRequest`` for a variable name that is empty or holds ``=``, or a NUL anywhere."""
+    for key, value in env.items():
+        if not key or "=" in key or "\0" in key:
+            raise errors.BadRequest(f"env name {key!r} is invalid: use a non-empty name without '=' or NUL")
+        if "\0" in value:
+            raise errors.BadRequest(f"env {key!r} holds a NUL character, which no program can receive; remove it")
+
+
+def check_mount_path(mount_path: str) -> None:
+    """Raise ``BadRequest`` unless ``mount_path`` is an absolute directory other than ``/``, without ``..``."""
+    if not mount_path.startswith("/"):
+        raise errors.BadRequest(
+            f"volume_mounts: mount path {mount_path!r} is relative; use an absolute path such as /data"
+        )
+    if mount_path == "/" or ".." in mount_path.split("/") or "\0" in mount_path:
+        raise errors.BadRequest(
+            f"volume_mounts: mount path {mount_path!r} is not allowed; use an absolute directory such as /data"
+        )
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """A sandbox to create (``POST /v1/sandbox/run``), checked."""
+
+    image: str
+    #: ``None``: the sandbox is named after its id.
+    name: str | None = None
+    tags: Mapping[str, str] | None = None
+    command: Sequence[str] | None = None
+    args: Sequence[str] | None = None
+    env: Mapping[str, str] | None = None
+    #: Absolute mount path inside the sandbox -> volume id.
+    volume_mounts: Mapping[str, str] | None = None
+    memory_bytes: int | None = None
+    cpu_millis: int | None = None
+    ttl_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            check_name(self.name, "sandbox")
+        for mount_path in self.volume_mounts or {}:
+            check_mount_path(mount_path)
+        check_argv(self.command or [], "command")
+        check_argv(self.args or [], "args")
+        check_env(self.env or {})
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> SandboxRequest:
+        """The request a ``SandboxSpec`` JSON object (already checked against the spec) asks for."""
+        resources = body.get("resources") or {}
+        try:
+            cpu = parse_cpu_millis(resources["cpu"]) if resources.get("cpu") is not None else None
+            memory = parse_memory_bytes(resources["memory"]) if resources.get("memory") is not None else None
+        except QuantityError as error:
+            raise errors.BadRequest(f"resources: {error}") from None
+        ttl = body.get("ttl_seconds")
+        return cls(
+            image=body["image"],
+            name=body.get("name"),
+            tags=dict(body.get("tags") or {}),
+            command=list(body["command"]) if body.get("command") is not None else None,
+            args=list(body["args"]) if body.get("args") is not None else None,
+            env=dict(body.get("env") or {}),
+            volume_mounts=dict(body.get("volume_mounts") or {}),
+            memory_bytes=memory,
+            cpu_millis=cpu,
+            ttl_seconds=min(int(ttl), MAX_TTL_SECONDS) if ttl is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class VolumeRequest:
+    """A volume to create (``POST /v1/volume``), checked."""
+
+    name: str | None = None
+    type: str = "disk"
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            check_name(self.name, "volume")
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> VolumeRequest:
+        """The request a ``CreateVolumeRequest`` JSON object asks for."""
+        return cls(name=body.get("name"), type=body.get("type") or "disk")

@@ -1,0 +1,602 @@
+"""The rules of the Sandbox API: names, phases, execs, attachments, TTLs.
+
+The service sits between the HTTP routes and the store, the runtime and its
+volume backend. It takes typed requests (``requests``) and answers records;
+the HTTP layer turns those into the contract's JSON. It runs on one event
+loop; everything that must be atomic (a name check and its insert, a phase
+change and its record) happens without an ``await`` in between, so no lock is
+needed.
+
+A sandbox's life: ``create_sandbox`` records it ``queued`` and answers at
+once; a background task moves it to ``creating``, asks the runtime to launch
+it, and records ``running`` with what the runtime assigned (or ``failed``
+with reason ``launch_failed``). It ends when its main process exits
+(``succeeded``/``failed``, reason ``workload_exited``), when the runtime loses
+it (``failed``, ``backend_lost``), when it is deleted (``terminated``, reason
+``sdk``, ``cli`` or ``dashboard``), when its TTL runs out (``terminated``,
+``ttl_expired``), or when the server shuts down (``terminated``,
+``user_terminated``: the operator stopped the server that ran it). Sandboxes
+that were live when the server died come back ``failed`` with reason
+``backend_lost`` unless the runtime adopts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .. import errors
+from ..runtimes.base import (
+    CommandRefused,
+    ExecOutput,
+    ExitKind,
+    LaunchFailed,
+    LaunchSpec,
+    Runtime,
+    RuntimeUnavailable,
+    SandboxExit,
+    SandboxGone,
+    Stream,
+    VolumeMount,
+)
+from ..store import NameTaken, SandboxFilter, SandboxRecord, Store, VolumeRecord
+from ..volumes.base import FileReader, FileWriter, Listing, VolumeBackend
+from .counts import DEFAULT_WINDOW, buckets_for
+from .logs import LogBook
+from .requests import SandboxRequest, VolumeRequest, check_argv
+from .times import parse_since
+from .ttl import Clock, LoopClock, TtlTimers
+
+logger = logging.getLogger("porter_sandbox_server")
+
+PAGE_SIZE = 50
+#: How long an exec sent to a sandbox that is still starting waits for it.
+EXEC_START_WAIT = 60.0
+#: How long a runtime that said it was ready is believed without asking again.
+READY_CACHE_SECONDS = 1.0
+
+
+def new_id(prefix: str) -> str:
+    """A fresh id that is also a valid DNS label: ``prefix`` + 12 hex digits."""
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """One finished exec: its id and what it printed."""
+
+    exec_id: str
+    output: ExecOutput
+
+
+@dataclass(frozen=True)
+class FilterValues:
+    """The values the list filters can take, among all sandboxes."""
+
+    tags: list[str]
+    images: list[str]
+    phases: list[str]
+
+
+@dataclass(frozen=True)
+class SandboxPage:
+    """One page of a sandbox listing."""
+
+    records: list[SandboxRecord]
+    page: int
+    total_pages: int
+    filter_values: FilterValues | None = None
+
+    @property
+    def has_next_page(self) -> bool:
+        """Whether a later page exists."""
+        return self.page < self.total_pages
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many matching sandboxes were created in each bucket of a window."""
+
+    #: ``(bucket start in seconds since the epoch, count)``, oldest first, without gaps.
+    points: list[tuple[float, int]]
+    granularity_ms: int
+
+
+@dataclass(frozen=True)
+class VolumeState:
+    """A volume as the API shows it: its record, its backend's phase, and the live sandboxes mounting it."""
+
+    record: VolumeRecord
+    phase: str
+    attached_to: list[str]
+
+
+@dataclass
+class _Live:
+    """What the service keeps in memory about a sandbox that has not ended."""
+
+    record: SandboxRecord
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    launch_error: str | None = None
+    #: An exit the runtime reported before ``launch`` returned.
+    early_exit: SandboxExit | None = None
+
+
+class SandboxService:
+    """The Sandbox API's rules over a store, a runtime and its volume backend."""
+
+    def __init__(self, data_dir: Path, runtime: Runtime, *, clock: Clock | None = None) -> None:
+        self.data_dir = data_dir
+        self.runtime = runtime
+        self.volumes: VolumeBackend = runtime.volumes
+        self.clock: Clock = clock or LoopClock()
+        self._store: Store | None = None
+        self._logs: LogBook | None = None
+        self._ttl = TtlTimers(self.clock, self._ttl_expired)
+        self._live: dict[str, _Live] = {}
+        self._attached: dict[str, set[str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._closed = False
+        self._ready_until = 0.0
+
+    # Start-up and shut-down
+
+    async def start(self) -> None:
+        """Open the store, the volume backend and the runtime; recover what the last run left live.
+
+        Raises ``RuntimeUnavailable`` when the runtime cannot be used at all.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = Store(self.data_dir / "porter-sandbox.db")
+        self._logs = LogBook(self._store, self.clock)
+        await self.volumes.open()
+        await self.runtime.open(self)
+        await self._recover()
+
+    async def _recover(self) -> None:
+        store = self.store
+        live = store.live_sandboxes()
+        if not live:
+            return
+        adopted = await self.runtime.adopt([self._launch_spec(record) for record in live])
+        now = self.clock.time()
+        for record in live:
+            if record.id in adopted and record.phase == "running":
+                entry = _Live(record)
+                entry.started.set()
+                self._track(entry)
+                if record.ttl_deadline is not None:
+                    self._ttl.arm(record.id, record.ttl_deadline)
+                continue
+            if record.id in adopted:
+                # The server died mid-launch: what runs is not what the record says; stop it.
+                with contextlib.suppress(Exception):
+                    await self.runtime.stop(record.id)
+            record.phase = "failed"
+            record.termination_reason = "backend_lost"
+            record.finished_at = now
+            store.update_state(record)
+            self.logbook.append(
+                record.id, "", "stderr", "the server stopped while this sandbox was live (backend_lost)"
+            )
+        self.logbook.flush()
+
+    async def close(self) -> None:
+        """Terminate every live sandbox (reason ``user_terminated``), flush logs, close the runtime and store."""
+        if self._closed:
+            return
+        self._closed = True
+        live = list(self._live)
+        if live:
+            await asyncio.gather(*(self.terminate(sandbox_id, "user_terminated") for sandbox_id in live))
+        self._ttl.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.runtime.close(stop_sandboxes=True)
+        if self._logs is not None:
+            self._logs.flush()
+        if self._store is not None:
+            self._store.close()
+
+    @property
+    def store(self) -> Store:
+        """The store (once started)."""
+        if self._store is None:
+            raise RuntimeError("the service is not started")
+        return self._store
+
+    @property
+    def logbook(self) -> LogBook:
+        """The sandboxes' logs (once started)."""
+        if self._logs is None:
+            raise RuntimeError("the service is not started")
+        return self._logs
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    # Health
+
+    async def readiness(self) -> tuple[str | None, int]:
+        """Why sandboxes cannot run now (``None`` when they can), and how many are live."""
+        reason = await self.runtime.readiness()
+        self._ready_until = time.monotonic() + READY_CACHE_SECONDS if reason is None else 0.0
+        return reason, self.store.count_live()
+
+    async def _runtime_unavailable(self) -> str | None:
+        # A runtime that was ready a moment ago is taken at its word: asking costs a round trip
+        # to the engine (Docker), too much for every create. A launch that finds it down resets this.
+        if time.monotonic() < self._ready_until:
+            return None
+        reason, _ = await self.readiness()
+        return reason
+
+    # Sandboxes
+
+    async def create_sandbox(self, request: SandboxRequest) -> SandboxRecord:
+        """Record a sandbox ``queued``, start launching it, and answer its record."""
+        sandbox_id = new_id("sb")
+        name = request.name if request.name is not None else sandbox_id
+        mounts = dict(request.volume_mounts or {})
+        unavailable = await self._runtime_unavailable()
+        if unavailable is not None:
+            raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
+        # Checked after the last await: from here to the insert nothing else runs, so a volume
+        # cannot be deleted between this check and the sandbox's attachment.
+        for mount_path, volume_id in mounts.items():
+            if self.store.get_volume(volume_id) is None:
+                raise errors.BadRequest(
+                    f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); "
+                    "create it first with POST /v1/volume"
+                )
+        record = SandboxRecord(
+            id=sandbox_id,
+            name=name,
+            image=request.image,
+            tags=dict(request.tags or {}),
+            command=list(request.command) if request.command is not None else None,
+            args=list(request.args) if request.args is not None else None,
+            env=dict(request.env or {}),
+            volume_mounts=mounts,
+            memory_bytes=request.memory_bytes,
+            cpu_millis=request.cpu_millis,
+            ttl_seconds=request.ttl_seconds,
+            phase="queued",
+            created_at=self.clock.time(),
+        )
+        try:
+            self.store.insert_sandbox(record)
+        except NameTaken:
+            raise errors.Conflict(
+                f"sandbox name {name!r} is taken: names are never reused, even after termination; choose another"
+            ) from None
+        entry = _Live(record)
+        self._track(entry)
+        self._spawn(self._launch(entry))
+        return record
+
+    def _track(self, entry: _Live) -> None:
+        self._live[entry.record.id] = entry
+        for volume_id in entry.record.volume_mounts.values():
+            self._attached.setdefault(volume_id, set()).add(entry.record.id)
+
+    def _untrack(self, sandbox_id: str) -> None:
+        entry = self._live.pop(sandbox_id, None)
+        if entry is None:
+            return
+        self._ttl.cancel(sandbox_id)
+        for volume_id in entry.record.volume_mounts.values():
+            holders = self._attached.get(volume_id)
+            if holders is not None:
+                holders.discard(sandbox_id)
+                if not holders:
+                    del self._attached[volume_id]
+
+    @staticmethod
+    def _launch_spec(record: SandboxRecord) -> LaunchSpec:
+        # Parents before children, so a volume at /data/x lands inside one at /data.
+        mounts = sorted(record.volume_mounts.items(), key=lambda item: (item[0].count("/"), item[0]))
+        return LaunchSpec(
+            sandbox_id=record.id,
+            name=record.name,
+            image=record.image,
+            command=record.command,
+            args=record.args,
+            env=record.env,
+            tags=record.tags,
+            mounts=tuple(VolumeMount(path, volume_id) for path, volume_id in mounts),
+            memory_bytes=record.memory_bytes,
+            cpu_millis=record.cpu_millis,
+        )
+
+    async def _launch(self, entry: _Live) -> None:
+        record = entry.record
+        if record.terminal:
+            return
+        record.phase = "creating"
+        self.store.update_state(record)
+        try:
+            placement = await self.runtime.launch(self._launch_spec(record))
+        except (LaunchFailed, RuntimeUnavailable, OSError) as error:
+            if isinstance(error, RuntimeUnavailable):
+                self._ready_until = 0.0
+            message = str(error) or type(error).__name__
+            entry.launch_error = message
+            if not record.terminal:
+                self.logbook.append(record.id, "", "stderr", f"the sandbox could not start: {message}")
+                self._finish(entry, "failed", "launch_failed", None)
+            return
+        if record.terminal:
+            # Terminated while it was starting: stop what the runtime just started.
+            await self.runtime.stop(record.id)
+            return
+        record.phase = "running"
+        record.started_at = self.clock.time()
+        record.host = placement.host
+        record.internal_address = placement.internal_address
+        if record.ttl_seconds:
+            record.ttl_deadline = record.started_at + record.ttl_seconds
+            self._ttl.arm(record.id, record.ttl_deadline)
+        self.store.update_state(record)
+        entry.started.set()
+        if entry.early_exit is not None:
+            self.exited(record.id, entry.early_exit)
+
+    def _ttl_expired(self, sandbox_id: str) -> None:
+        if sandbox_id in self._live:
+            self._spawn(self.terminate(sandbox_id, "ttl_expired"))
+
+    def _finish(self, entry: _Live, phase: str, reason: str, exit_code: int | None) -> None:
+        record = entry.record
+        record.phase = phase
+        record.termination_reason = reason
+        record.exit_code = exit_code
+        record.finished_at = self.clock.time()
+        self.store.update_state(record)
+        self._untrack(record.id)
+        entry.started.set()
+        self.logbook.flush()
+
+    def get_record(self, sandbox_id: str) -> SandboxRecord:
+        """The sandbox's record; ``NotFound`` when no sandbox has this id."""
+        entry = self._live.get(sandbox_id)
+        if entry is not None:
+            return entry.record
+        record = self.store.get_sandbox(sandbox_id)
+        if record is None:
+            raise errors.NotFound(
+                f"no sandbox has the id {sandbox_id!r}; list them with GET /v1/sandbox or find one by name with GET /v1/sandbox/lookup"
+            )
+        return record
+
+    def lookup_sandbox(self, name: str) -> str:
+        """The id of the sandbox that has (or had) this name."""
+        sandbox_id = self.store.sandbox_id_by_name(name)
+        if sandbox_id is None:
+            raise errors.NotFound(f"no sandbox is named {name!r}")
+        return sandbox_id
+
+    def list_sandboxes(self, where: SandboxFilter, page: int, include_filter_values: bool) -> SandboxPage:
+        """One page of matching sandboxes, newest first."""
+        records, total = self.store.list_sandboxes(where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        values = FilterValues(*self.store.filter_values()) if include_filter_values else None
+        return SandboxPage(records, page, max(1, math.ceil(total / PAGE_SIZE)), values)
+
+    def counts(self, where: SandboxFilter) -> Counts:
+        """Matching sandboxes per gap-free bucket across the creation window (the last day by default)."""
+        end = where.end if where.end is not None else self.clock.time()
+        start = where.start if where.start is not None else end - DEFAULT_WINDOW
+        buckets = buckets_for(start, end)
+        if buckets is None:
+            # An empty window: nothing to count (a valid request, so not an error).
+            return Counts(points=[], granularity_ms=1_000)
+        counted = self.store.count_buckets(replace(where, start=start, end=end), buckets.origin, buckets.width)
+        points = [(buckets.start_of(index), counted.get(index, 0)) for index in range(buckets.count)]
+        return Counts(points=points, granularity_ms=buckets.granularity_ms)
+
+    async def exec(self, sandbox_id: str, command: Sequence[str]) -> ExecResult:
+        """Run ``command`` in the sandbox (waiting for it to start); answer what it printed."""
+        if not command:
+            raise errors.BadRequest('command is empty; give the program and its arguments, such as ["ls", "-l"]')
+        check_argv(command, "command")
+        entry = self._live.get(sandbox_id)
+        if entry is None:
+            record = self.get_record(sandbox_id)
+            raise errors.Conflict(self._not_running_message(record, None))
+        if not entry.started.is_set():
+            try:
+                await asyncio.wait_for(entry.started.wait(), EXEC_START_WAIT)
+            except asyncio.TimeoutError:
+                raise errors.Conflict(
+                    f"sandbox {sandbox_id} did not start within {EXEC_START_WAIT:g}s; retry later"
+                ) from None
+        record = entry.record
+        if record.phase != "running":
+            raise errors.Conflict(self._not_running_message(record, entry.launch_error))
+        exec_id = new_id("ex")
+        try:
+            output = await self.runtime.exec(sandbox_id, list(command), exec_id, record.env)
+        except SandboxGone:
+            raise errors.Conflict(self._not_running_message(self.get_record(sandbox_id), None)) from None
+        except CommandRefused as error:
+            raise errors.BadRequest(str(error)) from None
+        except RuntimeUnavailable as error:
+            raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
+        return ExecResult(exec_id, output)
+
+    @staticmethod
+    def _not_running_message(record: SandboxRecord, launch_error: str | None) -> str:
+        if record.termination_reason == "launch_failed":
+            detail = f": {launch_error}" if launch_error else "; see its logs"
+            return f"sandbox {record.id} failed to start{detail}"
+        if record.terminal:
+            return (
+                f"sandbox {record.id} is {record.phase} ({record.termination_reason}); "
+                "exec needs a running sandbox, so create a new one"
+            )
+        return f"sandbox {record.id} is {record.phase}, not running"
+
+    async def terminate(self, sandbox_id: str, reason: str) -> None:
+        """End the sandbox with ``reason``; a no-op when it already ended."""
+        entry = self._live.get(sandbox_id)
+        if entry is None:
+            self.get_record(sandbox_id)  # NotFound for unknown ids
+            return
+        was_launching = entry.record.phase in ("queued", "creating")
+        self._finish(entry, "terminated", reason, None)
+        if was_launching:
+            # The launch task stops whatever the runtime starts once it notices.
+            return
+        try:
+            await self.runtime.stop(sandbox_id)
+        except Exception:
+            logger.exception("stopping sandbox %s failed", sandbox_id)
+        self.logbook.flush()
+
+    # Runtime events
+
+    def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
+        """A line the sandbox wrote (``RuntimeEvents``); written in batches."""
+        if threading.get_ident() != self._loop_thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.logbook.append, sandbox_id, exec_id, stream, line)
+            return
+        self.logbook.append(sandbox_id, exec_id, stream, line)
+
+    def exited(self, sandbox_id: str, end: SandboxExit) -> None:
+        """The main process ended, or the runtime lost the sandbox (``RuntimeEvents``)."""
+        if threading.get_ident() != self._loop_thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.exited, sandbox_id, end)
+            return
+        entry = self._live.get(sandbox_id)
+        if entry is None:
+            return
+        if entry.record.phase != "running":
+            entry.early_exit = end
+            return
+        if end.message:
+            self.logbook.append(sandbox_id, "", "stderr", end.message)
+        if end.kind is ExitKind.LOST:
+            self._finish(entry, "failed", "backend_lost", end.exit_code)
+        else:
+            phase = "succeeded" if end.exit_code == 0 else "failed"
+            self._finish(entry, phase, "workload_exited", end.exit_code)
+        self._spawn(self._cleanup(sandbox_id))
+
+    async def _cleanup(self, sandbox_id: str) -> None:
+        try:
+            await self.runtime.stop(sandbox_id)
+        except Exception:
+            logger.exception("cleaning up sandbox %s failed", sandbox_id)
+
+    def logs(self, sandbox_id: str, limit: int | None, since: str | None) -> list[tuple[float, str, str, str]]:
+        """The sandbox's ``(timestamp, line, level, exec_id)`` lines, oldest first."""
+        self.get_record(sandbox_id)
+        since_ts = parse_since(since, self.clock.time()) if since is not None else None
+        return self.logbook.read(sandbox_id, since_ts, limit)
+
+    # Volumes
+
+    async def create_volume(self, request: VolumeRequest) -> VolumeState:
+        """Create a volume in the runtime's volume backend."""
+        if request.type not in self.runtime.capabilities.volume_types:
+            kinds = ", ".join(sorted(self.runtime.capabilities.volume_types))
+            raise errors.BadRequest(
+                f"the {self.runtime.name} runtime of this server supports only {kinds} volumes; "
+                f"leave out type and object (or use type: disk)"
+            )
+        volume_id = new_id("vol")
+        name = request.name if request.name is not None else volume_id
+        record = VolumeRecord(id=volume_id, name=name, created_at=self.clock.time())
+        try:
+            self.store.insert_volume(record)
+        except NameTaken:
+            raise errors.Conflict(
+                f"a volume named {name!r} exists; choose another name or delete that volume first"
+            ) from None
+        try:
+            phase = await self.volumes.create(volume_id)
+        except BaseException:
+            self.store.delete_volume(volume_id)
+            raise
+        return VolumeState(record, phase, [])
+
+    def get_volume_record(self, volume_id: str) -> VolumeRecord:
+        """The volume's record; ``NotFound`` when no volume has this id."""
+        record = self.store.get_volume(volume_id)
+        if record is None:
+            raise errors.NotFound(f"no volume has the id {volume_id!r}; list them with GET /v1/volume")
+        return record
+
+    async def _state(self, record: VolumeRecord) -> VolumeState:
+        phase = await self.volumes.phase(record.id)
+        return VolumeState(record, phase, sorted(self._attached.get(record.id, ())))
+
+    async def get_volume(self, volume_id: str) -> VolumeState:
+        """The volume, with its phase and attachments."""
+        return await self._state(self.get_volume_record(volume_id))
+
+    async def list_volumes(self) -> list[VolumeState]:
+        """Every volume, oldest first."""
+        return [await self._state(record) for record in self.store.list_volumes()]
+
+    def lookup_volume(self, name: str) -> str:
+        """The id of the existing volume with this name."""
+        volume_id = self.store.volume_id_by_name(name)
+        if volume_id is None:
+            raise errors.NotFound(f"no volume is named {name!r}")
+        return volume_id
+
+    async def delete_volume(self, volume_id: str) -> None:
+        """Delete the volume and its files; ``Conflict`` while a live sandbox mounts it."""
+        self.get_volume_record(volume_id)
+        holders = self._attached.get(volume_id)
+        if holders:
+            raise errors.Conflict(
+                f"volume {volume_id} is attached to live sandboxes {', '.join(sorted(holders))}; terminate them first"
+            )
+        self.store.delete_volume(volume_id)
+        await self.volumes.delete(volume_id)
+
+    # Volume files
+
+    async def list_volume_files(self, volume_id: str, path: str, search: str | None) -> Listing:
+        """The nested tree under ``path`` in the volume."""
+        self.get_volume_record(volume_id)
+        return await self.volumes.list_files(volume_id, path, search)
+
+    async def open_volume_file(self, volume_id: str, path: str) -> FileReader:
+        """The volume's file at ``path``, opened for reading; the caller closes it."""
+        self.get_volume_record(volume_id)
+        return await self.volumes.open_file(volume_id, path)
+
+    async def begin_volume_write(self, volume_id: str, path: str) -> FileWriter:
+        """An atomic upload to ``path`` in the volume; the caller commits or aborts it."""
+        self.get_volume_record(volume_id)
+        return await self.volumes.begin_write(volume_id, path)
+
+    async def move_volume_file(self, volume_id: str, source: str, destination: str) -> None:
+        """Move a file or directory inside the volume."""
+        self.get_volume_record(volume_id)
+        await self.volumes.move(volume_id, source, destination)

@@ -1,0 +1,88 @@
+"""The Starlette app: the routes of ``routes/`` over a started ``SandboxService``, auth, and error answers.
+
+Each route checks its request against ``openapi.yaml`` (``validation``), calls
+the service, and answers the contract's JSON (``answers``). Errors:
+``errors.ApiError`` becomes ``{"error": message}`` with its status; unknown
+paths and methods answer 404/405 the same way; anything else is logged and
+answers a bare 500, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route
+
+from .. import errors
+from ..core.service import SandboxService
+from .auth import BearerAuth
+from .routes import health, sandboxes, volume_files, volumes
+from .validation import ApiSpec
+
+
+def _routes(service: SandboxService, spec: ApiSpec) -> list[BaseRoute]:
+    return [
+        *health.routes(service, spec),
+        *sandboxes.routes(service, spec),
+        *volumes.routes(service, spec),
+        *volume_files.routes(),
+    ]
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ApiError)
+    return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=exc.headers or None)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no route for {request.method} {request.url.path}; see openapi.yaml for the API's paths"
+    elif exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        message = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        return JSONResponse({"error": message}, status_code=405, headers={"Allow": ", ".join(allowed)})
+    else:
+        message = str(exc.detail)
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Several routes may serve one path (one per method): Allow must name them all.
+    # The router takes the first route whose path matches; the others with that path share it.
+    allowed: set[str] = set()
+    path_format: str | None = None
+    for route in request.app.routes:
+        if not isinstance(route, Route) or not route.methods:
+            continue
+        if path_format is None and route.matches(request.scope)[0] != Match.NONE:
+            path_format = route.path_format
+        if route.path_format == path_format:
+            allowed |= route.methods
+    return sorted(allowed)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises the exception after this answer, so the server logs its traceback.
+    return JSONResponse({"error": "the server failed to answer this request; see the server's log"}, status_code=500)
+
+
+def create_app(service: SandboxService, *, api_key: str | None = None, spec: ApiSpec | None = None) -> Starlette:
+    """The ASGI app serving the Sandbox API over ``service`` (already started).
+
+    With ``api_key``, every route but ``/healthz`` and ``/readyz`` needs it.
+    """
+    app = Starlette(
+        routes=_routes(service, spec or ApiSpec()),
+        middleware=[Middleware(BearerAuth, api_key=api_key)] if api_key else [],
+        exception_handlers={
+            errors.ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.service = service
+    return app

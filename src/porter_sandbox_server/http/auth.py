@@ -1,0 +1,37 @@
+"""API keys: every route but the probes needs ``Authorization: Bearer <api key>`` when the server has one."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+#: Routes anyone may call, API key or not: probes must work without secrets.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class BearerAuth:
+    """ASGI middleware: every path but ``OPEN_PATHS`` needs ``Authorization: Bearer <api key>``."""
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {api_key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            given = b""
+            for key, value in scope["headers"]:
+                if key == b"authorization":
+                    given = value
+                    break
+            if not hmac.compare_digest(given, self._expected):
+                message = (
+                    "the API key is wrong; check the key the server was started with"
+                    if given
+                    else "this server needs an API key: send Authorization: Bearer <api key>"
+                )
+                response = JSONResponse({"error": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

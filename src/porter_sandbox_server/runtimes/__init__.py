@@ -1,0 +1,1 @@
+"""What runs sandboxes: the interface (``base``) and the runtimes (``process``, ``docker``)."""

@@ -1,0 +1,209 @@
+"""The runtime interface: what the service needs from whatever runs sandboxes.
+
+A runtime starts a sandbox's main process, runs execs in it, stops it, and
+reports what the sandbox writes and when its main process ends. It holds no
+rules of the API (names, phases, attachments, TTLs): those live in the
+service, which calls a runtime and records what it reports. It knows nothing
+of HTTP either: it raises the errors below, never an API error.
+
+Implementing a runtime (sandboxes as pods on a cluster, say) means:
+
+- ``name`` and ``capabilities``: what ``--runtime`` calls it, and what it can
+  do (whether its sandboxes outlive the server, which volume types and
+  snapshot modes it has, whether it streams exec output);
+- ``volumes``: the ``VolumeBackend`` whose volumes it mounts (directories on
+  this host; PersistentVolumeClaims on a cluster). ``LaunchSpec.mounts``
+  names volumes by id; the runtime finds them through its backend;
+- ``open(events)`` / ``readiness()`` / ``close(stop_sandboxes)``;
+- ``launch(spec)``, which answers a ``Placement`` (the host and internal
+  address the backend gave the sandbox); ``exec``, ``stop``, ``adopt``;
+- reporting through ``RuntimeEvents``: each line a sandbox writes (``log``)
+  and how its main process ended (``exited``, with a typed ``SandboxExit``).
+
+A runtime owns each sandbox's scratch space (its writable root, ``/tmp``,
+``/workspace``): it makes it at launch and frees it when the sandbox ends or
+is stopped.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ..volumes.base import VolumeBackend
+
+Stream = Literal["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """One volume of a sandbox: which volume, and where it appears inside."""
+
+    #: Absolute mount path inside the sandbox, such as ``/data``.
+    path: str
+    volume_id: str
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything a runtime needs to start one sandbox."""
+
+    sandbox_id: str
+    name: str
+    image: str
+    #: The entrypoint override; ``None`` runs the image's own (or, for the
+    #: process runtime, an idle keep-alive main process).
+    command: Sequence[str] | None
+    args: Sequence[str] | None
+    env: Mapping[str, str]
+    tags: Mapping[str, str]
+    #: The volumes to mount, parents before children (``/data`` before ``/data/x``).
+    mounts: Sequence[VolumeMount] = ()
+    memory_bytes: int | None = None
+    cpu_millis: int | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What the backend assigned to a sandbox it started."""
+
+    #: The public hostname where the sandbox's exposed port is served; ``""`` when nothing is exposed.
+    host: str = ""
+    #: An address other sandboxes reach it at, when the backend gives one.
+    internal_address: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecOutput:
+    """What one exec printed and how it exited."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+
+
+class ExitKind(enum.Enum):
+    """How a sandbox's main process came to an end without being stopped."""
+
+    #: It ended by itself; ``exit_code`` is its own (128 + n when a signal n killed it).
+    EXITED = "exited"
+    #: The kernel killed it for exceeding the sandbox's memory limit.
+    OUT_OF_MEMORY = "out_of_memory"
+    #: The backend lost it: evicted, removed by someone else, vanished with its node.
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class SandboxExit:
+    """How a sandbox ended: the kind, the exit code when known, and a line for its logs."""
+
+    kind: ExitKind
+    exit_code: int | None
+    #: Said in the sandbox's logs when the runtime knows more than the exit code.
+    message: str | None = None
+
+
+class RuntimeEvents(Protocol):
+    """How a runtime reports back to the service. Both may be called from any thread."""
+
+    def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
+        """One line (without its newline) that the main process (``exec_id`` "") or an exec wrote."""
+
+    def exited(self, sandbox_id: str, end: SandboxExit) -> None:
+        """The main process ended by itself (not through ``stop``)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a runtime can do, declared so the service never guesses."""
+
+    #: Whether its sandboxes keep running when the server stops (so ``adopt`` can take them back).
+    outlives_server: bool = False
+    #: The volume types (``disk``, ``object``) it can create and mount.
+    volume_types: frozenset[str] = frozenset({"disk"})
+    #: The snapshot modes (``filesystem``, ``full``) it can take; empty for none.
+    snapshot_modes: frozenset[str] = frozenset()
+    #: Whether exec output can be streamed as it is written.
+    streaming_exec: bool = False
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime cannot be used now (engine unreachable); the message says what to do."""
+
+
+class LaunchFailed(Exception):
+    """The sandbox could not start (image missing, binary missing); the message is for its logs."""
+
+
+class SandboxGone(Exception):
+    """The runtime no longer has this sandbox (it ended or was never started here)."""
+
+
+class CommandRefused(Exception):
+    """The runtime cannot run this command as given (too large for one process, say); the message says why."""
+
+
+class Runtime(abc.ABC):
+    """Runs sandboxes. One instance serves the whole server."""
+
+    #: What ``--runtime`` names: ``process``, ``docker``.
+    name: str
+    capabilities: Capabilities = Capabilities()
+    #: Where this runtime's volumes live; its sandboxes mount them from there.
+    volumes: VolumeBackend
+
+    @abc.abstractmethod
+    async def open(self, events: RuntimeEvents) -> None:
+        """Get ready to run sandboxes; remember ``events`` for reporting.
+
+        Raise ``RuntimeUnavailable`` only for a fault a user must fix before
+        the server can start (bubblewrap missing); a backend that is merely
+        down now (engine unreachable) is reported by ``readiness`` instead.
+        """
+
+    @abc.abstractmethod
+    async def readiness(self) -> str | None:
+        """``None`` when sandboxes can run now, else a short message saying why not."""
+
+    @abc.abstractmethod
+    async def launch(self, spec: LaunchSpec) -> Placement:
+        """Start the sandbox's main process; return once it runs, with what the backend assigned.
+
+        Raise ``LaunchFailed`` when it cannot start, ``RuntimeUnavailable``
+        when the backend is unreachable.
+        """
+
+    @abc.abstractmethod
+    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
+        """Run ``command`` in the running sandbox and wait for it.
+
+        Output lines are also reported through ``events.log`` with ``exec_id``.
+        A program that does not exist answers exit code 127 with a message on
+        stderr. Raise ``SandboxGone`` when the sandbox is no longer there,
+        ``CommandRefused`` when the command cannot be run as given.
+        """
+
+    @abc.abstractmethod
+    async def stop(self, sandbox_id: str) -> None:
+        """Stop the sandbox and free what it holds; a no-op when it is already gone.
+
+        Ending a sandbox through ``stop`` does not call ``events.exited``.
+        """
+
+    @abc.abstractmethod
+    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
+        """At start-up: take over those sandboxes the store records as live that still run.
+
+        Answer the ids adopted (they keep running, report their logs and exit,
+        and accept execs); the service marks the others ``backend_lost``, and
+        the runtime frees whatever of theirs is left. A runtime whose
+        sandboxes cannot outlive the server answers an empty set.
+        """
+
+    @abc.abstractmethod
+    async def close(self, stop_sandboxes: bool) -> None:
+        """Shut down; with ``stop_sandboxes`` stop every sandbox first."""

@@ -1,0 +1,200 @@
+"""Per-sandbox cgroups: memory, CPU and process limits, and the count of out-of-memory kills.
+
+Each sandbox gets child cgroups of the server's own when the host lets us
+create them (cgroup v1, or v2 with the controllers delegated): memory
+(``memory.limit_in_bytes`` / ``memory.max``; the kernel kills a process over
+it), CPU as a CFS quota, and a cap on processes (``pids.max``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..base import LaunchFailed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Cgroups:
+    """Where this server may create child cgroups for its sandboxes."""
+
+    version: int  # 1 or 2
+    memory: Path | None
+    cpu: Path | None
+    pids: Path | None = None
+
+    @classmethod
+    def discover(cls) -> Cgroups | None:
+        """The memory, CPU and pids cgroups this process may nest sandboxes in, or None."""
+        try:
+            lines = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        v1: dict[str, str] = {}
+        v2_path: str | None = None
+        for line in lines:
+            _id, _, rest = line.partition(":")
+            controllers, _, path = rest.partition(":")
+            if controllers == "":
+                v2_path = path
+            for controller in controllers.split(","):
+                v1[controller] = path
+        base = Path("/sys/fs/cgroup")
+        if "memory" in v1 or "cpu" in v1:
+            memory = _usable_dir(base / "memory", v1.get("memory"))
+            cpu = _usable_dir(base / "cpu", v1.get("cpu")) or _usable_dir(base / "cpu,cpuacct", v1.get("cpu"))
+            pids = _usable_dir(base / "pids", v1.get("pids"))
+            if memory or cpu or pids:
+                return cls(1, memory, cpu, pids)
+            return None
+        if v2_path is not None and (base / "cgroup.controllers").exists():
+            own = _usable_dir(base, v2_path)
+            if own is None:
+                return None
+            try:
+                enabled = (own / "cgroup.subtree_control").read_text().split()
+                if not {"memory", "cpu", "pids"} <= set(enabled):
+                    # Refused when this cgroup holds processes itself (v2's no-internal-processes rule).
+                    (own / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+                enabled = (own / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                return None
+
+            def usable(controller: str) -> Path | None:
+                return own if controller in enabled else None
+
+            return cls(2, usable("memory"), usable("cpu"), usable("pids"))
+        return None
+
+    def remove_stale(self) -> None:
+        """Remove empty cgroups left by servers that died (their pid is gone)."""
+        for parent in {self.memory, self.cpu, self.pids} - {None}:
+            assert parent is not None
+            for child in parent.glob("porter-sandbox-*"):
+                owner = child.name.split("-")[2]
+                if owner.isdigit() and not Path("/proc", owner).exists():
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
+
+
+def _usable_dir(hierarchy: Path, own: str | None) -> Path | None:
+    """The directory of our cgroup in ``hierarchy`` if we may create children in it."""
+    if own is None or not hierarchy.is_dir():
+        return None
+    for candidate in (hierarchy / own.lstrip("/"), hierarchy):
+        probe = candidate / f"porter-sandbox-{os.getpid()}-probe"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+@dataclass
+class SandboxCgroup:
+    """The cgroup directories of one sandbox."""
+
+    version: int
+    dirs: list[Path]
+    memory_dir: Path | None
+
+    @classmethod
+    def create(
+        cls, cgroups: Cgroups, sandbox_id: str, memory_bytes: int | None, cpu_millis: int | None, pids_max: int
+    ) -> SandboxCgroup:
+        """Make the sandbox's cgroups and set its limits."""
+        name = f"porter-sandbox-{os.getpid()}-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}"
+        dirs: list[Path] = []
+        memory_dir: Path | None = None
+        try:
+            if memory_bytes is not None and cgroups.memory is not None:
+                memory_dir = cgroups.memory / name
+                memory_dir.mkdir(exist_ok=True)
+                dirs.append(memory_dir)
+                if cgroups.version == 1:
+                    (memory_dir / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                    # Without swap accounting this file is absent; with it, no swapping past the limit.
+                    with contextlib.suppress(OSError):
+                        (memory_dir / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+                else:
+                    (memory_dir / "memory.max").write_text(str(memory_bytes))
+                    with contextlib.suppress(OSError):
+                        (memory_dir / "memory.swap.max").write_text("0")
+            if cpu_millis is not None and cgroups.cpu is not None:
+                cpu_dir = cgroups.cpu / name
+                cpu_dir.mkdir(exist_ok=True)
+                if cpu_dir not in dirs:
+                    dirs.append(cpu_dir)
+                period = 100_000
+                quota = max(1_000, cpu_millis * period // 1000)
+                if cgroups.version == 1:
+                    (cpu_dir / "cpu.cfs_period_us").write_text(str(period))
+                    (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
+                else:
+                    (cpu_dir / "cpu.max").write_text(f"{quota} {period}")
+            if cgroups.pids is not None:
+                pids_dir = cgroups.pids / name
+                pids_dir.mkdir(exist_ok=True)
+                if pids_dir not in dirs:
+                    dirs.append(pids_dir)
+                (pids_dir / "pids.max").write_text(str(pids_max))
+        except OSError as error:
+            cls(cgroups.version, dirs, memory_dir).remove_now()
+            raise LaunchFailed(f"could not set the sandbox's resource limits: {error}") from error
+        return cls(cgroups.version, dirs, memory_dir)
+
+    def add(self, pid: int) -> None:
+        """Move a process (and so what it starts afterwards) into the sandbox's cgroups."""
+        for directory in self.dirs:
+            (directory / "cgroup.procs").write_text(str(pid))
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel has killed for exceeding the memory limit."""
+        if self.memory_dir is None:
+            return 0
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            text = (self.memory_dir / name).read_text()
+        except OSError:
+            return 0
+        match = re.search(r"^oom_kill (\d+)$", text, re.MULTILINE)
+        return int(match.group(1)) if match else 0
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the sandbox's cgroups."""
+        for directory in self.dirs:
+            with contextlib.suppress(OSError):
+                for pid in (directory / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+
+    def remove_now(self) -> bool:
+        """Try to remove the cgroups; False while processes remain in one."""
+        done = True
+        for directory in self.dirs:
+            try:
+                directory.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                done = False
+        return done
+
+    async def remove(self) -> None:
+        """Remove the cgroups once their processes are gone (bounded wait)."""
+        for _ in range(100):
+            if self.remove_now():
+                return
+            self.kill_all()
+            await asyncio.sleep(0.02)
+        logger.warning("could not remove cgroups %s: processes remain in them", self.dirs)

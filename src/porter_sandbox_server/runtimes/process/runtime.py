@@ -1,0 +1,763 @@
+"""The ``process`` runtime: sandboxes as process trees on this host, isolated with bubblewrap.
+
+What a sandbox sees of the host is ``bwrap``'s business (see ``bwrap``); its
+limits are its cgroups' (``cgroups``). The network is the host's.
+
+How execs get in: PID 1 of each sandbox is a tiny agent (``agent``, run by
+the host's ``python3 -I -S``; ``bootstrap`` says how its code arrives). The
+server keeps one ``SOCK_SEQPACKET`` socket to it (``protocol``). To run a
+process (the main command or an exec) the server makes two pipes and sends
+the agent the command, its environment and the pipes' write ends
+(``SCM_RIGHTS``); the agent starts it with ``posix_spawn`` and answers with
+its exit status. So an exec costs no bubblewrap or interpreter start (about
+1 ms on a 2-core box, against about 6 ms for a bare ``bwrap ... true``), it
+runs in the sandbox's namespaces, sees exactly the main process's files, and
+its output flows straight from the process into the server's pipes (read by
+the event loop, never blocking it: ``pipes``). The alternatives cost more per
+exec: ``nsenter`` plus redoing the mount setup, or a fresh ``bwrap`` per
+exec, which would not share the PID namespace. Without a command, the agent
+itself is the idle keep-alive main process. Being PID 1, it cannot be killed
+from inside the sandbox. A keep-alive sandbox counts as running once its
+PID 1 exists (about 3 ms): execs wait in the socket while the agent's python
+starts (about 10 ms). A main command must be seen to start.
+
+Ending: when the main process ends the agent reports its status and exits;
+being PID 1, its exit ends every process left in the sandbox. ``stop`` kills
+the agent (through a pidfd) and ``bwrap``, and returns once PID 1, and so
+every process of the sandbox, has ended. A server killed outright takes its
+``bwrap`` children with it (``--die-with-parent``), and the agent exits when
+its socket closes. An agent that goes away without its main process having
+ended (killed from outside the sandbox) is the sandbox lost.
+
+Scratch space: each sandbox's ``tmp``, ``workspace`` and ``home`` live in
+``<data dir>/sandboxes/<id>``, made at launch and removed once it ended.
+
+Limits: memory by the sandbox's memory cgroup (the kernel kills a process
+over it, and the exit is reported with that reason), CPU as a CFS quota, and
+at most ``SANDBOX_PIDS_MAX`` processes. Without a memory cgroup, memory falls
+back to ``RLIMIT_AS`` on each process (a process over it gets ``MemoryError``
+or ``ENOMEM``), and CPU is not enforced.
+
+``--isolation none`` runs the same agent directly on the host (a new session
+in the scratch ``workspace``, ``HOME`` and ``TMPDIR`` under it): nothing is
+isolated and volumes cannot appear at their mount paths.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...volumes.hostdir import HostDirVolumes
+from ..base import (
+    Capabilities,
+    CommandRefused,
+    ExecOutput,
+    ExitKind,
+    LaunchFailed,
+    LaunchSpec,
+    Placement,
+    Runtime,
+    RuntimeEvents,
+    RuntimeUnavailable,
+    SandboxExit,
+    SandboxGone,
+)
+from . import protocol
+from .bootstrap import BOOTSTRAP, agent_payload
+from .bwrap import (
+    INSTALL_HINT,
+    PYTHON_ALIAS_DIR,
+    SANDBOX_HOME,
+    SANDBOX_PATH,
+    SYSTEM_DIRS,
+    WORKSPACE,
+    bwrap_argv,
+    hidden_dirs,
+    hostname,
+    probe_bwrap,
+    system_python,
+)
+from .cgroups import Cgroups, SandboxCgroup
+from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
+from .pipes import OutputReader, read_pipe
+from .sandbox import Sandbox, State
+from .scratch import allow_large_packets, prepare_scratch, raise_open_files_limit, remove_children
+
+logger = logging.getLogger(__name__)
+
+#: At most this many processes (and threads) in one sandbox, where a pids cgroup can say so.
+SANDBOX_PIDS_MAX = 4096
+_OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
+_SEND_TIMEOUT = 30.0
+
+
+def _exit_code(status: int) -> int:
+    """A ``waitpid`` status as a shell reports it: the exit code, or 128 + signal."""
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+class ProcessRuntime(Runtime):
+    """Runs each sandbox as a process tree on this host, isolated with bubblewrap (see the module doc).
+
+    ``data_dir`` holds the volumes (``volumes/``) and the sandboxes' scratch
+    space (``sandboxes/``).
+    """
+
+    name = "process"
+    capabilities = Capabilities(outlives_server=False, volume_types=frozenset({"disk"}))
+
+    def __init__(self, data_dir: Path, isolation: str = "auto") -> None:
+        if isolation not in ("auto", "bwrap", "none"):
+            raise ValueError(f"isolation must be auto, bwrap or none, not {isolation!r}")
+        self.isolation = isolation
+        self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
+        self.scratch_root = data_dir / "sandboxes"
+        self._bwrap: str | None = None
+        self._python: str | None = None
+        self._agent_payload = b""
+        self._events: RuntimeEvents | None = None
+        self._sandboxes: dict[str, Sandbox] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cgroups: Cgroups | None = None
+        self._tokens = 0
+        self._told_image = False
+        self._told_cpu = False
+        self._opened = False
+
+    @property
+    def isolated(self) -> bool:
+        """Whether sandboxes run under bubblewrap."""
+        return self._bwrap is not None
+
+    @property
+    def memory_mechanism(self) -> str:
+        """How memory limits are enforced here: ``cgroup v1``, ``cgroup v2`` or ``RLIMIT_AS``."""
+        if self._cgroups is not None and self._cgroups.memory is not None:
+            return f"cgroup v{self._cgroups.version}"
+        return "RLIMIT_AS"
+
+    async def open(self, events: RuntimeEvents) -> None:
+        """Find bubblewrap and python3, probe cgroups; raise ``RuntimeUnavailable`` without bwrap.
+
+        Scratch space a stopped server left behind is removed: its sandboxes died with it.
+        """
+        self._events = events
+        if self.isolation == "none":
+            self._python = sys.executable
+            logger.warning(
+                "--isolation none: sandbox commands run UNISOLATED on this host, with the server's "
+                "user and full view of its files; use it only for code you trust"
+            )
+        else:
+            self._bwrap = shutil.which("bwrap")
+            if self._bwrap is None:
+                raise RuntimeUnavailable(INSTALL_HINT)
+            self._python = system_python()
+            if self._python is None:
+                raise RuntimeUnavailable(
+                    "the process runtime runs a small agent with the host's python3 inside each sandbox, "
+                    f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
+                )
+            await probe_bwrap(self._bwrap, self._python)
+        self._agent_payload = await agent_payload(self._python)
+        raise_open_files_limit()
+        self.scratch_root.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(remove_children, self.scratch_root)
+        self._cgroups = await asyncio.to_thread(Cgroups.discover)
+        if self._cgroups is not None:
+            await asyncio.to_thread(self._cgroups.remove_stale)
+        logger.info(
+            "process runtime: isolation %s, memory limits by %s, CPU limits %s",
+            "bubblewrap" if self._bwrap else "none",
+            self.memory_mechanism,
+            "by cgroup CPU quota" if self._cgroups and self._cgroups.cpu else "not enforced",
+        )
+        self._opened = True
+
+    async def readiness(self) -> str | None:
+        """``None`` once opened; sandboxes need nothing remote."""
+        return None if self._opened else "the process runtime is not open"
+
+    # ------------------------------------------------------------------ launch
+
+    async def launch(self, spec: LaunchSpec) -> Placement:
+        """Start the sandbox's agent (and main command) and return once it runs."""
+        events = self._require_events()
+        if spec.sandbox_id in self._sandboxes:
+            raise LaunchFailed(f"sandbox {spec.sandbox_id} is already running")
+        if not self._told_image:
+            self._told_image = True
+            logger.warning(
+                "the process runtime runs no images: image %r (and any other) is recorded, not pulled; "
+                "commands run from this host's system directories",
+                spec.image,
+            )
+        # Args without a command run as the command: the host, our "image", has no entrypoint
+        # (as an image without ENTRYPOINT runs its args).
+        argv = [*(spec.command or ()), *(spec.args or ())]
+        mounts = self._mounts(spec)
+        scratch = self.scratch_root / spec.sandbox_id
+        env = self._base_env(spec, scratch)
+        if any("\0" in value for value in [*argv, *(f"{k}={v}" for k, v in env.items())]):
+            raise LaunchFailed("command arguments and environment values cannot contain NUL characters")
+        prepare_scratch(scratch, unisolated=self._bwrap is None)  # a few mkdirs: not worth a thread
+
+        cgroup: SandboxCgroup | None = None
+        rlimit_as = 0
+        if spec.memory_bytes is not None and (self._cgroups is None or self._cgroups.memory is None):
+            rlimit_as = spec.memory_bytes
+        if spec.cpu_millis is not None and (self._cgroups is None or self._cgroups.cpu is None) and not self._told_cpu:
+            self._told_cpu = True
+            logger.warning("CPU limits are not enforced: this host lets the server create no CPU cgroup")
+        try:
+            if self._cgroups is not None:
+                # A few writes to cgroupfs: quick enough for the event loop. The pids limit is always
+                # there (a fork bomb in one sandbox must not take the host's pids).
+                cgroup = SandboxCgroup.create(
+                    self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis, SANDBOX_PIDS_MAX
+                )
+                if not cgroup.dirs:
+                    cgroup = None
+            # A keep-alive sandbox runs once its PID 1 exists: execs wait in the agent's socket while
+            # its python starts (most of a launch). A main command must be seen to start.
+            sandbox = await self._spawn(spec, scratch, mounts, env, cgroup, rlimit_as, events, wait_ready=bool(argv))
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+            raise
+        if argv:
+            try:
+                await self._start_main(sandbox, argv)
+            except BaseException:
+                await self._kill(sandbox)
+                raise
+        if sandbox.state is State.STARTING:
+            sandbox.state = State.RUNNING
+            if sandbox.pump is not None and sandbox.pump.done():
+                # The agent went away while launch finished: report it, as the pump would have.
+                sandbox.state = State.EXITING
+                self._background(sandbox, self._agent_ended(sandbox, events))
+        return Placement()
+
+    async def _spawn(
+        self,
+        spec: LaunchSpec,
+        scratch: Path,
+        mounts: list[tuple[str, Path]],
+        env: dict[str, str],
+        cgroup: SandboxCgroup | None,
+        rlimit_as: int,
+        events: RuntimeEvents,
+        *,
+        wait_ready: bool,
+    ) -> Sandbox:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        allow_large_packets(ours)
+        theirs.set_inheritable(True)
+        assert self._python is not None
+        agent = [self._python, "-I", "-S", "-c", BOOTSTRAP, str(theirs.fileno())]
+        info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            if self._bwrap is not None:
+                agent.append("bwrap")
+                hidden = hidden_dirs([scratch, *(source for _, source in mounts)])
+                argv = bwrap_argv(
+                    self._bwrap, spec.name, agent, scratch=scratch, mounts=mounts, info_fd=info_w, hidden=hidden
+                )
+                cwd = "/"
+                pass_fds: tuple[int, ...] = (theirs.fileno(), info_w)
+            else:
+                agent.append("none")
+                argv = agent
+                cwd = str(scratch / "workspace")
+                pass_fds = (theirs.fileno(),)
+            try:
+                process = await Child.start(argv, pass_fds=pass_fds, cwd=cwd)
+            except OSError as error:
+                raise LaunchFailed(f"could not start the sandbox: {error}") from error
+        except BaseException:
+            os.close(info_r)
+            ours.close()
+            if cgroup is not None:
+                await cgroup.remove()
+            raise
+        finally:
+            os.close(info_w)
+            theirs.close()
+
+        sandbox = Sandbox(
+            spec=spec,
+            scratch=scratch,
+            process=process,
+            control=ours,
+            env=env,
+            cgroup=cgroup,
+            rlimit_as=rlimit_as,
+            ready=loop.create_future(),
+        )
+        self._sandboxes[spec.sandbox_id] = sandbox
+        # The agent's first read is its own code (keeps its command line short in `ps`).
+        with contextlib.suppress(OSError):  # bwrap may have failed already: it says why on stderr
+            ours.send(self._agent_payload)
+        sandbox.pump = self._background(sandbox, self._pump(sandbox, events))
+        process.stderr.listener = functools.partial(self._stderr_said, sandbox)
+        waiter = asyncio.ensure_future(process.wait())
+        try:
+            if self._bwrap is not None:
+                # bwrap names PID 1 right after cloning it, long before the agent runs.
+                agent_pid = await child_pid_or_exit(info_r, waiter)
+                if agent_pid is None:
+                    raise LaunchFailed(await self._refusal(sandbox))
+                with contextlib.suppress(OSError):
+                    sandbox.agent_pidfd = os.pidfd_open(agent_pid)
+                # Were PID 1 gone and its pid reused already, we would signal and confine a stranger.
+                if parent_pid(agent_pid) != process.pid:
+                    raise LaunchFailed(await self._refusal(sandbox))
+            else:
+                agent_pid = process.pid
+            if cgroup is not None:
+                # Before the agent starts anything: what it starts inherits the cgroups.
+                try:
+                    # In a thread: an attach can wait out an RCU grace period (10-15 ms on this cgroup v1
+                    # host), which on the event loop stalled every other request for that long.
+                    await asyncio.to_thread(cgroup.add, agent_pid)
+                except ProcessLookupError:  # PID 1 is gone already: bwrap refused
+                    raise LaunchFailed(await self._refusal(sandbox)) from None
+            if wait_ready:
+                first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
+                await asyncio.wait(first, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+                if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                    raise LaunchFailed(await self._refusal(sandbox))
+        except BaseException:
+            await self._kill(sandbox)
+            raise
+        finally:
+            waiter.cancel()
+            os.close(info_r)
+        return sandbox
+
+    async def _refusal(self, sandbox: Sandbox) -> str:
+        """Why the sandbox did not start, from what bwrap (or the agent) wrote on stderr."""
+        # Its socket closes a moment before bwrap ends and its stderr with it: wait for both (bounded).
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(sandbox.process.wait(), timeout=2.0)
+        await asyncio.wait([sandbox.process.stderr.done], timeout=1.0)
+        said = sandbox.process.stderr.tail.decode("utf-8", "replace").strip()
+        return f"the sandbox did not start: {said or 'no answer from its init process'}"
+
+    async def _start_main(self, sandbox: Sandbox, argv: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        token = self._next_token()
+        sandbox.main_token = token
+        started: asyncio.Future[None] = loop.create_future()
+        result: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
+        sandbox.main_started = started
+        sandbox.results[token] = result
+        sandbox.main_readers = await self._send_spawn(
+            sandbox, token, protocol.MAIN, argv, sandbox.env, keep=False, exec_id=""
+        )
+        either: list[asyncio.Future[Any]] = [started, result]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if started.done():
+            return  # it runs (and may already have ended: the pump reports that)
+        error = result.exception()
+        if error is not None:
+            raise LaunchFailed("the sandbox ended before its main process started") from error
+        kind, fields = result.result()
+        if kind == protocol.SPAWN_FAILED:
+            raise LaunchFailed(_spawn_error(fields)[1])
+
+    # ------------------------------------------------------------------ exec
+
+    async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
+        """Run ``command`` in the sandbox through its agent; see the module doc."""
+        sandbox = self._live(sandbox_id)
+        if not command:
+            raise CommandRefused("command is empty: give the program to run and its arguments")
+        merged = {**sandbox.env, **env}
+        if any("\0" in value for value in [*command, *(f"{k}={v}" for k, v in merged.items())]):
+            raise CommandRefused("command arguments and environment values cannot contain NUL characters")
+        if not sandbox.ready.done():
+            # A keep-alive sandbox's agent may still be starting: the exec would wait in its
+            # socket anyway, but never longer than a launch may take.
+            await asyncio.wait([sandbox.ready], timeout=READY_TIMEOUT)
+            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                raise SandboxGone(f"sandbox {sandbox_id} did not start")
+        loop = asyncio.get_running_loop()
+        token = self._next_token()
+        result: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
+        sandbox.results[token] = result
+        try:
+            out, err = await self._send_spawn(
+                sandbox, token, protocol.EXEC, list(command), merged, keep=True, exec_id=exec_id
+            )
+            kind, fields = await result
+        finally:
+            sandbox.results.pop(token, None)
+        if kind == protocol.SPAWN_FAILED:
+            code, message = _spawn_error(fields)
+            self._require_events().log(sandbox_id, exec_id, "stderr", message)
+            out.close()
+            err.close()
+            return ExecOutput(stdout="", stderr=message + "\n", exit_code=code)
+        code = _exit_code(int(fields[0]))
+        # Background processes may hold the pipes open: wait a moment, then leave them to drain.
+        await asyncio.wait({out.done, err.done}, timeout=_OUTPUT_GRACE)
+        for reader in (out, err):
+            if not reader.done.done():
+                sandbox.stray_readers.add(reader)
+                reader.done.add_done_callback(functools.partial(_forget_reader, sandbox.stray_readers, reader))
+        stderr = err.text()
+        reason = self._oom_reason(sandbox, code)
+        if reason is not None:
+            self._require_events().log(sandbox_id, exec_id, "stderr", reason)
+            stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + reason + "\n"
+        return ExecOutput(stdout=out.text(), stderr=stderr, exit_code=code)
+
+    async def _send_spawn(
+        self,
+        sandbox: Sandbox,
+        token: int,
+        kind: bytes,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        keep: bool,
+        exec_id: str,
+    ) -> list[OutputReader]:
+        events = self._require_events()
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        readers = [
+            OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stdout", keep),
+            OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stderr", keep),
+        ]
+        try:
+            await read_pipe(out_r, readers[0])
+        except BaseException:
+            for fd in (err_r, out_w, err_w):
+                os.close(fd)
+            raise
+        try:
+            await read_pipe(err_r, readers[1])
+        except BaseException:
+            for fd in (out_w, err_w):
+                os.close(fd)
+            readers[0].close()
+            raise
+        packet = protocol.encode(
+            protocol.SPAWN,
+            str(token).encode(),
+            kind,
+            str(sandbox.rlimit_as).encode(),
+            str(len(argv)).encode(),
+            *(os.fsencode(arg) for arg in argv),
+            *(os.fsencode(f"{key}={value}") for key, value in env.items()),
+        )
+        try:
+            await self._send(sandbox, packet, [out_w, err_w])
+        except BaseException:
+            for reader in readers:
+                reader.close()
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        return readers
+
+    async def _send(self, sandbox: Sandbox, packet: bytes, fds: list[int]) -> None:
+        loop = asyncio.get_running_loop()
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+        deadline = loop.time() + _SEND_TIMEOUT
+        while True:
+            try:
+                sandbox.control.sendmsg([packet], ancillary)
+                return
+            except BlockingIOError:
+                pass
+            except OSError as error:
+                if error.errno == 90:  # EMSGSIZE
+                    raise CommandRefused("the command and its environment are too large to run") from error
+                raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} is no longer running") from error
+            if loop.time() > deadline or not sandbox.takes_commands:
+                raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} is not taking commands")
+            writable = loop.create_future()
+            loop.add_writer(sandbox.control.fileno(), writable.set_result, None)
+            try:
+                await asyncio.wait_for(writable, timeout=1.0)
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
+                pass
+            finally:
+                loop.remove_writer(sandbox.control.fileno())
+
+    # ------------------------------------------------------------------ agent messages
+
+    async def _pump(self, sandbox: Sandbox, events: RuntimeEvents) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    packet = await loop.sock_recv(sandbox.control, 65536)
+                except OSError:
+                    packet = b""
+                if not packet:
+                    break
+                kind, fields = protocol.decode(packet)
+                if kind == protocol.READY:
+                    if not sandbox.ready.done():
+                        sandbox.ready.set_result(None)
+                    continue
+                exited_without_status = kind == protocol.EXITED and not (len(fields) > 1 and fields[1].isdigit())
+                if not fields or not fields[0].isdigit() or exited_without_status:
+                    # Sandboxed code runs as the agent's user: never trust a packet's shape.
+                    logger.warning("sandbox %s: ignored a malformed agent message", sandbox.spec.sandbox_id)
+                    continue
+                token, payload = int(fields[0]), fields[1:]
+                if kind == protocol.STARTED:
+                    if sandbox.main_started is not None and not sandbox.main_started.done():
+                        sandbox.main_started.set_result(None)
+                    continue
+                future = sandbox.results.get(token)
+                if future is not None and not future.done():
+                    future.set_result((kind, payload))
+                main_ended = token == sandbox.main_token and kind == protocol.EXITED
+                if main_ended and sandbox.state in (State.STARTING, State.RUNNING):
+                    sandbox.state = State.EXITING
+                    self._background(sandbox, self._main_ended(sandbox, events, int(payload[0])))
+        finally:
+            gone = SandboxGone(f"sandbox {sandbox.spec.sandbox_id} ended while the exec ran")
+            for future in sandbox.results.values():
+                if not future.done():
+                    future.set_exception(gone)
+            if not sandbox.ready.done():
+                sandbox.ready.set_exception(LaunchFailed("the sandbox's init process ended"))
+            # Never awaited when the sandbox ended before it was ready; mark them retrieved.
+            outcomes: list[asyncio.Future[Any]] = [*sandbox.results.values(), sandbox.ready]
+            for outcome in outcomes:
+                if outcome.done() and not outcome.cancelled():
+                    outcome.exception()
+            if sandbox.state is State.RUNNING:
+                # The agent went away by itself: killed from outside, or it crashed.
+                sandbox.state = State.EXITING
+                self._background(sandbox, self._agent_ended(sandbox, events))
+
+    async def _main_ended(self, sandbox: Sandbox, events: RuntimeEvents, status: int) -> None:
+        code = _exit_code(status)
+        await asyncio.wait([reader.done for reader in sandbox.main_readers], timeout=5.0)
+        reason = self._oom_reason(sandbox, code)
+        kind = ExitKind.EXITED if reason is None else ExitKind.OUT_OF_MEMORY
+        await self._report_exit(sandbox, events, SandboxExit(kind, code, reason))
+
+    async def _agent_ended(self, sandbox: Sandbox, events: RuntimeEvents) -> None:
+        try:
+            returncode = await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
+            sandbox.process.kill()
+            returncode = await sandbox.process.wait()
+        code = returncode if returncode >= 0 else 128 - returncode
+        if sandbox.main_readers:
+            await asyncio.wait([reader.done for reader in sandbox.main_readers], timeout=1.0)
+        reason = self._oom_reason(sandbox, code)
+        if reason is not None:
+            end = SandboxExit(ExitKind.OUT_OF_MEMORY, code, reason)
+        elif sandbox.ready.exception() is not None:
+            # bwrap refused after a keep-alive launch returned: the sandbox's exit, with bwrap's word.
+            end = SandboxExit(ExitKind.EXITED, code, await self._refusal(sandbox))
+        else:
+            end = SandboxExit(
+                ExitKind.LOST, code, f"the sandbox's init process was killed from outside (exit code {code})"
+            )
+        await self._report_exit(sandbox, events, end)
+
+    async def _report_exit(self, sandbox: Sandbox, events: RuntimeEvents, end: SandboxExit) -> None:
+        if sandbox.state is not State.EXITING:
+            return  # stopped meanwhile: a stop reports nothing
+        if self._sandboxes.get(sandbox.spec.sandbox_id) is sandbox:
+            del self._sandboxes[sandbox.spec.sandbox_id]
+        try:
+            events.exited(sandbox.spec.sandbox_id, end)
+        finally:
+            await self._cleanup(sandbox)
+
+    def _oom_reason(self, sandbox: Sandbox, code: int) -> str | None:
+        if sandbox.cgroup is None or code != 128 + signal.SIGKILL:
+            return None
+        kills = sandbox.cgroup.oom_kills()
+        if kills <= sandbox.oom_seen:
+            return None
+        sandbox.oom_seen = kills
+        return (
+            f"killed by the kernel: the sandbox exceeded its memory limit of {sandbox.spec.memory_bytes} bytes "
+            "(resources.memory)"
+        )
+
+    def _stderr_said(self, sandbox: Sandbox, chunk: bytes) -> None:
+        if sandbox.ready.done():
+            # Only bwrap or the agent itself write here (before that, it is the launch's error): worth the log.
+            logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
+
+    # ------------------------------------------------------------------ stop
+
+    async def stop(self, sandbox_id: str) -> None:
+        """Kill the sandbox's whole process tree and free its scratch space; a no-op when it is gone."""
+        sandbox = self._sandboxes.pop(sandbox_id, None)
+        if sandbox is None:
+            return
+        await self._kill(sandbox)
+
+    async def _kill(self, sandbox: Sandbox) -> None:
+        sandbox.state = State.STOPPING
+        if self._sandboxes.get(sandbox.spec.sandbox_id) is sandbox:
+            del self._sandboxes[sandbox.spec.sandbox_id]
+        process = sandbox.process
+        if sandbox.agent_pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(sandbox.agent_pidfd, signal.SIGKILL)
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                if self._bwrap is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.kill()  # and --die-with-parent takes the agent, PID 1, and so the sandbox
+        if sandbox.cgroup is not None:
+            sandbox.cgroup.kill_all()
+        if sandbox.agent_pidfd is not None:
+            # PID 1 has ended only once every other process of its namespace has.
+            await wait_readable(sandbox.agent_pidfd, timeout=10.0)
+        elif self._bwrap is None:
+            await wait_group_gone(process.pid, timeout=10.0)
+        await self._cleanup(sandbox)
+
+    async def _cleanup(self, sandbox: Sandbox) -> None:
+        try:
+            await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
+            logger.warning("sandbox %s: its bwrap process did not end", sandbox.spec.sandbox_id)
+        sandbox.control.close()
+        if sandbox.agent_pidfd is not None:
+            os.close(sandbox.agent_pidfd)
+            sandbox.agent_pidfd = None
+        for reader in [*sandbox.main_readers, *sandbox.stray_readers]:
+            reader.close()
+        if sandbox.cgroup is not None:
+            await sandbox.cgroup.remove()
+        await asyncio.to_thread(shutil.rmtree, sandbox.scratch, True)
+        sandbox.state = State.ENDED
+        current = asyncio.current_task()
+        for task in list(sandbox.tasks):
+            if task is not current and not task.done():
+                task.cancel()
+
+    # ------------------------------------------------------------------ adopt / close
+
+    async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
+        """Sandboxes die with the server (``--die-with-parent``): none to adopt."""
+        return set()
+
+    async def close(self, stop_sandboxes: bool) -> None:
+        """Stop every sandbox when asked (they would die with the server anyway); finish cleaning up."""
+        if stop_sandboxes:
+            await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in list(self._sandboxes)))
+        # Sandboxes that ended by themselves may still be cleaning up (cgroups, pipes, scratch).
+        live = {task for sandbox in self._sandboxes.values() for task in sandbox.tasks}
+        finishing = self._tasks - live - {asyncio.current_task()}
+        if finishing:
+            _done, pending = await asyncio.wait(finishing, timeout=10.0)
+            for task in pending:
+                task.cancel()
+        self._opened = False
+
+    # ------------------------------------------------------------------ small parts
+
+    def _require_events(self) -> RuntimeEvents:
+        if self._events is None:
+            raise RuntimeUnavailable("the process runtime is not open")
+        return self._events
+
+    def _live(self, sandbox_id: str) -> Sandbox:
+        sandbox = self._sandboxes.get(sandbox_id)
+        if sandbox is None or not sandbox.takes_commands:
+            raise SandboxGone(f"sandbox {sandbox_id} is not running")
+        return sandbox
+
+    def _next_token(self) -> int:
+        self._tokens += 1
+        return self._tokens
+
+    def _background(self, sandbox: Sandbox, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        sandbox.tasks.add(task)
+        self._tasks.add(task)
+        task.add_done_callback(sandbox.tasks.discard)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    def _base_env(self, spec: LaunchSpec, scratch: Path) -> dict[str, str]:
+        if self._bwrap is not None:
+            env = {
+                "PATH": f"{SANDBOX_PATH}:{PYTHON_ALIAS_DIR}",
+                "HOME": SANDBOX_HOME,
+                "PWD": WORKSPACE,
+                "TMPDIR": "/tmp",
+            }
+        else:
+            env = {
+                "PATH": f"{SANDBOX_PATH}:{scratch / 'bin'}",
+                "HOME": str(scratch / "home"),
+                "PWD": str(scratch / "workspace"),
+                "TMPDIR": str(scratch / "tmp"),
+            }
+        env.update({"HOSTNAME": hostname(spec.name), "LANG": "C.UTF-8"})
+        env.update(spec.env)
+        return env
+
+    def _mounts(self, spec: LaunchSpec) -> list[tuple[str, Path]]:
+        """``(mount path, host directory)`` of each volume, checked."""
+        mounts: list[tuple[str, Path]] = []
+        for mount in spec.mounts:
+            mount_path, source = mount.path, self.volumes.host_path(mount.volume_id)
+            if not mount_path.startswith("/") or ".." in mount_path.split("/"):
+                raise LaunchFailed(f"mount path {mount_path!r} must be absolute, without '..'")
+            if not source.is_dir():
+                raise LaunchFailed(f"the directory of volume {mount.volume_id} for {mount_path} does not exist")
+            if self._bwrap is None:
+                raise LaunchFailed(
+                    f"cannot mount a volume at {mount_path} with --isolation none (nothing is isolated, so "
+                    "nothing can be mounted); run the server with bubblewrap to use volumes"
+                )
+            top = Path(mount_path).parts[1] if len(Path(mount_path).parts) > 1 else ""
+            if top in ("", "proc", "dev") or top in SYSTEM_DIRS:
+                raise LaunchFailed(f"cannot mount a volume at {mount_path}: it is a system directory in the sandbox")
+            mounts.append((mount_path, source))
+        return mounts
+
+
+def _spawn_error(fields: list[bytes]) -> tuple[int, str]:
+    """The exit code and message of an agent's ``SPAWN_FAILED`` answer."""
+    code = fields[0] if fields else b""
+    message = b"\0".join(fields[1:])
+    return (int(code) if code.isdigit() else 127), message.decode("utf-8", "replace")
+
+
+def _forget_reader(readers: set[OutputReader], reader: OutputReader, _done: asyncio.Future[None]) -> None:
+    readers.discard(reader)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("process runtime task failed", exc_info=task.exception())
