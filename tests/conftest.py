@@ -24,7 +24,10 @@ from porter_sandbox.testing import LocalServer
 
 __all__ = ["require_bwrap", "require_docker"]
 
-RUNTIMES = ["process", "docker"]
+RUNTIMES = [
+    pytest.param("process", marks=pytest.mark.bwrap),
+    pytest.param("docker", marks=pytest.mark.docker),
+]
 
 
 class RuntimeServer(LocalServer):
@@ -77,3 +80,12 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A sandbox or volume name no other test uses."""
     base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower()).strip("-")[:40].strip("-")
     return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs bubblewrap: tests on the ``bw`` fixture, or parametrised with ``isolation="bwrap"``."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        isolation = callspec.params.get("isolation") if callspec is not None else None
+        if "bw" in getattr(item, "fixturenames", ()) or isolation == "bwrap":
+            item.add_marker(pytest.mark.bwrap)
