@@ -26,6 +26,8 @@ comment on the line just above the fence: ``<!-- readme-test: KIND -->``.
   starts without an engine too: it reports it as not ready.)
 - ``sh`` + ``pip``: ``pip install`` lines; the package and extras they name
   must be the ones pyproject.toml declares.
+- ``text`` + ``server-tree``: the server's folders and modules; each name must
+  exist in ``src/porter_sandbox_server``, and each module there must be named.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER
 KINDS = {
     "python": {"", "cluster", "pytest", "standalone", "isolated"},
     "sh": {"", "make", "serve", "pip"},
+    "text": {"server-tree"},
 }
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
@@ -121,6 +124,18 @@ def test_every_block_has_a_language_and_a_known_kind() -> None:
     for block in BLOCKS:
         assert block.language in KINDS, f"README.md:{block.line}: say python or sh, not {block.language!r}"
         assert block.kind in KINDS[block.language], f"README.md:{block.line}: unknown marker {block.kind!r}"
+
+
+def test_the_server_tree_names_every_module_and_nothing_else() -> None:
+    (block,) = _of("text", "server-tree")
+    source = ROOT / "src" / "porter_sandbox_server"
+    named = set(re.findall(r"[\w.]+\.py|[\w]+/", block.code))
+    modules = {path.name for path in source.rglob("*.py") if path.name != "__init__.py"}
+    folders = {f"{path.name}/" for path in source.rglob("*") if path.is_dir() and path.name != "__pycache__"}
+    folders.add("porter_sandbox_server/")
+    assert named - modules - folders == set(), "named in the README's tree but not in the source"
+    assert modules - named == set(), "modules the README's tree leaves out"
+    assert folders - named == set(), "folders the README's tree leaves out"
 
 
 def test_the_readme_starts_with_the_two_commands_and_the_quickstart() -> None:
