@@ -235,7 +235,7 @@ class ProcessRuntime(Runtime):
             # its python starts (most of a launch). A main command must be seen to start.
             sandbox = await self._spawn(spec, scratch, mounts, env, cgroup, rlimit_as, events, wait_ready=bool(argv))
         except BaseException:
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
+            self._remove_scratch(scratch)
             raise
         if argv:
             try:
@@ -655,7 +655,7 @@ class ProcessRuntime(Runtime):
             reader.close()
         if sandbox.cgroup is not None:
             await sandbox.cgroup.remove()
-        await asyncio.to_thread(shutil.rmtree, sandbox.scratch, True)
+        self._remove_scratch(sandbox.scratch)
         sandbox.state = State.ENDED
         current = asyncio.current_task()
         for task in list(sandbox.tasks):
@@ -693,6 +693,21 @@ class ProcessRuntime(Runtime):
         if sandbox is None or not sandbox.takes_commands:
             raise SandboxGone(f"sandbox {sandbox_id} is not running")
         return sandbox
+
+    def _remove_scratch(self, scratch: Path) -> None:
+        """Remove a sandbox's scratch space: out of the way at once, its files in the background.
+
+        ``close`` waits for the removals still running; a server killed meanwhile
+        leaves a ``.removing-`` directory that the next ``open`` removes.
+        """
+        doomed = scratch.with_name(f".removing-{scratch.name}")
+        try:
+            scratch.rename(doomed)
+        except FileNotFoundError:
+            return
+        task: asyncio.Task[None] = asyncio.ensure_future(asyncio.to_thread(shutil.rmtree, doomed, True))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _next_token(self) -> int:
         self._tokens += 1
