@@ -29,6 +29,7 @@ import httpx
 from ._base_client import async_call, expect, expect_no_content, sync_call
 from ._config import resolve_timeout
 from ._exceptions import NotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
+from ._handle import Handle
 from ._models import CountPoint, ExecResult, LogLine, SandboxCounts, SandboxPage
 from ._names import check_mount_path, check_name, is_name
 from ._raw import BoundOperations
@@ -389,20 +390,8 @@ def _aware(moment: datetime) -> datetime:
 # Handles
 
 
-class _SandboxFields:
+class _SandboxFields(Handle[SandboxState]):
     """The last-known fields of a sandbox, shared by ``Sandbox`` and ``AsyncSandbox``."""
-
-    _state: SandboxState
-
-    @property
-    def id(self) -> str:
-        """The sandbox's id."""
-        return self._state.id
-
-    @property
-    def name(self) -> str:
-        """The sandbox's name (its id when it was created without one)."""
-        return self._state.name
 
     @property
     def image(self) -> str:
@@ -464,15 +453,6 @@ class _SandboxFields:
         """Whether its last-known phase is one it never leaves (``succeeded``, ``failed``, ``terminated``)."""
         return self._state.phase in TERMINAL_PHASES
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} id={self.id!r} name={self.name!r} phase={self.phase!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and isinstance(other, _SandboxFields) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.id))
-
 
 class Sandbox(_SandboxFields):
     """A sandbox: its last-known fields, and what you can do with it.
@@ -485,10 +465,6 @@ class Sandbox(_SandboxFields):
         with porter.sandboxes.create(image="python:3.12-slim") as sandbox:
             print(sandbox.exec(["python", "-c", "print('hi')"]).stdout)
     """
-
-    def __init__(self, client: RawClient, state: SandboxState) -> None:
-        self._client = client
-        self._state = state
 
     def refresh(self) -> Sandbox:
         """Fetch the sandbox's current status, update this handle with it, and answer the handle."""
@@ -589,10 +565,6 @@ class AsyncSandbox(_SandboxFields):
         async with await porter.sandboxes.create(image="python:3.12-slim") as sandbox:
             print((await sandbox.exec(["python", "-c", "print('hi')"])).stdout)
     """
-
-    def __init__(self, client: RawClient, state: SandboxState) -> None:
-        self._client = client
-        self._state = state
 
     async def refresh(self) -> AsyncSandbox:
         """Fetch the sandbox's current status, update this handle with it, and answer the handle."""

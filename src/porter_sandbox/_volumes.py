@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from ._base_client import async_call, expect, expect_content, expect_no_content, sync_call
 from ._exceptions import NotFoundError, error_for_status
+from ._handle import Handle
 from ._models import VolumeFile
 from ._names import check_name, is_name
 from ._raw import BoundOperations
@@ -136,20 +137,8 @@ def stream_part(reader: RangedRead, answer: Response[Any]) -> bytes:
 # Handles
 
 
-class _VolumeFields:
+class _VolumeFields(Handle[VolumeState]):
     """The last-known fields of a volume, shared by ``Volume`` and ``AsyncVolume``."""
-
-    _state: VolumeState
-
-    @property
-    def id(self) -> str:
-        """The volume's id."""
-        return self._state.id
-
-    @property
-    def name(self) -> str:
-        """The volume's name (its id when it was created without one)."""
-        return self._state.name
 
     @property
     def type(self) -> str:
@@ -176,15 +165,6 @@ class _VolumeFields:
         """When it was created."""
         return self._state.created_at
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} id={self.id!r} name={self.name!r} phase={self.phase!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and isinstance(other, _VolumeFields) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.id))
-
 
 class Volume(_VolumeFields):
     """A volume: a directory of files that sandboxes mount and that outlives them.
@@ -193,10 +173,6 @@ class Volume(_VolumeFields):
     with ``porter.sandboxes.create(..., volume_mounts={"/data": volume})``, and
     reach its files without a sandbox through the file methods here.
     """
-
-    def __init__(self, client: RawClient, state: VolumeState) -> None:
-        self._client = client
-        self._state = state
 
     def refresh(self) -> Volume:
         """Fetch the volume again (its phase, the sandboxes it is attached to); answer this handle."""
@@ -332,10 +308,6 @@ class Volume(_VolumeFields):
 
 class AsyncVolume(_VolumeFields):
     """The async twin of :class:`Volume`: the same fields, and awaitable methods."""
-
-    def __init__(self, client: RawClient, state: VolumeState) -> None:
-        self._client = client
-        self._state = state
 
     async def refresh(self) -> AsyncVolume:
         """Fetch the volume again (its phase, the sandboxes it is attached to); answer this handle."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sdk_mock import STATUS, Script, answer, async_porter_with, porter_with
-
 from porter_sandbox_api.api.sandboxes import get_sandbox
+from sdk_mock import STATUS, Script, answer, async_porter_with, porter_with
 
 
 def test_with_timeout_and_with_headers_answer_copies_and_leave_the_sdk_alone() -> None:
