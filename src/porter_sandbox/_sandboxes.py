@@ -5,11 +5,7 @@ pagination, name-or-id resolution, what ``wait()`` counts as done) is a plain
 function at the top of this module; the sync and async classes below only do
 the I/O around them.
 
-``get(name_or_id)`` tells names from ids like this: a string that is a valid
-name (a DNS label) is first looked up as a name (``GET /v1/sandbox/lookup``);
-when no sandbox has that name, or the string cannot be a name, it is used as
-an id. A sandbox created without a name is named after its id, so its id is
-found by the name lookup too.
+``get(name_or_id)`` takes a name or an id, as ``_references`` resolves them.
 """
 
 from __future__ import annotations
@@ -31,8 +27,9 @@ from ._config import resolve_timeout
 from ._exceptions import NotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
 from ._handle import Handle
 from ._models import CountPoint, ExecResult, LogLine, SandboxCounts, SandboxPage
-from ._names import check_mount_path, check_name, is_name
+from ._names import check_mount_path, check_name
 from ._raw import BoundOperations
+from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
 
 if TYPE_CHECKING:
@@ -294,20 +291,6 @@ def counts_from(answer: CountsResponse) -> SandboxCounts:
     return SandboxCounts(
         points=[CountPoint(timestamp=point.timestamp, count=point.count) for point in answer.points],
         granularity_ms=answer.granularity_ms,
-    )
-
-
-def check_reference(name_or_id: str, kind: str) -> str:
-    """``name_or_id`` when it is a non-empty string."""
-    if not isinstance(name_or_id, str) or not name_or_id:
-        raise ValueError(f"expected a {kind} name or id, a non-empty string, not {name_or_id!r}")
-    return name_or_id
-
-
-def not_found(kind: str, name_or_id: str, cause: NotFoundError) -> NotFoundError:
-    """The 404 for a name-or-id that matched neither a name nor an id."""
-    return NotFoundError(
-        f"no {kind} is named or has the id {name_or_id!r}", status_code=cause.status_code, body=cause.body
     )
 
 
@@ -713,17 +696,11 @@ class Sandboxes:
 
     def get(self, name_or_id: str) -> Sandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
-        from porter_sandbox_api.api.sandboxes import get_sandbox, lookup_sandbox
-        from porter_sandbox_api.models import LookupResponse, StatusResponse
+        from porter_sandbox_api.api.sandboxes import get_sandbox
+        from porter_sandbox_api.models import StatusResponse
 
         reference = check_reference(name_or_id, "sandbox")
-        sandbox_id = reference
-        if is_name(reference):
-            try:
-                found = sync_call(lookup_sandbox.sync_detailed, client=self._client, name=reference)
-                sandbox_id = expect(found, LookupResponse).id
-            except NotFoundError:
-                pass  # not a name: try it as an id
+        sandbox_id = resolve_id(self._client, "sandbox", reference)
         try:
             status = expect(sync_call(get_sandbox.sync_detailed, sandbox_id, client=self._client), StatusResponse)
         except NotFoundError as exc:
@@ -874,17 +851,11 @@ class AsyncSandboxes:
 
     async def get(self, name_or_id: str) -> AsyncSandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
-        from porter_sandbox_api.api.sandboxes import get_sandbox, lookup_sandbox
-        from porter_sandbox_api.models import LookupResponse, StatusResponse
+        from porter_sandbox_api.api.sandboxes import get_sandbox
+        from porter_sandbox_api.models import StatusResponse
 
         reference = check_reference(name_or_id, "sandbox")
-        sandbox_id = reference
-        if is_name(reference):
-            try:
-                found = await async_call(lookup_sandbox.asyncio_detailed, client=self._client, name=reference)
-                sandbox_id = expect(found, LookupResponse).id
-            except NotFoundError:
-                pass  # not a name: try it as an id
+        sandbox_id = await async_resolve_id(self._client, "sandbox", reference)
         try:
             answer = await async_call(get_sandbox.asyncio_detailed, sandbox_id, client=self._client)
             status = expect(answer, StatusResponse)

@@ -1,8 +1,6 @@
 """Volumes: the ``porter.volumes`` namespace and the ``Volume`` handle with its files, sync and async side by side.
 
-As for sandboxes, ``get(name_or_id)`` and ``delete(name_or_id)`` look a
-string up as a name first when it is a valid name, and use it as an id when
-no volume has that name (or it cannot be a name).
+``get(name_or_id)`` and ``delete(name_or_id)`` take a name or an id, as ``_references`` resolves them.
 
 File methods send one request each, except ``iterdir`` and ``search`` (one
 listing per directory the server's listing cut off) and ``stream`` (one ranged
@@ -21,10 +19,10 @@ from ._base_client import async_call, expect, expect_content, expect_no_content,
 from ._exceptions import NotFoundError, error_for_status
 from ._handle import Handle
 from ._models import VolumeFile
-from ._names import check_name, is_name
+from ._names import check_name
 from ._raw import BoundOperations
+from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
-from ._sandboxes import check_reference, not_found
 from ._volume_files import (
     DEFAULT_CHUNK_SIZE,
     ListingWalk,
@@ -472,7 +470,7 @@ class Volumes:
         from porter_sandbox_api.models import Volume as VolumeModel
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = self._resolve(reference)
+        volume_id = resolve_id(self._client, "volume", reference)
         try:
             volume = expect(sync_call(get_volume.sync_detailed, volume_id, client=self._client), VolumeModel)
         except NotFoundError as exc:
@@ -484,23 +482,11 @@ class Volumes:
         from porter_sandbox_api.api.volumes import delete_volume
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = self._resolve(reference)
+        volume_id = resolve_id(self._client, "volume", reference)
         try:
             expect_no_content(sync_call(delete_volume.sync_detailed, volume_id, client=self._client))
         except NotFoundError as exc:
             raise not_found("volume", reference, exc) from None
-
-    def _resolve(self, reference: str) -> str:
-        from porter_sandbox_api.api.volumes import lookup_volume
-        from porter_sandbox_api.models import LookupResponse
-
-        if not is_name(reference):
-            return reference
-        try:
-            found = sync_call(lookup_volume.sync_detailed, client=self._client, name=reference)
-            return expect(found, LookupResponse).id
-        except NotFoundError:
-            return reference  # not a name: try it as an id
 
     def __repr__(self) -> str:
         return f"<Volumes of {self._client._base_url!r}>"
@@ -543,7 +529,7 @@ class AsyncVolumes:
         from porter_sandbox_api.models import Volume as VolumeModel
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = await self._resolve(reference)
+        volume_id = await async_resolve_id(self._client, "volume", reference)
         try:
             answer = await async_call(get_volume.asyncio_detailed, volume_id, client=self._client)
             volume = expect(answer, VolumeModel)
@@ -556,23 +542,11 @@ class AsyncVolumes:
         from porter_sandbox_api.api.volumes import delete_volume
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = await self._resolve(reference)
+        volume_id = await async_resolve_id(self._client, "volume", reference)
         try:
             expect_no_content(await async_call(delete_volume.asyncio_detailed, volume_id, client=self._client))
         except NotFoundError as exc:
             raise not_found("volume", reference, exc) from None
-
-    async def _resolve(self, reference: str) -> str:
-        from porter_sandbox_api.api.volumes import lookup_volume
-        from porter_sandbox_api.models import LookupResponse
-
-        if not is_name(reference):
-            return reference
-        try:
-            found = await async_call(lookup_volume.asyncio_detailed, client=self._client, name=reference)
-            return expect(found, LookupResponse).id
-        except NotFoundError:
-            return reference  # not a name: try it as an id
 
     def __repr__(self) -> str:
         return f"<AsyncVolumes of {self._client._base_url!r}>"
