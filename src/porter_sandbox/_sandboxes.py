@@ -1,7 +1,7 @@
 """Sandboxes: the ``porter.sandboxes`` namespace and the ``Sandbox`` handle, sync and async side by side.
 
 Every decision (argument checks, request bodies, query building, parsing,
-pagination, name-or-id resolution, what ``wait()`` counts as done) is a plain
+pagination, what ``wait()`` counts as done) is a plain
 function at the top of this module; the sync and async classes below only do
 the I/O around them.
 
