@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import httpx
 
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
         StatusResponse,
     )
     from porter_sandbox_api.types import Response
+
+    from ._operations import AsyncSandboxOperations, SandboxOperations
 
     RawClient = AuthenticatedClient | Client
 
@@ -645,13 +647,13 @@ class Sandboxes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: SandboxOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> SandboxOperations:
         """The generated sandbox operations bound to this client (``raw.get_sandbox(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "sandboxes", asynchronous=False)
+            self._raw = cast("SandboxOperations", BoundOperations(self._client, "sandboxes", asynchronous=False))
         return self._raw
 
     def create(
@@ -806,13 +808,13 @@ class AsyncSandboxes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: AsyncSandboxOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> AsyncSandboxOperations:
         """The generated sandbox operations bound to this client (``await raw.get_sandbox(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "sandboxes", asynchronous=True)
+            self._raw = cast("AsyncSandboxOperations", BoundOperations(self._client, "sandboxes", asynchronous=True))
         return self._raw
 
     async def create(

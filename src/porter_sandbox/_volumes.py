@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from porter_sandbox_api.models import Volume as VolumeModel
     from porter_sandbox_api.types import File, Response
 
+    from ._operations import AsyncVolumeOperations, VolumeOperations
+
     RawClient = AuthenticatedClient | Client
 
 __all__ = ["AsyncVolume", "AsyncVolumes", "Volume", "Volumes"]
@@ -438,13 +440,13 @@ class Volumes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: VolumeOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> VolumeOperations:
         """The generated volume operations bound to this client (``raw.get_volume(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "volumes", asynchronous=False)
+            self._raw = cast("VolumeOperations", BoundOperations(self._client, "volumes", asynchronous=False))
         return self._raw
 
     def create(self, name: str | None = None) -> Volume:
@@ -497,13 +499,13 @@ class AsyncVolumes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: AsyncVolumeOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> AsyncVolumeOperations:
         """The generated volume operations bound to this client (``await raw.get_volume(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "volumes", asynchronous=True)
+            self._raw = cast("AsyncVolumeOperations", BoundOperations(self._client, "volumes", asynchronous=True))
         return self._raw
 
     async def create(self, name: str | None = None) -> AsyncVolume:
