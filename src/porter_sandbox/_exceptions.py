@@ -8,6 +8,7 @@
     │   ├── AuthenticationError       401: the API key is missing or wrong
     │   ├── PermissionDeniedError     403: the key may not do this
     │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
+    │   │   └── RouteNotFoundError    404: the server has no such route at all: is base_url right?
     │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
     │   ├── RateLimitError            429: too many requests (retried for you where safe)
     │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
@@ -27,6 +28,7 @@ others have ``None`` there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RouteNotFoundError",
     "SandboxEndedError",
     "SandboxError",
     "SandboxTimeoutError",
@@ -95,6 +98,14 @@ class PermissionDeniedError(APIStatusError):
 
 class NotFoundError(APIStatusError):
     """404: no sandbox, volume or file has this id, name or path."""
+
+
+class RouteNotFoundError(NotFoundError):
+    """404 for the route itself, not for a sandbox or volume: the server has no such path.
+
+    Most often ``base_url`` is wrong (a path too many, such as ``/api/v2``, or
+    not a Sandbox API at all); the message says what the server answered.
+    """
 
 
 class ConflictError(APIStatusError):
@@ -176,6 +187,9 @@ def decode_body(content: bytes) -> object | None:
     return parsed
 
 
+_NO_ROUTE = re.compile(r"^no route for (\S+ \S+?)(?:;|$)")
+
+
 def error_for_status(status_code: int, content: bytes) -> APIStatusError:
     """The exception for an error answer: the class by status, the message from ``{"error": ...}``."""
     body = decode_body(content)
@@ -185,5 +199,28 @@ def error_for_status(status_code: int, content: bytes) -> APIStatusError:
         message = body.strip()[:500]
     else:
         message = "no message"
+    if status_code == 404 and _is_unknown_route(body, message):
+        return route_not_found(message, body)
     cls = _BY_STATUS.get(status_code) or (ServerError if status_code >= 500 else APIStatusError)
     return cls(message, status_code=status_code, body=body)
+
+
+def _is_unknown_route(body: object, message: str) -> bool:
+    # The Sandbox API names a missing sandbox or volume in {"error": ...}; a 404 for an unknown path says
+    # "no route for ...", and a 404 without that body is not the API answering at all (a proxy, another app).
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
+        return True
+    return _NO_ROUTE.match(message) is not None
+
+
+def route_not_found(message: str, body: object) -> RouteNotFoundError:
+    """The error for a 404 that names no sandbox or volume but the route: the server has no such path."""
+    match = _NO_ROUTE.match(message)
+    what = match.group(1) if match else "this request"
+    return RouteNotFoundError(
+        f"the server has no route for {what}: check base_url, which should be the Sandbox API's root, such as "
+        f"http://127.0.0.1:8080 for a local server, with no path after it unless the API is served under one "
+        f"(the server said: {message})",
+        status_code=404,
+        body=body,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._base_client import async_call, expect, sync_call
-from ._exceptions import NotFoundError
+from ._exceptions import NotFoundError, RouteNotFoundError
 from ._names import is_name
 
 if TYPE_CHECKING:
@@ -33,7 +33,12 @@ def check_reference(name_or_id: str, kind: Kind) -> str:
 
 
 def not_found(kind: Kind, name_or_id: str, cause: NotFoundError, hint: str = "") -> NotFoundError:
-    """The 404 for a name-or-id that matched neither a name nor an id (``hint`` says what to do instead)."""
+    """The 404 for a name-or-id that matched neither a name nor an id (``hint`` says what to do instead).
+
+    A 404 for the route itself stays what it is: it says nothing about the name.
+    """
+    if isinstance(cause, RouteNotFoundError):
+        return cause
     return NotFoundError(
         f"no {kind} is named or has the id {name_or_id!r}{hint}", status_code=cause.status_code, body=cause.body
     )
@@ -46,6 +51,8 @@ def resolve_id(client: AuthenticatedClient | Client, kind: Kind, name_or_id: str
         return reference
     try:
         return _found_id(sync_call(_lookup(kind).sync_detailed, client=client, name=reference))
+    except RouteNotFoundError:
+        raise
     except NotFoundError:
         return reference  # not a name: try it as an id
 
@@ -57,6 +64,8 @@ async def async_resolve_id(client: AuthenticatedClient | Client, kind: Kind, nam
         return reference
     try:
         return _found_id(await async_call(_lookup(kind).asyncio_detailed, client=client, name=reference))
+    except RouteNotFoundError:
+        raise
     except NotFoundError:
         return reference  # not a name: try it as an id
 
