@@ -1,23 +1,7 @@
 """Every error the SDK raises, under one root.
 
-::
-
-    SandboxError                      anything this SDK raises on purpose
-    ├── APIStatusError                the server answered with an error status
-    │   ├── BadRequestError           400: the request is invalid; the message says what to change
-    │   ├── AuthenticationError       401: the API key is missing or wrong
-    │   ├── PermissionDeniedError     403: the key may not do this
-    │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
-    │   │   └── RouteNotFoundError    404: the server has no such route at all: is base_url right?
-    │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
-    │   ├── RateLimitError            429: too many requests (retried for you where safe)
-    │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
-    ├── APIConnectionError            the server could not be reached, or the connection dropped
-    ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
-    ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
-    ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
-    ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
-    └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
+The tree is drawn once, in the docstring of :class:`SandboxError`, so that
+``help(porter_sandbox.SandboxError)`` shows it to users.
 
 Other error statuses (413, 416, ...) raise :class:`APIStatusError` itself.
 Every error carries ``message``; errors from an answer carry ``status_code``
@@ -56,7 +40,27 @@ __all__ = [
 
 
 class SandboxError(Exception):
-    """The root of every error this SDK raises: catch it to catch them all."""
+    """The root of every error this SDK raises: catch it to catch them all.
+
+    ::
+
+        SandboxError                      anything this SDK raises on purpose
+        ├── APIStatusError                the server answered with an error status
+        │   ├── BadRequestError           400: the request is invalid; the message says what to change
+        │   ├── AuthenticationError       401: the API key is missing or wrong
+        │   ├── PermissionDeniedError     403: the key may not do this
+        │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
+        │   │   └── RouteNotFoundError    404: the server has no such route at all: is base_url right?
+        │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
+        │   ├── RateLimitError            429: too many requests (retried for you where safe)
+        │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
+        ├── APIConnectionError            the server could not be reached, or the connection dropped
+        ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
+        ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
+        ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
+        ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
+        └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
+    """
 
     message: str
     """What went wrong, in words."""

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast, get_args
 
 import httpx
 
@@ -49,12 +49,16 @@ if TYPE_CHECKING:
 
     RawClient = AuthenticatedClient | Client
 
-__all__ = ["TERMINAL_PHASES", "AsyncSandbox", "AsyncSandboxes", "Sandbox", "Sandboxes"]
+__all__ = ["TERMINAL_PHASES", "AsyncSandbox", "AsyncSandboxes", "Sandbox", "SandboxPhase", "Sandboxes", "WaitPhase"]
 
 logger = logging.getLogger("porter_sandbox")
 
-PHASES: Final = ("queued", "creating", "running", "succeeded", "failed", "terminated")
-TERMINAL_PHASES: Final = frozenset({"succeeded", "failed", "terminated"})
+SandboxPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated"]
+"""A sandbox's phase: ``queued`` -> ``creating`` -> ``running`` -> ``succeeded``, ``failed`` or ``terminated``."""
+WaitPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated", "terminal"]
+"""What ``wait()`` waits for: a phase, or ``terminal`` for any phase a sandbox never leaves."""
+PHASES: Final[tuple[SandboxPhase, ...]] = get_args(SandboxPhase)
+TERMINAL_PHASES: Final[frozenset[SandboxPhase]] = frozenset({"succeeded", "failed", "terminated"})
 """The phases a sandbox never leaves."""
 DEFAULT_WAIT_TIMEOUT: Final = 60.0
 _FIRST_POLL: Final = 0.02
@@ -78,7 +82,7 @@ class SandboxState:
     id: str
     name: str
     image: str
-    phase: str
+    phase: SandboxPhase
     created_at: datetime | None
     tags: Mapping[str, str] = field(default_factory=dict)
     exit_code: int | None = None
@@ -98,7 +102,7 @@ def state_from_status(status: StatusResponse) -> SandboxState:
         id=status.id,
         name=status.name,
         image=status.image,
-        phase=str(status.phase),
+        phase=cast("SandboxPhase", str(status.phase)),
         created_at=status.created_at,
         tags={} if isinstance(status.tags, Unset) else dict(status.tags.additional_properties),
         exit_code=None if isinstance(status.exit_code, Unset) else status.exit_code,
@@ -154,7 +158,7 @@ def build_spec(
     if args is not None:
         spec.args = _string_list(args, "args")
     if env is not None:
-        spec.env = StringMap.from_dict(_string_map(env, "env"))
+        spec.env = StringMap.from_dict(check_env(env))
     if tags is not None:
         spec.tags = StringMap.from_dict(_string_map(tags, "tags"))
     if volume_mounts is not None:
@@ -177,6 +181,22 @@ def build_spec(
             raise ValueError(f"ttl_seconds must be a whole number of seconds, 1 or more, not {ttl_seconds!r}")
         spec.ttl_seconds = ttl_seconds
     return spec
+
+
+def check_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` as a dict, when every key can name an environment variable and no value holds a NUL."""
+    variables = _string_map(env, "env")
+    for key, value in variables.items():
+        if not key:
+            raise ValueError("env has an empty variable name; each key must name a variable, such as 'MODE'")
+        if "=" in key:
+            raise ValueError(
+                f"env variable name {key!r} holds '=', which ends a name in the environment; "
+                f"pass the name and the value apart, such as {{'MODE': 'batch'}}"
+            )
+        if "\0" in key or "\0" in value:
+            raise ValueError(f"env variable {key!r} holds a NUL character, which no environment can carry")
+    return variables
 
 
 def exec_request(command: Sequence[str]) -> ExecRequest:
@@ -241,7 +261,7 @@ def log_lines(answer: LogsResponse) -> builtins.list[LogLine]:
 def filter_query(
     *,
     tags: Mapping[str, str] | None,
-    phase: str | Sequence[str] | None,
+    phase: SandboxPhase | Sequence[SandboxPhase] | None,
     search: str | None,
     image: str | None,
     start_time: datetime | None,
@@ -296,7 +316,7 @@ def counts_from(answer: CountsResponse) -> SandboxCounts:
     )
 
 
-def wait_target(phase: str) -> str:
+def wait_target(phase: WaitPhase) -> WaitPhase:
     """The phase ``wait()`` waits for: ``running``, a terminal phase, or ``terminal`` (any of them)."""
     if phase != "terminal" and phase not in PHASES:
         raise ValueError(f"cannot wait for phase {phase!r}; wait for 'running', 'terminal' or one of {PHASES}")
@@ -384,7 +404,7 @@ class _SandboxFields(Handle[SandboxState]):
         return self._state.image
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> SandboxPhase:
         """Its last-known phase: ``queued``, ``creating``, ``running``, ``succeeded``, ``failed`` or ``terminated``."""
         return self._state.phase
 
@@ -507,7 +527,7 @@ class Sandbox(_SandboxFields):
         expect_no_content(sync_call(delete_sandbox.sync_detailed, self._state.id, client=self._client))
         self.refresh()
 
-    def wait(self, phase: str = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> Sandbox:
+    def wait(self, phase: WaitPhase = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> Sandbox:
         """Poll until the sandbox reaches ``phase``, and answer the refreshed handle.
 
         ``phase`` is ``"running"``, a terminal phase (``"succeeded"``,
@@ -604,7 +624,7 @@ class AsyncSandbox(_SandboxFields):
         expect_no_content(await async_call(delete_sandbox.asyncio_detailed, self._state.id, client=self._client))
         await self.refresh()
 
-    async def wait(self, phase: str = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> AsyncSandbox:
+    async def wait(self, phase: WaitPhase = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> AsyncSandbox:
         """Poll until the sandbox reaches ``phase``, and answer the refreshed handle.
 
         As :meth:`Sandbox.wait`: ``"running"``, a terminal phase or
@@ -712,7 +732,7 @@ class Sandboxes:
     def list(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         page: int = 1,
@@ -735,7 +755,7 @@ class Sandboxes:
     def iter(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -755,7 +775,7 @@ class Sandboxes:
     def counts(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -868,7 +888,7 @@ class AsyncSandboxes:
     async def list(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         page: int = 1,
@@ -885,7 +905,7 @@ class AsyncSandboxes:
     def iter(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -901,7 +921,7 @@ class AsyncSandboxes:
     async def counts(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
