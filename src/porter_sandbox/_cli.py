@@ -343,14 +343,13 @@ def _run(options: argparse.Namespace) -> int:
     mounts = _pairs(options.volume, "--volume")
     resources = {k: v for k, v in (("cpu", options.cpu), ("memory", options.memory)) if v is not None}
     with _client(options) as porter:
-        volume_mounts = {path: porter.volumes.get(volume).id for path, volume in mounts.items()}
         sandbox = porter.sandboxes.create(
             image=options.image,
             name=options.name,
             command=options.command or None,
             env=env or None,
             tags=tags or None,
-            volume_mounts=volume_mounts or None,
+            volume_mounts=dict(mounts) or None,
             resources=resources or None,
             ttl_seconds=options.ttl,
         )

@@ -24,13 +24,14 @@ import httpx
 
 from ._base_client import async_call, expect, expect_no_content, sync_call
 from ._config import resolve_timeout
-from ._exceptions import NotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
+from ._exceptions import NotFoundError, RouteNotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
 from ._handle import Handle
 from ._models import CountPoint, ExecResult, LogLine, SandboxCounts, SandboxPage
 from ._names import check_mount_path, check_name
 from ._raw import BoundOperations
 from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
+from ._volumes import AsyncVolumes, Volumes
 
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
@@ -163,7 +164,10 @@ def build_spec(
         spec.tags = StringMap.from_dict(_string_map(tags, "tags"))
     if volume_mounts is not None:
         if not isinstance(volume_mounts, Mapping):
-            raise TypeError("volume_mounts must map absolute mount paths to volume ids, such as {'/data': volume.id}")
+            raise TypeError(
+                "volume_mounts must map absolute mount paths to volumes (a name, an id or a Volume), "
+                "such as {'/data': 'my-volume'}"
+            )
         spec.volume_mounts = StringMap.from_dict(
             {check_mount_path(path): _volume_id(volume) for path, volume in volume_mounts.items()}
         )
@@ -197,6 +201,36 @@ def check_env(env: Mapping[str, str]) -> dict[str, str]:
         if "\0" in key or "\0" in value:
             raise ValueError(f"env variable {key!r} holds a NUL character, which no environment can carry")
     return variables
+
+
+def mount_references(volume_mounts: Mapping[str, str | _HasId] | None) -> dict[str, str]:
+    """The mounts given as a string (a volume's name or id), by path: each is resolved to an id before create."""
+    if volume_mounts is None:
+        return {}
+    return {path: volume for path, volume in volume_mounts.items() if isinstance(volume, str)}
+
+
+def with_mounts(spec: SandboxSpec, volume_ids: Mapping[str, str]) -> SandboxSpec:
+    """``spec`` with the volumes of ``volume_ids`` (ids by mount path) in place of the names it was given."""
+    from porter_sandbox_api.models import StringMap
+
+    if volume_ids:
+        assert isinstance(spec.volume_mounts, StringMap)
+        for path, volume_id in volume_ids.items():
+            spec.volume_mounts[path] = volume_id
+    return spec
+
+
+def mount_not_found(reference: str, cause: NotFoundError) -> NotFoundError:
+    """The error for a mount whose volume matched neither a name nor an id: it says what to pass."""
+    if isinstance(cause, RouteNotFoundError):
+        return cause
+    return NotFoundError(
+        f"volume_mounts: no volume is named or has the id {reference!r}. Pass a volume's name, its id or the "
+        f"Volume itself, such as {{'/data': 'my-volume'}}, for a volume made with porter.volumes.create(name=...)",
+        status_code=cause.status_code,
+        body=cause.body,
+    )
 
 
 def exec_request(command: Sequence[str]) -> ExecRequest:
@@ -376,7 +410,7 @@ def _string_map(values: Mapping[str, str], what: str) -> dict[str, str]:
 def _volume_id(volume: str | _HasId) -> str:
     volume_id = volume if isinstance(volume, str) else getattr(volume, "id", None)
     if not isinstance(volume_id, str) or not volume_id:
-        raise TypeError(f"volume_mounts values must be volume ids (or Volume handles), not {volume!r}")
+        raise TypeError(f"volume_mounts values must be volume names, ids or Volume handles, not {volume!r}")
     return volume_id
 
 
@@ -694,7 +728,7 @@ class Sandboxes:
         before sending: :class:`InvalidNameError`; taken: :class:`ConflictError`).
         ``command``/``args`` override the image's entrypoint (without them the
         sandbox idles, ready for ``exec``). ``volume_mounts`` maps absolute paths
-        to volume ids or ``Volume`` handles. ``resources`` takes ``cpu`` and
+        to volumes: a name, an id or a ``Volume`` (a name is looked up first). ``resources`` takes ``cpu`` and
         ``memory`` as Kubernetes quantities (``"500m"``, ``"512Mi"``).
         ``ttl_seconds`` terminates it that long after it starts running.
         A create is retried only when the connection failed before it was sent.
@@ -713,6 +747,13 @@ class Sandboxes:
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
+        volumes, resolved = Volumes(self._client), {}
+        for path, reference in mount_references(volume_mounts).items():
+            try:
+                resolved[path] = volumes.get(reference).id
+            except NotFoundError as exc:
+                raise mount_not_found(reference, exc) from None
+        spec = with_mounts(spec, resolved)
         created = expect(sync_call(create_sandbox.sync_detailed, client=self._client, body=spec), CreateResponse)
         return Sandbox(self._client, state_after_create(created.id, created.name, spec))
 
@@ -867,6 +908,13 @@ class AsyncSandboxes:
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
+        volumes, resolved = AsyncVolumes(self._client), {}
+        for path, reference in mount_references(volume_mounts).items():
+            try:
+                resolved[path] = (await volumes.get(reference)).id
+            except NotFoundError as exc:
+                raise mount_not_found(reference, exc) from None
+        spec = with_mounts(spec, resolved)
         answer = await async_call(create_sandbox.asyncio_detailed, client=self._client, body=spec)
         created = expect(answer, CreateResponse)
         return AsyncSandbox(self._client, state_after_create(created.id, created.name, spec))

@@ -34,3 +34,31 @@ def test_a_missing_sandbox_on_the_right_base_url_is_still_named(porter: Porter) 
         porter.sandboxes.get("no-such-sandbox")
     assert not isinstance(caught.value, RouteNotFoundError)
     assert "no sandbox is named or has the id 'no-such-sandbox'" in caught.value.message
+
+
+def test_volume_mounts_take_a_volumes_name(porter: Porter, server: Any, unique_name: str) -> None:
+    volume = porter.volumes.create(name=unique_name)
+    sandbox = porter.sandboxes.create(image=server.image, volume_mounts={"/data": unique_name})
+    try:
+        assert sandbox.volume_mounts == {"/data": volume.id}
+        sandbox.exec(["sh", "-c", "echo by-name > /data/note"], check=True)
+        assert volume.read_text("/note") == "by-name\n"
+        by_id = porter.sandboxes.create(image=server.image, volume_mounts={"/data": volume.id})
+        assert by_id.refresh().volume_mounts == {"/data": volume.id}
+        by_id.terminate()
+    finally:
+        sandbox.terminate()
+    volume.delete()
+
+
+async def test_a_mount_of_no_volume_says_what_to_pass(server: Any, unique_name: str) -> None:
+    async with server.async_client() as porter:
+        before = len(await porter.sandboxes.list(tags={"case": unique_name}))
+        with pytest.raises(NotFoundError) as caught:
+            await porter.sandboxes.create(
+                image=server.image, volume_mounts={"/data": f"{unique_name}-nope"}, tags={"case": unique_name}
+            )
+        assert len(await porter.sandboxes.list(tags={"case": unique_name})) == before == 0
+    message = caught.value.message
+    assert f"no volume is named or has the id '{unique_name}-nope'" in message
+    assert "Pass a volume's name, its id or the Volume itself" in message
