@@ -141,14 +141,35 @@ class ConfigurationError(SandboxError, ValueError):
 
 
 class SandboxEndedError(SandboxError):
-    """``wait()`` saw the sandbox reach a terminal phase other than the one it was waiting for."""
+    """``wait()`` saw the sandbox reach a terminal phase other than the one it was waiting for.
+
+    The message says why, where the server said: the phase, the termination
+    reason, the exit code and the last lines the sandbox wrote to stderr.
+    """
 
     phase: str
     """The phase the sandbox ended in."""
+    termination_reason: str | None
+    """Why it ended (``launch_failed``, ``workload_exited``, ``ttl_expired``, ...), when the server says."""
+    exit_code: int | None
+    """Its main process's exit code, when it had one."""
+    log_tail: tuple[str, ...]
+    """The last lines its main process wrote to stderr (empty when there were none, or the logs were unreadable)."""
 
-    def __init__(self, message: str, *, phase: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        phase: str,
+        termination_reason: str | None = None,
+        exit_code: int | None = None,
+        log_tail: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.phase = phase
+        self.termination_reason = termination_reason
+        self.exit_code = exit_code
+        self.log_tail = tuple(log_tail)
 
 
 class CommandError(SandboxError):

@@ -62,6 +62,9 @@ PHASES: Final[tuple[SandboxPhase, ...]] = get_args(SandboxPhase)
 TERMINAL_PHASES: Final[frozenset[SandboxPhase]] = frozenset({"succeeded", "failed", "terminated"})
 """The phases a sandbox never leaves."""
 DEFAULT_WAIT_TIMEOUT: Final = 60.0
+ERROR_TAIL_LINES: Final = 5
+"""How many of a failed sandbox's last error lines its ``SandboxEndedError`` quotes."""
+_ERROR_TAIL_SCAN: Final = 200  # the newest log lines searched for them
 _FIRST_POLL: Final = 0.02
 _MAX_POLL: Final = 0.5
 _MAX_PAGES: Final = 1_000_000  # the spec's bound on ``page``
@@ -302,7 +305,7 @@ def filter_query(
     end_time: datetime | None,
 ) -> dict[str, Any]:
     """The filters shared by ``list()``, ``iter()`` and ``counts()``, as keyword arguments of the generated calls."""
-    from porter_sandbox_api.models import SandboxPhase
+    from porter_sandbox_api.models import SandboxPhase as GeneratedPhase
 
     query: dict[str, Any] = {}
     if tags is not None:
@@ -316,7 +319,7 @@ def filter_query(
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase {unknown[0]!r}; phases are {', '.join(PHASES)}")
-        query["phase"] = [SandboxPhase(p) for p in phases]
+        query["phase"] = [GeneratedPhase(p) for p in phases]
     if search is not None:
         query["search"] = search
     if image is not None:
@@ -358,17 +361,36 @@ def wait_target(phase: WaitPhase) -> WaitPhase:
 
 
 def wait_reached(state: SandboxState, target: str) -> bool:
-    """Whether ``wait(target)`` is done; raise :class:`SandboxEndedError` when it can never be."""
-    if state.phase == target or (target == "terminal" and state.phase in TERMINAL_PHASES):
-        return True
-    if state.phase in TERMINAL_PHASES:
-        reason = f" ({state.termination_reason})" if state.termination_reason else ""
-        code = f", exit code {state.exit_code}" if state.exit_code is not None else ""
-        raise SandboxEndedError(
-            f"sandbox {state.name!r} ended {state.phase}{reason}{code} while waiting for {target!r}",
-            phase=state.phase,
-        )
-    return False
+    """Whether ``wait(target)`` is done."""
+    return state.phase == target or (target == "terminal" and state.phase in TERMINAL_PHASES)
+
+
+def wait_ended(state: SandboxState, target: str) -> bool:
+    """Whether ``wait(target)`` can never be done: the sandbox ended in another phase."""
+    return state.phase in TERMINAL_PHASES and not wait_reached(state, target)
+
+
+def error_tail(lines: Sequence[LogLine]) -> tuple[str, ...]:
+    """The last lines the main process wrote to stderr: where a failed sandbox most likely says why."""
+    return tuple(line.line for line in lines if line.level == "error" and not line.exec_id)[-ERROR_TAIL_LINES:]
+
+
+def ended_error(state: SandboxState, target: str, tail: Sequence[str]) -> SandboxEndedError:
+    """The error when ``wait(target)`` saw the sandbox end otherwise: its phase, reason, exit code, last errors.
+
+    The message is one line (the command line prints it as is); ``tail`` is
+    what :func:`error_tail` found in its logs.
+    """
+    reason = f" ({state.termination_reason})" if state.termination_reason else ""
+    code = f", exit code {state.exit_code}" if state.exit_code is not None else ""
+    said = f"; its last error output: {' | '.join(tail)}" if tail else ""
+    return SandboxEndedError(
+        f"sandbox {state.name!r} ended {state.phase}{reason}{code} while waiting for {target!r}{said}",
+        phase=state.phase,
+        termination_reason=state.termination_reason,
+        exit_code=state.exit_code,
+        log_tail=tail,
+    )
 
 
 def poll_delays(timeout: float) -> Iterator[float]:
@@ -571,12 +593,24 @@ class Sandbox(_SandboxFields):
         """
         target = wait_target(phase)
         for delay in poll_delays(timeout):
-            if wait_reached(self.refresh()._state, target):
+            if self._reached(target):
                 return self
             time.sleep(delay)
-        if wait_reached(self.refresh()._state, target):
+        if self._reached(target):
             return self
         raise wait_timed_out(self._state, target, timeout)
+
+    def _reached(self, target: str) -> bool:
+        state = self.refresh()._state
+        if wait_ended(state, target):
+            raise ended_error(state, target, self._error_tail())
+        return wait_reached(state, target)
+
+    def _error_tail(self) -> tuple[str, ...]:
+        try:
+            return error_tail(self.logs(limit=_ERROR_TAIL_SCAN))
+        except SandboxError:
+            return ()  # the reason and exit code still say what happened
 
     def __enter__(self) -> Sandbox:
         return self
@@ -669,12 +703,24 @@ class AsyncSandbox(_SandboxFields):
 
         target = wait_target(phase)
         for delay in poll_delays(timeout):
-            if wait_reached((await self.refresh())._state, target):
+            if await self._reached(target):
                 return self
             await asyncio.sleep(delay)
-        if wait_reached((await self.refresh())._state, target):
+        if await self._reached(target):
             return self
         raise wait_timed_out(self._state, target, timeout)
+
+    async def _reached(self, target: str) -> bool:
+        state = (await self.refresh())._state
+        if wait_ended(state, target):
+            raise ended_error(state, target, await self._error_tail())
+        return wait_reached(state, target)
+
+    async def _error_tail(self) -> tuple[str, ...]:
+        try:
+            return error_tail(await self.logs(limit=_ERROR_TAIL_SCAN))
+        except SandboxError:
+            return ()  # the reason and exit code still say what happened
 
     async def __aenter__(self) -> AsyncSandbox:
         return self

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from porter_sandbox import AsyncPorter, NotFoundError, Porter, RouteNotFoundError
+from porter_sandbox import AsyncPorter, NotFoundError, Porter, RouteNotFoundError, SandboxEndedError
 
 
 def test_a_wrong_base_url_is_an_unknown_route_not_a_missing_sandbox(server: Any) -> None:
@@ -62,3 +62,28 @@ async def test_a_mount_of_no_volume_says_what_to_pass(server: Any, unique_name: 
     message = caught.value.message
     assert f"no volume is named or has the id '{unique_name}-nope'" in message
     assert "Pass a volume's name, its id or the Volume itself" in message
+
+
+def test_a_failed_sandbox_says_why_in_the_error(porter: Porter, server: Any) -> None:
+    sandbox = porter.sandboxes.create(
+        image=server.image, command=["sh", "-c", "echo fine; echo 'config.yaml: no such file' >&2; exit 3"]
+    )
+    with pytest.raises(SandboxEndedError) as caught:
+        sandbox.wait("succeeded", timeout=60)
+    error = caught.value
+    assert (error.phase, error.termination_reason, error.exit_code) == ("failed", "workload_exited", 3)
+    assert error.log_tail == ("config.yaml: no such file",)
+    assert "ended failed (workload_exited), exit code 3 while waiting for 'succeeded'" in error.message
+    assert "its last error output: config.yaml: no such file" in error.message
+    assert "\n" not in error.message
+
+
+async def test_a_sandbox_that_cannot_start_says_why_async(server: Any) -> None:
+    async with server.async_client() as porter:
+        sandbox = await porter.sandboxes.create(image=server.image, command=["no-such-binary-here"])
+        with pytest.raises(SandboxEndedError) as caught:
+            await sandbox.wait("succeeded", timeout=60)
+    error = caught.value
+    assert error.phase == "failed"
+    assert error.termination_reason in ("launch_failed", "workload_exited")
+    assert "no-such-binary-here" in error.message
