@@ -47,6 +47,12 @@ def main() -> int:
     finally:
         server.close()
     print(f"demo: server stopped; the example exited with {code}", flush=True)
+    if code == 0:
+        print(
+            "demo: to keep a server running for your own code: make serve "
+            "(or .venv/bin/porter-sandbox serve), then PORTER_SANDBOX_BASE_URL=http://127.0.0.1:8080",
+            flush=True,
+        )
     return code
 
 

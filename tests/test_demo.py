@@ -36,6 +36,7 @@ def test_demo_prints_the_sandboxs_output_and_exits_0() -> None:
     assert "Traceback" not in done.stderr
     assert "terminated sandbox" in done.stdout
     assert "server stopped" in done.stdout
+    assert "make serve" in done.stdout  # and what to do next
 
 
 def test_demo_without_bubblewrap_says_so_loudly_and_still_works(tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ How a block is checked depends on its language and on a marker, an HTML
 comment on the line just above the fence: ``<!-- readme-test: KIND -->``.
 
 - ``python`` (no marker): runs as a script in a fresh interpreter, with
-  ``PORTER_SANDBOX_BASE_URL`` pointing at a real local server.
+  ``PORTER_SANDBOX_BASE_URL`` pointing at a real local server, twice: an
+  example must run again as written on the same server (names are never
+  reused, and the server keeps its data).
 - ``python`` + ``cluster``: configures a client for a Porter cluster; it runs
   with fake cluster variables and a network that refuses every request, and
   must resolve the URL those variables name without sending anything.
@@ -16,16 +18,20 @@ comment on the line just above the fence: ``<!-- readme-test: KIND -->``.
   isolation (volumes at their mount paths need it); skips without bubblewrap
   unless ``PORTER_SANDBOX_REQUIRE_BWRAP=1``.
 - ``sh`` (no marker): each line is a ``porter-sandbox`` command (or ``export``
-  of a variable for the following lines); each runs against the local server
-  and must exit 0 (or, with a trailing ``# exits N`` comment, N).
+  of a variable for the following lines, possibly ``VAR=$(porter-sandbox ...)``,
+  what that command prints); each runs against the local server and must exit
+  0 (or, with a trailing ``# exits N`` comment, N). The block runs twice, as
+  the python ones do.
 - ``sh`` + ``make``: each line is ``make TARGET``; the Makefile must have it
   (``make demo`` and ``make test`` themselves run in test_demo.py and CI).
 - ``sh`` + ``serve``: each line starts a server (``porter-sandbox serve ...``);
   it runs with ``--port 0`` and a temporary data dir added, must print its
   ``serving`` line, and stops on SIGTERM with exit 0. (The docker runtime
   starts without an engine too: it reports it as not ready.)
-- ``sh`` + ``pip``: ``pip install`` lines; the package and extras they name
-  must be the ones pyproject.toml declares.
+- ``sh`` + ``pip``: ``pip install`` lines of this project: from a checkout
+  (``-e '.[server]'``), a wheel in ``dist/`` (named for pyproject.toml's
+  version), or ``porter-sandbox[...] @ URL``; the extras they name must be the
+  ones pyproject.toml declares (test_dist.py installs the wheel for real).
 - ``text`` + ``server-tree``: the server's folders and modules; each name must
   exist in ``src/porter_sandbox_server``, and each module there must be named.
 """
@@ -139,14 +145,22 @@ def test_the_server_tree_names_every_module_and_nothing_else() -> None:
 
 
 def test_the_readme_starts_with_the_two_commands_and_the_quickstart() -> None:
-    first, second = BLOCKS[0], BLOCKS[1]
+    first = BLOCKS[0]
     assert first.kind == "make"
     assert [line.split()[:2] for line in first.code.splitlines() if line.strip()] == [
         ["make", "demo"],
         ["make", "test"],
     ]
-    assert second.language == "python"
+    quickstart = next(block for block in BLOCKS if block.language == "python")
+    assert "hello from porter" in quickstart.code
     assert (ROOT / "examples" / "quickstart.py").read_text().count("hello from porter") >= 1
+
+
+def test_after_the_demo_the_readme_says_how_to_run_a_server() -> None:
+    text = README.read_text()
+    demo_end = text.index("make test")
+    assert "make serve" in text[demo_end : demo_end + 1500]
+    assert ".venv/bin/porter-sandbox serve" in text[demo_end : demo_end + 1500]
 
 
 # -- python ------------------------------------------------------------------------------------
@@ -161,8 +175,22 @@ def _run_python(code: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
 @pytest.mark.parametrize("block", _of("python", ""), ids=lambda b: b.id)
 def test_python_block_runs(block: Block, readme_server: LocalServer, tmp_path: Path) -> None:
     env = dict(_base_env(), PORTER_SANDBOX_BASE_URL=readme_server.url)
-    done = _run_python(block.code, env, tmp_path)
-    assert done.returncode == 0, f"README.md:{block.line}:\n{done.stdout}\n{done.stderr}"
+    for run in ("first", "second"):  # the second time on the same server, as a reader trying it again would
+        done = _run_python(block.code, env, tmp_path)
+        assert done.returncode == 0, f"README.md:{block.line} ({run} run):\n{done.stdout}\n{done.stderr}"
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_each_example_runs_twice_on_the_same_server(example: Path, readme_server: LocalServer, tmp_path: Path) -> None:
+    env = dict(_base_env(), PORTER_SANDBOX_BASE_URL=readme_server.url)
+    for run in ("first", "second"):
+        done = subprocess.run(
+            [sys.executable, str(example)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240
+        )
+        assert done.returncode == 0, f"{example.name} ({run} run):\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.mark.parametrize("block", _of("python", "isolated"), ids=lambda b: b.id)
@@ -263,32 +291,52 @@ def _commands(block: Block) -> list[str]:
 _EXPECTED_EXIT = re.compile(r"#\s*exits\s+(\d+)\s*$")
 
 
+_CAPTURE = re.compile(r"^\$\((.*)\)$")
+_VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def _expand(word: str, env: dict[str, str]) -> str:
+    """``word`` with the variables the block exported put in (others are left as written)."""
+    return _VARIABLE.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), word)
+
+
+def _porter_sandbox(words: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "porter_sandbox._cli", *words[1:]],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("block", _of("sh", ""), ids=lambda b: b.id)
 def test_cli_block_runs(block: Block, readme_server: LocalServer, tmp_path: Path) -> None:
-    env = dict(_base_env(), PORTER_SANDBOX_BASE_URL=readme_server.url)
-    for line in _commands(block):
-        expected = _EXPECTED_EXIT.search(line)
-        words = shlex.split(line, comments=True)
-        if words[0] == "export":
-            for assignment in words[1:]:
-                name, _, value = assignment.partition("=")
-                env[name] = os.path.expandvars(value)
-            continue
-        assert words[0] == "porter-sandbox", f"README.md:{block.line}: {line!r} is not a porter-sandbox command"
-        assert words[1] != "serve", f"README.md:{block.line}: mark server commands with readme-test: serve"
-        words = [os.path.expandvars(word) for word in words]
-        done = subprocess.run(
-            [sys.executable, "-m", "porter_sandbox._cli", *words[1:]],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        want = int(expected.group(1)) if expected else 0
-        assert done.returncode == want, f"README.md:{block.line}: {line}\n{done.stdout}\n{done.stderr}"
-        assert "Traceback" not in done.stderr
+    for run in ("first", "second"):  # the second time on the same server, as a reader trying it again would
+        env = dict(_base_env(), PORTER_SANDBOX_BASE_URL=readme_server.url)
+        for line in _commands(block):
+            expected = _EXPECTED_EXIT.search(line)
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                captured = _CAPTURE.match(value.strip())
+                if captured:
+                    words = [_expand(word, env) for word in shlex.split(captured.group(1))]
+                    assert words[0] == "porter-sandbox", f"README.md:{block.line}: {line!r}"
+                    done = _porter_sandbox(words, env, tmp_path)
+                    assert done.returncode == 0, f"README.md:{block.line} ({run} run): {line}\n{done.stderr}"
+                    env[name.strip()] = done.stdout.strip()
+                else:
+                    env[name.strip()] = _expand(shlex.split(value)[0], env)
+                continue
+            words = shlex.split(line, comments=True)
+            assert words[0] == "porter-sandbox", f"README.md:{block.line}: {line!r} is not a porter-sandbox command"
+            assert words[1] != "serve", f"README.md:{block.line}: mark server commands with readme-test: serve"
+            done = _porter_sandbox([_expand(word, env) for word in words], env, tmp_path)
+            want = int(expected.group(1)) if expected else 0
+            assert done.returncode == want, f"README.md:{block.line} ({run} run): {line}\n{done.stdout}\n{done.stderr}"
+            assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("block", _of("sh", "make"), ids=lambda b: b.id)
@@ -307,16 +355,25 @@ def test_pip_block_names_this_package(block: Block) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     name_match = re.search(r'^name = "([^"]+)"', pyproject, re.MULTILINE)
     assert name_match is not None
+    version_match = re.search(r'^version = "([^"]+)"', pyproject, re.MULTILINE)
+    assert name_match is not None and version_match is not None
+    wheel = f"dist/{name_match.group(1).replace('-', '_')}-{version_match.group(1)}-py3-none-any.whl"
     extras_section = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
     extras = set(re.findall(r"^(\w[\w-]*) = \[", extras_section, re.MULTILINE))
     for line in _commands(block):
         words = shlex.split(line, comments=True)
         assert words[:2] == ["pip", "install"], f"README.md:{block.line}: {line!r}"
-        for requirement in words[2:]:
-            package, _, wanted = requirement.partition("[")
-            assert package == name_match.group(1)
-            for extra in wanted.rstrip("]").split(","):
-                assert not extra or extra in extras, f"no extra {extra!r}"
+        requirement = words[-1]
+        where, _, wanted = requirement.partition("[")
+        wanted, _, url = wanted.partition("]")
+        # This project, never the package index's porter-sandbox: a checkout, the wheel make dist builds, or a URL.
+        if words[2:] == ["-e", requirement]:
+            assert where == "."
+        else:
+            assert len(words) == 3, f"README.md:{block.line}: {line!r}"
+            assert where == wheel or (where == name_match.group(1) and url.strip().startswith("@ ")), line
+        for extra in wanted.split(","):
+            assert not extra or extra in extras, f"no extra {extra!r}"
 
 
 SERVE_LINES = [(block, line) for block in _of("sh", "serve") for line in _commands(block)]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from missing_extra import run_without_server_extra
 
 from porter_sandbox.testing import LocalServer, ServerStartError, local_server
 
@@ -119,16 +120,16 @@ def test_no_server():
 def test_the_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures", timeout=120)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        [
-            "sandbox_server* [[]session scope[]]*",
-            "*A local Sandbox API server for the whole test session*",
-            "porter *",
-            "*A ``Porter`` client for ``sandbox_server``*",
-            "async_porter *",
-        ],
-        consecutive=False,
-    )
+    documented = [
+        ("sandbox_server* [[]session scope[]]*", "*A local Sandbox API server for the whole test session*"),
+        ("porter *", "*A ``Porter`` client for ``sandbox_server``*"),
+        ("async_porter *", "*An ``AsyncPorter`` client for ``sandbox_server``*"),
+        ("sandbox *", "*A fresh, running sandbox for this test, terminated after it whatever happened*"),
+        ("async_sandbox *", "*A fresh, running ``AsyncSandbox`` for this test*"),
+        ("sandbox_image *", "*The image the ``sandbox`` fixtures create their sandboxes from*"),
+    ]
+    for fixture, doc in documented:  # pytest lists them in an order of its own: check each on its own
+        result.stdout.fnmatch_lines([fixture, doc], consecutive=True)
 
 
 def test_local_server_serves_and_restarts_on_the_same_data() -> None:
@@ -183,3 +184,86 @@ def test_the_plugin_module_does_not_import_the_server() -> None:
     code = "import sys, porter_sandbox.pytest_plugin; print('porter_sandbox_server' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+SANDBOX_FIXTURE_TESTS = """
+import pytest
+
+
+def test_sync_sandbox(sandbox, porter):
+    assert sandbox.phase == "running"
+    assert sandbox.exec(["echo", "from the fixture"]).stdout == "from the fixture\\n"
+    assert sandbox.tags == {"pytest-test": "test_user.py::test_sync_sandbox"}
+    with open("ids.txt", "a") as note:
+        note.write(sandbox.id + "\\n")
+
+
+def test_a_failing_test_still_gets_its_sandbox_terminated(sandbox):
+    with open("ids.txt", "a") as note:
+        note.write(sandbox.id + "\\n")
+    assert False, "this test fails on purpose"
+
+
+@pytest.mark.asyncio
+async def test_async_sandbox(async_sandbox):
+    assert (await async_sandbox.exec(["echo", "async fixture"])).stdout == "async fixture\\n"
+    with open("ids.txt", "a") as note:
+        note.write(async_sandbox.id + "\\n")
+
+
+def test_zz_check_the_others_were_terminated(porter):
+    ids = open("ids.txt").read().split()
+    assert len(ids) == 3
+    assert [porter.sandboxes.get(i).phase for i in ids] == ["terminated"] * 3
+
+
+def test_zz_leaves_one_running(porter):
+    porter.sandboxes.create(image="python:3.12-slim", name="left-running-on-purpose")
+"""
+
+
+def test_the_sandbox_fixtures_always_terminate_and_the_session_reports_leftovers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=SANDBOX_FIXTURE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", timeout=240)
+    result.assert_outcomes(passed=4, failed=1)
+    text = result.stdout.str()
+    assert "SandboxLeftRunningWarning" in text
+    assert "1 sandbox was still running when the test session ended" in text
+    assert "left-running-on-purpose" in text
+
+
+def test_the_sandbox_image_can_be_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.fixture
+def sandbox_image():
+    return "python:3.11-slim"
+"""
+    )
+    pytester.makepyfile(test_user="def test_it(sandbox):\n    assert sandbox.image == 'python:3.11-slim'\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
+    result.assert_outcomes(passed=1, warnings=0)  # terminated: nothing left running to warn about
+
+
+def test_the_test_kit_without_the_server_extra_says_which_extra_to_install(tmp_path: Path) -> None:
+    done = run_without_server_extra(
+        """
+        from porter_sandbox.testing import ServerStartError, local_server
+        try:
+            with local_server():
+                pass
+        except ServerStartError as error:
+            print(error)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert "needs porter-sandbox's 'server' extra" in done.stdout and "[server]" in done.stdout
+
+    (tmp_path / "test_user.py").write_text("def test_it(porter):\n    pass\n")
+    plugin = run_without_server_extra(
+        f"import sys, pytest; sys.exit(pytest.main(['-p', 'no:cacheprovider', {str(tmp_path)!r}]))", cwd=str(tmp_path)
+    )
+    assert "needs porter-sandbox's 'server' extra" in plugin.stdout, plugin.stdout
+    assert "Traceback" not in plugin.stdout and "ServerStartError" not in plugin.stdout

@@ -5,12 +5,15 @@
     from porter_sandbox import Porter
 
     with Porter() as porter:
-        sandbox = porter.sandboxes.create(image="python:3.12-slim", name="demo")
+        sandbox = porter.sandboxes.create(image="python:3.12-slim")
         print(sandbox.exec(["python", "-c", "print('hi')"]).stdout)
         sandbox.terminate()
 
 ``AsyncPorter`` is the same surface, awaitable. Every error is a
-``SandboxError``; see ``porter_sandbox._exceptions`` for the tree.
+``SandboxError``; ``help(porter_sandbox.SandboxError)`` draws the tree of
+them. The local server (``porter-sandbox serve``) and the test kit
+(``porter_sandbox.testing``, and its pytest fixtures) come with the
+``server`` extra.
 """
 
 from ._client import AsyncPorter, Porter
@@ -27,6 +30,7 @@ from ._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RouteNotFoundError,
     SandboxEndedError,
     SandboxError,
     SandboxTimeoutError,
@@ -35,7 +39,7 @@ from ._exceptions import (
 from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._models import CountPoint, ExecResult, Health, LogLine, Readiness, SandboxCounts, SandboxPage, VolumeFile
 from ._raw import BoundOperations
-from ._sandboxes import TERMINAL_PHASES, AsyncSandbox, AsyncSandboxes, Sandbox, Sandboxes
+from ._sandboxes import TERMINAL_PHASES, AsyncSandbox, AsyncSandboxes, Sandbox, Sandboxes, SandboxPhase, WaitPhase
 from ._version import __version__
 from ._volumes import AsyncVolume, AsyncVolumes, Volume, Volumes
 
@@ -70,17 +74,20 @@ __all__ = [
     "RateLimitError",
     "Readiness",
     "Readyz",
+    "RouteNotFoundError",
     "Sandbox",
     "SandboxCounts",
     "SandboxEndedError",
     "SandboxError",
     "SandboxPage",
+    "SandboxPhase",
     "SandboxTimeoutError",
     "Sandboxes",
     "ServerError",
     "Volume",
     "VolumeFile",
     "Volumes",
+    "WaitPhase",
     "__version__",
 ]
 

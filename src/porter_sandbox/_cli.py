@@ -4,9 +4,12 @@
     porter-sandbox run IMAGE [--name N] [-- CMD...] create a sandbox; prints its name
     porter-sandbox exec NAME -- CMD...              run a command in it; its exit code is ours
     porter-sandbox logs NAME [--since 5m] [--limit 100]
-    porter-sandbox ls [--tag k=v] [--phase running]
-    porter-sandbox rm NAME...
-    porter-sandbox volumes ls | create NAME | rm NAME...
+    porter-sandbox inspect NAME [-o json]           its fields, why it ended, its last error output
+    porter-sandbox ls [-a] [--tag k=v] [--phase running] [--limit N] [-o wide|json]
+    porter-sandbox rm NAME... | rm --all [--tag k=v] [--yes]
+    porter-sandbox prune [--tag k=v] [--volumes] [--yes]
+    porter-sandbox volumes ls [-o wide|json] | create [NAME] | rm NAME...
+    porter-sandbox completion bash|zsh              a shell completion script
 
 Every command but ``serve`` talks to the server the SDK's configuration points
 at (``PORTER_SANDBOX_BASE_URL``, ``PORTER_SANDBOX_API_KEY``, ``PORTER_CLUSTER_ID``,
@@ -17,18 +20,27 @@ non-zero: 1 for an error from the API or the connection, 2 for a bad argument.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import itertools
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from ._version import __version__
+
 if TYPE_CHECKING:
     from ._client import Porter
+    from ._sandboxes import Sandbox
+    from ._volumes import Volume
 
 PROG = "porter-sandbox"
 PHASES = ("queued", "creating", "running", "succeeded", "failed", "terminated")
+LIVE_PHASES = ("queued", "creating", "running")
+OUTPUTS = ("table", "wide", "json")
+#: How many of a sandbox's newest log lines ``inspect`` reads for its last error output.
+_INSPECT_SCAN = 200
 
 #: Exit code for errors from the API, the connection or the configuration.
 EXIT_ERROR = 1
@@ -61,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _state.base_url = None
     try:
-        if _first_command(args) == "serve":
+        first = _first_command(args)
+        if first == "serve":
             return _serve(args[args.index("serve") + 1 :])
+        if first == "exec" and "--" not in args:
+            _exec_without_dashes(args)
         words, command = _split_command(args)
         parser = _build_parser()
         options = parser.parse_args(words)
@@ -129,19 +144,41 @@ def _silence_stdout() -> None:
 # -- parsing -------------------------------------------------------------------------------------
 
 
-def _first_command(args: Sequence[str]) -> str | None:
-    """The first word that is not a global option (or its value)."""
+_VALUED_OPTIONS = ("--base-url", "--api-key", "--timeout")
+
+
+def _positionals(args: Sequence[str]) -> list[str]:
+    """The words that are neither options nor an option's value, up to ``--``."""
+    words: list[str] = []
     skip = False
     for word in args:
         if skip:
             skip = False
-        elif word in ("--base-url", "--api-key", "--timeout"):
+        elif word in _VALUED_OPTIONS:
             skip = True
-        elif not word.startswith("-"):
-            return word
         elif word == "--":
-            return None
-    return None
+            break
+        elif not word.startswith("-"):
+            words.append(word)
+    return words
+
+
+def _first_command(args: Sequence[str]) -> str | None:
+    """The first word that is not a global option (or its value)."""
+    words = _positionals(args)
+    return words[0] if words else None
+
+
+def _exec_without_dashes(args: Sequence[str]) -> None:
+    """``exec NAME CMD...`` without ``--``: say where the command goes, rather than argparse's puzzle."""
+    words = _positionals(args)
+    if len(words) < 3:
+        return
+    name = words[1]
+    command = args[args.index(name, args.index("exec") + 1) + 1 :]
+    raise UsageError(
+        f"put the command after '--', so that its options stay its own: {PROG} exec {name} -- {' '.join(command)}"
+    )
 
 
 def _split_command(args: list[str]) -> tuple[list[str], list[str] | None]:
@@ -174,6 +211,7 @@ def _build_parser() -> _Parser:
         ),
         parents=[connection],
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     commands.add_parser(
@@ -223,6 +261,17 @@ def _build_parser() -> _Parser:
     exec_.add_argument("name", metavar="NAME", help="the sandbox's name or id")
     exec_.set_defaults(handler=_exec)
 
+    inspect = commands.add_parser(
+        "inspect",
+        parents=[connection],
+        help="show a sandbox: its fields, why it ended, its last error output",
+        description="Show the sandbox NAME (a name or an id): phase, image, times, exit code, why it ended, "
+        "and the last lines it wrote to stderr.",
+    )
+    inspect.add_argument("name", metavar="NAME", help="the sandbox's name or id")
+    _output_option(inspect, "wide adds its last log lines of every kind")
+    inspect.set_defaults(handler=_inspect)
+
     logs = commands.add_parser(
         "logs",
         parents=[connection],
@@ -239,24 +288,43 @@ def _build_parser() -> _Parser:
     ls = commands.add_parser(
         "ls",
         parents=[connection],
-        help="list sandboxes",
-        description="List sandboxes, newest first, as a table.",
+        help="list sandboxes (the live ones; -a for all)",
+        description="List sandboxes, newest first, as a table: the live ones (queued, creating, running) "
+        "unless -a or --phase says otherwise.",
     )
+    ls.add_argument("-a", "--all", action="store_true", help="every sandbox, also those that ended")
     ls.add_argument("--tag", action="append", default=[], metavar="K=V", help="only those with this tag (repeatable)")
     ls.add_argument(
         "--phase", action="append", default=[], choices=PHASES, help="only those in this phase (repeatable)"
     )
+    ls.add_argument("--limit", type=_positive_int, metavar="N", help="at most the N newest")
     ls.add_argument("-q", "--quiet", action="store_true", help="print names only")
+    _output_option(ls, "wide adds times, exit codes, reasons and mounts")
     ls.set_defaults(handler=_ls)
 
     rm = commands.add_parser(
         "rm",
         parents=[connection],
         help="terminate sandboxes",
-        description="Terminate each sandbox (terminating an ended one does nothing).",
+        description="Terminate each sandbox NAME (terminating an ended one does nothing), or with --all every "
+        "live one that the filters match, after asking.",
+        usage=f"{PROG} rm NAME... | {PROG} rm --all [--tag K=V]... [--phase P]... [--yes]",
     )
-    rm.add_argument("names", nargs="+", metavar="NAME", help="a sandbox's name or id")
+    rm.add_argument("names", nargs="*", metavar="NAME", help="a sandbox's name or id")
+    rm.add_argument("--all", action="store_true", help="every live sandbox the filters match")
+    _bulk_options(rm)
     rm.set_defaults(handler=_rm)
+
+    prune = commands.add_parser(
+        "prune",
+        parents=[connection],
+        help="terminate every live sandbox (and with --volumes, delete unused volumes)",
+        description="Terminate every live sandbox the filters match, after asking: what crashed scripts and "
+        "tests left running. With --volumes, also delete every volume no live sandbox mounts.",
+    )
+    _bulk_options(prune)
+    prune.add_argument("--volumes", action="store_true", help="also delete volumes that no live sandbox mounts")
+    prune.set_defaults(handler=_prune)
 
     volumes = commands.add_parser(
         "volumes",
@@ -267,14 +335,49 @@ def _build_parser() -> _Parser:
     volumes.set_defaults(handler=lambda _options: _usage(volumes))
     volumes_ls = volume_commands.add_parser("ls", parents=[connection], help="list volumes")
     volumes_ls.add_argument("-q", "--quiet", action="store_true", help="print names only")
+    _output_option(volumes_ls, "wide adds the type and where its data lives")
     volumes_ls.set_defaults(handler=_volumes_ls)
-    volumes_create = volume_commands.add_parser("create", parents=[connection], help="create a volume and print its id")
-    volumes_create.add_argument("name", metavar="NAME", help="a unique name: a-z, 0-9 and '-'")
+    volumes_create = volume_commands.add_parser(
+        "create",
+        parents=[connection],
+        help="create a volume and print its name",
+        description="Create a volume and print its name (its id when NAME is not given), as 'run' does.",
+    )
+    volumes_create.add_argument("name", nargs="?", metavar="NAME", help="a unique name: a-z, 0-9 and '-'")
     volumes_create.set_defaults(handler=_volumes_create)
     volumes_rm = volume_commands.add_parser("rm", parents=[connection], help="delete volumes")
     volumes_rm.add_argument("names", nargs="+", metavar="NAME", help="a volume's name or id")
     volumes_rm.set_defaults(handler=_volumes_rm)
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        description="Print a completion script for SHELL. Load it in your shell's startup file: "
+        f'eval "$({PROG} completion bash)" in ~/.bashrc, or eval "$({PROG} completion zsh)" in ~/.zshrc.',
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"), metavar="SHELL", help="bash or zsh")
+    completion.set_defaults(handler=lambda options: _completion(parser, options))
     return parser
+
+
+def _output_option(parser: argparse.ArgumentParser, wide: str) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="table",
+        help=f"table (the default), wide or json; {wide}",
+    )
+
+
+def _bulk_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tag", action="append", default=[], metavar="K=V", help="only those with this tag (repeatable)"
+    )
+    parser.add_argument(
+        "--phase", action="append", default=[], choices=LIVE_PHASES, help="only those in this phase (repeatable)"
+    )
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask first")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -292,12 +395,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _pairs(values: Iterable[str], option: str) -> dict[str, str]:
+def _pairs(values: Iterable[str], option: str, form: str = "KEY=VALUE") -> dict[str, str]:
     pairs: dict[str, str] = {}
     for value in values:
         key, equals, rest = value.partition("=")
         if not equals or not key:
-            raise UsageError(f"{option} expects KEY=VALUE, got {value!r}")
+            raise UsageError(f"{option} expects {form}, got {value!r}")
         pairs[key] = rest
     return pairs
 
@@ -311,8 +414,11 @@ def _no_command(options: argparse.Namespace, usage: str) -> None:
 
 
 def _serve(args: list[str]) -> int:
-    if importlib.util.find_spec("porter_sandbox_server") is None:
-        _fail("error: the local server is not installed: pip install 'porter-sandbox[server]'")
+    from ._extras import missing_server_modules, server_extra_message
+
+    missing = missing_server_modules()
+    if missing:
+        _fail(f"error: {server_extra_message(missing)}")
         return EXIT_ERROR
     argv = [sys.executable, "-m", "porter_sandbox_server", "serve", *args]
     sys.stdout.flush()
@@ -340,17 +446,18 @@ def _run(options: argparse.Namespace) -> int:
     env = _pairs(options.env, "--env")
     from ._exceptions import SandboxEndedError, SandboxError
 
-    mounts = _pairs(options.volume, "--volume")
+    mounts = _pairs(
+        options.volume, "--volume", "PATH=VOLUME (an absolute path in the sandbox, such as /data=my-volume)"
+    )
     resources = {k: v for k, v in (("cpu", options.cpu), ("memory", options.memory)) if v is not None}
     with _client(options) as porter:
-        volume_mounts = {path: porter.volumes.get(volume).id for path, volume in mounts.items()}
         sandbox = porter.sandboxes.create(
             image=options.image,
             name=options.name,
             command=options.command or None,
             env=env or None,
             tags=tags or None,
-            volume_mounts=volume_mounts or None,
+            volume_mounts=dict(mounts) or None,
             resources=resources or None,
             ttl_seconds=options.ttl,
         )
@@ -408,48 +515,173 @@ def _logs(options: argparse.Namespace) -> int:
 
 
 def _ls(options: argparse.Namespace) -> int:
-    _no_command(options, f"{PROG} ls [--tag K=V] [--phase P]")
+    _no_command(options, f"{PROG} ls [-a] [--tag K=V] [--phase P] [--limit N]")
     tags = _pairs(options.tag, "--tag")
+    phases = options.phase or (None if options.all else list(LIVE_PHASES))
     with _client(options) as porter:
-        sandboxes = list(porter.sandboxes.iter(tags=tags or None, phase=options.phase or None))
+        found = porter.sandboxes.iter(tags=tags or None, phase=phases)
+        sandboxes = list(itertools.islice(found, options.limit))
     if options.quiet:
         for sandbox in sandboxes:
             print(sandbox.name)
         return 0
-    rows = [
-        (
+    if options.output == "json":
+        _json([_sandbox_fields(sandbox) for sandbox in sandboxes])
+        return 0
+    header = ["NAME", "PHASE", "IMAGE", "CREATED", "TAGS", "ID"]
+    if options.output == "wide":
+        header += ["STARTED", "FINISHED", "EXIT", "REASON", "MOUNTS"]
+    rows = []
+    for sandbox in sandboxes:
+        row = [
             sandbox.name,
             sandbox.phase,
             sandbox.image,
             _time(sandbox.created_at),
             _mapping_text(sandbox.tags),
             sandbox.id if sandbox.id != sandbox.name else "",
-        )
-        for sandbox in sandboxes
-    ]
-    _table(("NAME", "PHASE", "IMAGE", "CREATED", "TAGS", "ID"), rows)
+        ]
+        if options.output == "wide":
+            row += [
+                _time(sandbox.started_at),
+                _time(sandbox.finished_at),
+                "" if sandbox.exit_code is None else str(sandbox.exit_code),
+                sandbox.termination_reason or "",
+                _mapping_text(sandbox.volume_mounts),
+            ]
+        rows.append(row)
+    _table(header, rows)
     return 0
 
 
+def _inspect(options: argparse.Namespace) -> int:
+    _no_command(options, f"{PROG} inspect NAME [-o json]")
+    from ._exceptions import SandboxError
+    from ._sandboxes import error_tail
+
+    with _client(options) as porter:
+        sandbox = porter.sandboxes.get(options.name)
+        try:
+            lines = sandbox.logs(limit=_INSPECT_SCAN)
+        except SandboxError:
+            lines = []
+    fields = _sandbox_fields(sandbox)
+    fields["last_error_output"] = list(error_tail(lines))
+    if options.output == "wide":
+        fields["last_log_lines"] = [f"{_time(line.timestamp)} {line.level} {line.line}" for line in lines[-20:]]
+    if options.output == "json":
+        _json(fields)
+        return 0
+    width = max(len(key) for key in fields) + 2
+    for key, value in fields.items():
+        if isinstance(value, list) and value:
+            print(f"{key}:")
+            for item in value:
+                print(f"  {item}")
+            continue
+        if isinstance(value, (dict, list)):
+            shown = _mapping_text(value) if isinstance(value, dict) else ""
+        else:
+            shown = "" if value is None else str(value)
+        print(f"{key + ':':<{width}}{shown or '-'}")
+    sys.stdout.flush()
+    return 0
+
+
+def _sandbox_fields(sandbox: Sandbox) -> dict[str, Any]:
+    """A sandbox's fields, as ``inspect`` and ``ls -o json`` show them (times in RFC 3339, with their zone)."""
+    return {
+        "name": sandbox.name,
+        "id": sandbox.id,
+        "phase": sandbox.phase,
+        "image": sandbox.image,
+        "tags": dict(sandbox.tags),
+        "created_at": _iso(sandbox.created_at),
+        "started_at": _iso(sandbox.started_at),
+        "finished_at": _iso(sandbox.finished_at),
+        "exit_code": sandbox.exit_code,
+        "termination_reason": sandbox.termination_reason,
+        "volume_mounts": dict(sandbox.volume_mounts),
+        "host": sandbox.host,
+        "internal_address": sandbox.internal_address,
+    }
+
+
 def _rm(options: argparse.Namespace) -> int:
-    _no_command(options, f"{PROG} rm NAME...")
+    _no_command(options, f"{PROG} rm NAME... | {PROG} rm --all")
+    if options.all:
+        if options.names:
+            raise UsageError(f"give NAMEs or --all, not both (see '{PROG} rm --help')")
+        return _terminate_matching(options, volumes=False)
+    if not options.names:
+        raise UsageError(f"say which sandboxes: {PROG} rm NAME..., or {PROG} rm --all (see '{PROG} rm --help')")
+    if options.tag or options.phase:
+        raise UsageError("--tag and --phase choose sandboxes for --all; with NAMEs, leave them out")
     with _client(options) as porter:
         return _each_name(options.names, lambda name: _terminate(porter, name))
 
 
-def _each_name(names: Sequence[str], act: Callable[[str], object]) -> int:
+def _prune(options: argparse.Namespace) -> int:
+    _no_command(options, f"{PROG} prune [--tag K=V] [--volumes] [--yes]")
+    return _terminate_matching(options, volumes=options.volumes)
+
+
+def _terminate_matching(options: argparse.Namespace, *, volumes: bool) -> int:
+    """Terminate the live sandboxes the filters match (and unused volumes), after asking unless ``--yes``."""
+    tags = _pairs(options.tag, "--tag")
+    with _client(options) as porter:
+        doomed = list(porter.sandboxes.iter(tags=tags or None, phase=options.phase or list(LIVE_PHASES)))
+        doomed_ids = {sandbox.id for sandbox in doomed}
+        unused: list[Volume] = []
+        if volumes:
+            unused = [v for v in porter.volumes.list() if not set(v.attached_to) - doomed_ids]
+        if not doomed and not unused:
+            print("nothing to do: no live sandbox matches" + (" and no volume is unused" if volumes else ""))
+            return 0
+        what = [f"terminate {len(doomed)} sandbox{'es' if len(doomed) != 1 else ''}"] if doomed else []
+        if unused:
+            what.append(f"delete {len(unused)} volume{'s' if len(unused) != 1 else ''} and their files")
+        names = ", ".join([s.name for s in doomed] + [f"volume {v.name}" for v in unused])
+        if not options.yes and not _confirm(f"{' and '.join(what)} ({_shorten(names)})?"):
+            _fail("nothing done")
+            return EXIT_ERROR
+        failed = _each_name(
+            [s.id for s in doomed],
+            lambda sandbox_id: _terminate(porter, sandbox_id),
+            shown={s.id: s.name for s in doomed},
+        )
+        if unused:
+            failed |= _each_name([v.id for v in unused], porter.volumes.delete, shown={v.id: v.name for v in unused})
+    return failed
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin: only y or yes (any case) is a yes; end of input is a no."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        print(file=sys.stderr)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _each_name(names: Sequence[str], act: Callable[[str], object], shown: Mapping[str, str] | None = None) -> int:
     """Act on each name, printing the ones done; one line per failure, and carry on with the rest."""
     failed = 0
     for name in names:
+        label = (shown or {}).get(name, name)
         try:
             act(name)
         except Exception as exc:
             if _is_connection_error(exc):
                 raise
-            _fail(f"{name}: {_describe(exc)}")
+            _fail(f"{label}: {_describe(exc)}")
             failed += 1
         else:
-            print(name, flush=True)
+            print(label, flush=True)
     return EXIT_ERROR if failed else 0
 
 
@@ -479,25 +711,39 @@ def _volumes_ls(options: argparse.Namespace) -> int:
         for volume in volumes:
             print(volume.name)
         return 0
-    rows = [
-        (
-            volume.name,
-            volume.phase,
-            _time(volume.created_at),
-            ",".join(volume.attached_to) if volume.attached_to else "",
-            volume.id,
-        )
-        for volume in volumes
-    ]
-    _table(("NAME", "PHASE", "CREATED", "ATTACHED TO", "ID"), rows)
+    if options.output == "json":
+        _json([_volume_fields(volume) for volume in volumes])
+        return 0
+    header = ["NAME", "PHASE", "CREATED", "ATTACHED TO", "ID"]
+    if options.output == "wide":
+        header += ["TYPE", "PATH"]
+    rows = []
+    for volume in volumes:
+        row = [volume.name, volume.phase, _time(volume.created_at), ",".join(volume.attached_to), volume.id]
+        if options.output == "wide":
+            row += [volume.type, volume.path]
+        rows.append(row)
+    _table(header, rows)
     return 0
 
 
+def _volume_fields(volume: Volume) -> dict[str, Any]:
+    return {
+        "name": volume.name,
+        "id": volume.id,
+        "type": volume.type,
+        "phase": volume.phase,
+        "path": volume.path,
+        "attached_to": list(volume.attached_to),
+        "created_at": _iso(volume.created_at),
+    }
+
+
 def _volumes_create(options: argparse.Namespace) -> int:
-    _no_command(options, f"{PROG} volumes create NAME")
+    _no_command(options, f"{PROG} volumes create [NAME]")
     with _client(options) as porter:
         volume = porter.volumes.create(name=options.name)
-    print(volume.id, flush=True)
+    print(volume.name, flush=True)  # as `run` prints the sandbox's: its name, which is its id when unnamed
     return 0
 
 
@@ -511,11 +757,28 @@ def _volumes_rm(options: argparse.Namespace) -> int:
 
 
 def _time(value: datetime | str | None) -> str:
+    """A time for a table: local, to the second, with its UTC offset, so that it is never ambiguous."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _json(value: object) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    print(flush=True)
+
+
+def _completion(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
+    from ._completion import completion_script
+
+    print(completion_script(parser, options.shell), end="", flush=True)
+    return 0
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None) -> None:

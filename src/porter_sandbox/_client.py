@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import sys
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import DEFAULT_MAX_RETRIES, ClientConfig, resolve_config
+from ._config import DEFAULT_MAX_RETRIES, resolve_config
 from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._models import Health, Readiness
 from ._retry import AsyncRetryTransport, RetryTransport
@@ -25,22 +25,66 @@ __all__ = ["AsyncPorter", "Porter"]
 _USER_AGENT = f"porter-sandbox-python/{__version__}"
 
 
-def _headers(config: ClientConfig) -> dict[str, str]:
-    headers = {"User-Agent": _USER_AGENT}
-    if config.api_key:
-        headers["Authorization"] = f"Bearer {config.api_key}"
-    return headers
+class _BasePorter:
+    """What :class:`Porter` and :class:`AsyncPorter` share: configuration, its properties, the namespaces, repr.
+
+    Each twin makes its own httpx client and transport (the only difference
+    between them is the I/O), then hands them to :meth:`_bind`.
+    """
+
+    def __init__(
+        self, api_key: str | None, base_url: str | None, timeout: float | httpx.Timeout | None, max_retries: int
+    ) -> None:
+        self._config = resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+    def _http_options(self) -> dict[str, Any]:
+        """The settings of this client's httpx client, sync or async alike."""
+        headers = {"User-Agent": _USER_AGENT}
+        if self._config.api_key:
+            headers["Authorization"] = f"Bearer {self._config.api_key}"
+        return {"base_url": self._config.base_url, "headers": headers, "timeout": self._config.timeout}
+
+    def _bind(
+        self, http: httpx.Client | httpx.AsyncClient, transport: httpx.BaseTransport | httpx.AsyncBaseTransport
+    ) -> AuthenticatedClient | Client:
+        """Make ``raw`` on ``http`` (which sends through ``transport``); answer it for the namespaces."""
+        from ._raw_client import bound_client
+
+        self.raw: AuthenticatedClient | Client = bound_client(
+            base_url=self._config.base_url,
+            api_key=self._config.api_key,
+            timeout=self._config.timeout,
+            http=http,
+            transport=transport,
+        )
+        """The generated low-level client (``porter_sandbox_api``), on this client's httpx client.
+
+        Its ``with_headers()``, ``with_cookies()`` and ``with_timeout()`` answer a
+        copy with the change, sharing this client's connections and retries; this
+        client and its SDK calls are left as they are.
+        """
+        return self.raw
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL this client talks to."""
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeout of each request."""
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a request that may safely be retried is retried."""
+        return self._config.max_retries
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r}>"
 
 
-def _generated_client(config: ClientConfig) -> AuthenticatedClient | Client:
-    from porter_sandbox_api.client import AuthenticatedClient, Client
-
-    if config.api_key:
-        return AuthenticatedClient(base_url=config.base_url, token=config.api_key, timeout=config.timeout)
-    return Client(base_url=config.base_url, timeout=config.timeout)
-
-
-class Porter:
+class Porter(_BasePorter):
     """A client of the Porter Sandbox API.
 
     ::
@@ -62,6 +106,15 @@ class Porter:
     timeout and retries.
     """
 
+    sandboxes: Sandboxes
+    """Create, find, list and count sandboxes."""
+    volumes: Volumes
+    """Create, find, list and delete volumes, and reach their files."""
+    healthz: Healthz
+    """``healthz.health_check()``, the published client's name for :meth:`health`."""
+    readyz: Readyz
+    """``readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -71,38 +124,14 @@ class Porter:
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._config = resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self._http = httpx.Client(
-            base_url=self._config.base_url,
-            headers=_headers(self._config),
-            timeout=self._config.timeout,
-            transport=RetryTransport(transport or httpx.HTTPTransport(), max_retries=self._config.max_retries),
-        )
-        self.raw: AuthenticatedClient | Client = _generated_client(self._config).set_httpx_client(self._http)
-        """The generated low-level client (``porter_sandbox_api``), on this client's httpx client."""
-        self.sandboxes = Sandboxes(self.raw)
-        """Create, find, list and count sandboxes."""
-        self.volumes = Volumes(self.raw)
-        """Create, find, list and delete volumes, and reach their files."""
-        self.healthz = Healthz(self.raw)
-        """``healthz.health_check()``, the published client's name for :meth:`health`."""
-        self.readyz = Readyz(self.raw)
-        """``readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL this client talks to."""
-        return self._config.base_url
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The timeout of each request."""
-        return self._config.timeout
-
-    @property
-    def max_retries(self) -> int:
-        """How many times a request that may safely be retried is retried."""
-        return self._config.max_retries
+        super().__init__(api_key, base_url, timeout, max_retries)
+        sending = RetryTransport(transport or httpx.HTTPTransport(), max_retries=self._config.max_retries)
+        self._http = httpx.Client(transport=sending, **self._http_options())
+        raw = self._bind(self._http, sending)
+        self.sandboxes = Sandboxes(raw)
+        self.volumes = Volumes(raw)
+        self.healthz = Healthz(raw)
+        self.readyz = Readyz(raw)
 
     def health(self) -> Health:
         """Whether the API process is up (``GET /healthz``)."""
@@ -124,11 +153,8 @@ class Porter:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<Porter base_url={self.base_url!r}>"
 
-
-class AsyncPorter:
+class AsyncPorter(_BasePorter):
     """The async twin of :class:`Porter`: the same configuration and namespaces, with awaitable methods.
 
     ::
@@ -137,6 +163,15 @@ class AsyncPorter:
             sandbox = await porter.sandboxes.create(image="python:3.12-slim", name="async-sandbox")
             print((await sandbox.exec(["python", "-c", "print('hi')"])).stdout)
     """
+
+    sandboxes: AsyncSandboxes
+    """Create, find, list and count sandboxes."""
+    volumes: AsyncVolumes
+    """Create, find, list and delete volumes, and reach their files."""
+    healthz: AsyncHealthz
+    """``await healthz.health_check()``, the published client's name for :meth:`health`."""
+    readyz: AsyncReadyz
+    """``await readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
 
     def __init__(
         self,
@@ -147,41 +182,15 @@ class AsyncPorter:
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._config = resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        super().__init__(api_key, base_url, timeout, max_retries)
         _remember_sniffio_is_missing()
-        self._http = httpx.AsyncClient(
-            base_url=self._config.base_url,
-            headers=_headers(self._config),
-            timeout=self._config.timeout,
-            transport=AsyncRetryTransport(
-                transport or httpx.AsyncHTTPTransport(), max_retries=self._config.max_retries
-            ),
-        )
-        self.raw: AuthenticatedClient | Client = _generated_client(self._config).set_async_httpx_client(self._http)
-        """The generated low-level client (``porter_sandbox_api``), on this client's httpx client."""
-        self.sandboxes = AsyncSandboxes(self.raw)
-        """Create, find, list and count sandboxes."""
-        self.volumes = AsyncVolumes(self.raw)
-        """Create, find, list and delete volumes, and reach their files."""
-        self.healthz = AsyncHealthz(self.raw)
-        """``await healthz.health_check()``, the published client's name for :meth:`health`."""
-        self.readyz = AsyncReadyz(self.raw)
-        """``await readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL this client talks to."""
-        return self._config.base_url
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The timeout of each request."""
-        return self._config.timeout
-
-    @property
-    def max_retries(self) -> int:
-        """How many times a request that may safely be retried is retried."""
-        return self._config.max_retries
+        sending = AsyncRetryTransport(transport or httpx.AsyncHTTPTransport(), max_retries=self._config.max_retries)
+        self._http = httpx.AsyncClient(transport=sending, **self._http_options())
+        raw = self._bind(self._http, sending)
+        self.sandboxes = AsyncSandboxes(raw)
+        self.volumes = AsyncVolumes(raw)
+        self.healthz = AsyncHealthz(raw)
+        self.readyz = AsyncReadyz(raw)
 
     async def health(self) -> Health:
         """Whether the API process is up (``GET /healthz``)."""
@@ -202,9 +211,6 @@ class AsyncPorter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncPorter base_url={self.base_url!r}>"
 
 
 def _remember_sniffio_is_missing() -> None:

@@ -1,22 +1,7 @@
 """Every error the SDK raises, under one root.
 
-::
-
-    SandboxError                      anything this SDK raises on purpose
-    ├── APIStatusError                the server answered with an error status
-    │   ├── BadRequestError           400: the request is invalid; the message says what to change
-    │   ├── AuthenticationError       401: the API key is missing or wrong
-    │   ├── PermissionDeniedError     403: the key may not do this
-    │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
-    │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
-    │   ├── RateLimitError            429: too many requests (retried for you where safe)
-    │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
-    ├── APIConnectionError            the server could not be reached, or the connection dropped
-    ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
-    ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
-    ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
-    ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
-    └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
+The tree is drawn once, in the docstring of :class:`SandboxError`, so that
+``help(porter_sandbox.SandboxError)`` shows it to users.
 
 Other error statuses (413, 416, ...) raise :class:`APIStatusError` itself.
 Every error carries ``message``; errors from an answer carry ``status_code``
@@ -27,6 +12,7 @@ others have ``None`` there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -45,6 +31,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RouteNotFoundError",
     "SandboxEndedError",
     "SandboxError",
     "SandboxTimeoutError",
@@ -53,7 +40,27 @@ __all__ = [
 
 
 class SandboxError(Exception):
-    """The root of every error this SDK raises: catch it to catch them all."""
+    """The root of every error this SDK raises: catch it to catch them all.
+
+    ::
+
+        SandboxError                      anything this SDK raises on purpose
+        ├── APIStatusError                the server answered with an error status
+        │   ├── BadRequestError           400: the request is invalid; the message says what to change
+        │   ├── AuthenticationError       401: the API key is missing or wrong
+        │   ├── PermissionDeniedError     403: the key may not do this
+        │   ├── NotFoundError             404: no sandbox, volume or file has this id, name or path
+        │   │   └── RouteNotFoundError    404: the server has no such route at all: is base_url right?
+        │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
+        │   ├── RateLimitError            429: too many requests (retried for you where safe)
+        │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
+        ├── APIConnectionError            the server could not be reached, or the connection dropped
+        ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
+        ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
+        ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
+        ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
+        └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
+    """
 
     message: str
     """What went wrong, in words."""
@@ -97,6 +104,14 @@ class NotFoundError(APIStatusError):
     """404: no sandbox, volume or file has this id, name or path."""
 
 
+class RouteNotFoundError(NotFoundError):
+    """404 for the route itself, not for a sandbox or volume: the server has no such path.
+
+    Most often ``base_url`` is wrong (a path too many, such as ``/api/v2``, or
+    not a Sandbox API at all); the message says what the server answered.
+    """
+
+
 class ConflictError(APIStatusError):
     """409: the request conflicts with the current state (name taken, sandbox not running, volume attached, file exists)."""
 
@@ -126,14 +141,35 @@ class ConfigurationError(SandboxError, ValueError):
 
 
 class SandboxEndedError(SandboxError):
-    """``wait()`` saw the sandbox reach a terminal phase other than the one it was waiting for."""
+    """``wait()`` saw the sandbox reach a terminal phase other than the one it was waiting for.
+
+    The message says why, where the server said: the phase, the termination
+    reason, the exit code and the last lines the sandbox wrote to stderr.
+    """
 
     phase: str
     """The phase the sandbox ended in."""
+    termination_reason: str | None
+    """Why it ended (``launch_failed``, ``workload_exited``, ``ttl_expired``, ...), when the server says."""
+    exit_code: int | None
+    """Its main process's exit code, when it had one."""
+    log_tail: tuple[str, ...]
+    """The last lines its main process wrote to stderr (empty when there were none, or the logs were unreadable)."""
 
-    def __init__(self, message: str, *, phase: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        phase: str,
+        termination_reason: str | None = None,
+        exit_code: int | None = None,
+        log_tail: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.phase = phase
+        self.termination_reason = termination_reason
+        self.exit_code = exit_code
+        self.log_tail = tuple(log_tail)
 
 
 class CommandError(SandboxError):
@@ -176,6 +212,9 @@ def decode_body(content: bytes) -> object | None:
     return parsed
 
 
+_NO_ROUTE = re.compile(r"^no route for (\S+ \S+?)(?:;|$)")
+
+
 def error_for_status(status_code: int, content: bytes) -> APIStatusError:
     """The exception for an error answer: the class by status, the message from ``{"error": ...}``."""
     body = decode_body(content)
@@ -185,5 +224,28 @@ def error_for_status(status_code: int, content: bytes) -> APIStatusError:
         message = body.strip()[:500]
     else:
         message = "no message"
+    if status_code == 404 and _is_unknown_route(body, message):
+        return route_not_found(message, body)
     cls = _BY_STATUS.get(status_code) or (ServerError if status_code >= 500 else APIStatusError)
     return cls(message, status_code=status_code, body=body)
+
+
+def _is_unknown_route(body: object, message: str) -> bool:
+    # The Sandbox API names a missing sandbox or volume in {"error": ...}; a 404 for an unknown path says
+    # "no route for ...", and a 404 without that body is not the API answering at all (a proxy, another app).
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
+        return True
+    return _NO_ROUTE.match(message) is not None
+
+
+def route_not_found(message: str, body: object) -> RouteNotFoundError:
+    """The error for a 404 that names no sandbox or volume but the route: the server has no such path."""
+    match = _NO_ROUTE.match(message)
+    what = match.group(1) if match else "this request"
+    return RouteNotFoundError(
+        f"the server has no route for {what}: check base_url, which should be the Sandbox API's root, such as "
+        f"http://127.0.0.1:8080 for a local server, with no path after it unless the API is served under one "
+        f"(the server said: {message})",
+        status_code=404,
+        body=body,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._base_client import async_call, expect, sync_call
 from ._exceptions import error_for_status
@@ -13,6 +13,8 @@ from ._retry import CallOptions
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
     from porter_sandbox_api.types import Response
+
+    from ._operations import AsyncHealthzOperations, AsyncReadyzOperations, HealthzOperations, ReadyzOperations
 
     RawClient = AuthenticatedClient | Client
 
@@ -49,7 +51,7 @@ class Healthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = BoundOperations(client, "healthz", asynchronous=False)
+        self.raw = cast("HealthzOperations", BoundOperations(client, "healthz", asynchronous=False))
         """The generated ``healthz`` operations bound to this client."""
 
     def health_check(self) -> Health:
@@ -64,7 +66,7 @@ class AsyncHealthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = BoundOperations(client, "healthz", asynchronous=True)
+        self.raw = cast("AsyncHealthzOperations", BoundOperations(client, "healthz", asynchronous=True))
         """The generated ``healthz`` operations bound to this client."""
 
     async def health_check(self) -> Health:
@@ -79,7 +81,7 @@ class Readyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = BoundOperations(client, "readyz", asynchronous=False)
+        self.raw = cast("ReadyzOperations", BoundOperations(client, "readyz", asynchronous=False))
         """The generated ``readyz`` operations bound to this client."""
 
     def readiness_check(self) -> Readiness:
@@ -94,7 +96,7 @@ class AsyncReadyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = BoundOperations(client, "readyz", asynchronous=True)
+        self.raw = cast("AsyncReadyzOperations", BoundOperations(client, "readyz", asynchronous=True))
         """The generated ``readyz`` operations bound to this client."""
 
     async def readiness_check(self) -> Readiness:

@@ -7,7 +7,8 @@ to be awaited). It answers the generated ``Response`` (``status_code``,
 ``headers``, ``content``, ``parsed``) and raises nothing for error statuses:
 that is the low-level layer. It shares the client's connection pool, API key,
 timeout and retry policy with the SDK. Each operation module is imported on
-first use.
+first use. Type checkers see each namespace's ``raw`` through a protocol of
+``_operations`` that carries the generated signatures, less ``client``.
 """
 
 from __future__ import annotations

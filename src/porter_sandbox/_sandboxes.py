@@ -1,15 +1,11 @@
 """Sandboxes: the ``porter.sandboxes`` namespace and the ``Sandbox`` handle, sync and async side by side.
 
 Every decision (argument checks, request bodies, query building, parsing,
-pagination, name-or-id resolution, what ``wait()`` counts as done) is a plain
+pagination, what ``wait()`` counts as done) is a plain
 function at the top of this module; the sync and async classes below only do
 the I/O around them.
 
-``get(name_or_id)`` tells names from ids like this: a string that is a valid
-name (a DNS label) is first looked up as a name (``GET /v1/sandbox/lookup``);
-when no sandbox has that name, or the string cannot be a name, it is used as
-an id. A sandbox created without a name is named after its id, so its id is
-found by the name lookup too.
+``get(name_or_id)`` takes a name or an id, as ``_references`` resolves them.
 """
 
 from __future__ import annotations
@@ -22,17 +18,20 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast, get_args
 
 import httpx
 
 from ._base_client import async_call, expect, expect_no_content, sync_call
 from ._config import resolve_timeout
-from ._exceptions import NotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
+from ._exceptions import NotFoundError, RouteNotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
+from ._handle import Handle
 from ._models import CountPoint, ExecResult, LogLine, SandboxCounts, SandboxPage
-from ._names import check_mount_path, check_name, is_name
+from ._names import check_mount_path, check_name
 from ._raw import BoundOperations
+from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
+from ._volumes import AsyncVolumes, Volumes
 
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
@@ -47,16 +46,25 @@ if TYPE_CHECKING:
     )
     from porter_sandbox_api.types import Response
 
+    from ._operations import AsyncSandboxOperations, SandboxOperations
+
     RawClient = AuthenticatedClient | Client
 
-__all__ = ["TERMINAL_PHASES", "AsyncSandbox", "AsyncSandboxes", "Sandbox", "Sandboxes"]
+__all__ = ["TERMINAL_PHASES", "AsyncSandbox", "AsyncSandboxes", "Sandbox", "SandboxPhase", "Sandboxes", "WaitPhase"]
 
 logger = logging.getLogger("porter_sandbox")
 
-PHASES: Final = ("queued", "creating", "running", "succeeded", "failed", "terminated")
-TERMINAL_PHASES: Final = frozenset({"succeeded", "failed", "terminated"})
+SandboxPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated"]
+"""A sandbox's phase: ``queued`` -> ``creating`` -> ``running`` -> ``succeeded``, ``failed`` or ``terminated``."""
+WaitPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated", "terminal"]
+"""What ``wait()`` waits for: a phase, or ``terminal`` for any phase a sandbox never leaves."""
+PHASES: Final[tuple[SandboxPhase, ...]] = get_args(SandboxPhase)
+TERMINAL_PHASES: Final[frozenset[SandboxPhase]] = frozenset({"succeeded", "failed", "terminated"})
 """The phases a sandbox never leaves."""
 DEFAULT_WAIT_TIMEOUT: Final = 60.0
+ERROR_TAIL_LINES: Final = 5
+"""How many of a failed sandbox's last error lines its ``SandboxEndedError`` quotes."""
+_ERROR_TAIL_SCAN: Final = 200  # the newest log lines searched for them
 _FIRST_POLL: Final = 0.02
 _MAX_POLL: Final = 0.5
 _MAX_PAGES: Final = 1_000_000  # the spec's bound on ``page``
@@ -78,7 +86,7 @@ class SandboxState:
     id: str
     name: str
     image: str
-    phase: str
+    phase: SandboxPhase
     created_at: datetime | None
     tags: Mapping[str, str] = field(default_factory=dict)
     exit_code: int | None = None
@@ -98,7 +106,7 @@ def state_from_status(status: StatusResponse) -> SandboxState:
         id=status.id,
         name=status.name,
         image=status.image,
-        phase=str(status.phase),
+        phase=cast("SandboxPhase", str(status.phase)),
         created_at=status.created_at,
         tags={} if isinstance(status.tags, Unset) else dict(status.tags.additional_properties),
         exit_code=None if isinstance(status.exit_code, Unset) else status.exit_code,
@@ -154,12 +162,15 @@ def build_spec(
     if args is not None:
         spec.args = _string_list(args, "args")
     if env is not None:
-        spec.env = StringMap.from_dict(_string_map(env, "env"))
+        spec.env = StringMap.from_dict(check_env(env))
     if tags is not None:
         spec.tags = StringMap.from_dict(_string_map(tags, "tags"))
     if volume_mounts is not None:
         if not isinstance(volume_mounts, Mapping):
-            raise TypeError("volume_mounts must map absolute mount paths to volume ids, such as {'/data': volume.id}")
+            raise TypeError(
+                "volume_mounts must map absolute mount paths to volumes (a name, an id or a Volume), "
+                "such as {'/data': 'my-volume'}"
+            )
         spec.volume_mounts = StringMap.from_dict(
             {check_mount_path(path): _volume_id(volume) for path, volume in volume_mounts.items()}
         )
@@ -177,6 +188,52 @@ def build_spec(
             raise ValueError(f"ttl_seconds must be a whole number of seconds, 1 or more, not {ttl_seconds!r}")
         spec.ttl_seconds = ttl_seconds
     return spec
+
+
+def check_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` as a dict, when every key can name an environment variable and no value holds a NUL."""
+    variables = _string_map(env, "env")
+    for key, value in variables.items():
+        if not key:
+            raise ValueError("env has an empty variable name; each key must name a variable, such as 'MODE'")
+        if "=" in key:
+            raise ValueError(
+                f"env variable name {key!r} holds '=', which ends a name in the environment; "
+                f"pass the name and the value apart, such as {{'MODE': 'batch'}}"
+            )
+        if "\0" in key or "\0" in value:
+            raise ValueError(f"env variable {key!r} holds a NUL character, which no environment can carry")
+    return variables
+
+
+def mount_references(volume_mounts: Mapping[str, str | _HasId] | None) -> dict[str, str]:
+    """The mounts given as a string (a volume's name or id), by path: each is resolved to an id before create."""
+    if volume_mounts is None:
+        return {}
+    return {path: volume for path, volume in volume_mounts.items() if isinstance(volume, str)}
+
+
+def with_mounts(spec: SandboxSpec, volume_ids: Mapping[str, str]) -> SandboxSpec:
+    """``spec`` with the volumes of ``volume_ids`` (ids by mount path) in place of the names it was given."""
+    from porter_sandbox_api.models import StringMap
+
+    if volume_ids:
+        assert isinstance(spec.volume_mounts, StringMap)
+        for path, volume_id in volume_ids.items():
+            spec.volume_mounts[path] = volume_id
+    return spec
+
+
+def mount_not_found(reference: str, cause: NotFoundError) -> NotFoundError:
+    """The error for a mount whose volume matched neither a name nor an id: it says what to pass."""
+    if isinstance(cause, RouteNotFoundError):
+        return cause
+    return NotFoundError(
+        f"volume_mounts: no volume is named or has the id {reference!r}. Pass a volume's name, its id or the "
+        f"Volume itself, such as {{'/data': 'my-volume'}}, for a volume made with porter.volumes.create(name=...)",
+        status_code=cause.status_code,
+        body=cause.body,
+    )
 
 
 def exec_request(command: Sequence[str]) -> ExecRequest:
@@ -241,14 +298,14 @@ def log_lines(answer: LogsResponse) -> builtins.list[LogLine]:
 def filter_query(
     *,
     tags: Mapping[str, str] | None,
-    phase: str | Sequence[str] | None,
+    phase: SandboxPhase | Sequence[SandboxPhase] | None,
     search: str | None,
     image: str | None,
     start_time: datetime | None,
     end_time: datetime | None,
 ) -> dict[str, Any]:
     """The filters shared by ``list()``, ``iter()`` and ``counts()``, as keyword arguments of the generated calls."""
-    from porter_sandbox_api.models import SandboxPhase
+    from porter_sandbox_api.models import SandboxPhase as GeneratedPhase
 
     query: dict[str, Any] = {}
     if tags is not None:
@@ -262,7 +319,7 @@ def filter_query(
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase {unknown[0]!r}; phases are {', '.join(PHASES)}")
-        query["phase"] = [SandboxPhase(p) for p in phases]
+        query["phase"] = [GeneratedPhase(p) for p in phases]
     if search is not None:
         query["search"] = search
     if image is not None:
@@ -296,21 +353,7 @@ def counts_from(answer: CountsResponse) -> SandboxCounts:
     )
 
 
-def check_reference(name_or_id: str, kind: str) -> str:
-    """``name_or_id`` when it is a non-empty string."""
-    if not isinstance(name_or_id, str) or not name_or_id:
-        raise ValueError(f"expected a {kind} name or id, a non-empty string, not {name_or_id!r}")
-    return name_or_id
-
-
-def not_found(kind: str, name_or_id: str, cause: NotFoundError) -> NotFoundError:
-    """The 404 for a name-or-id that matched neither a name nor an id."""
-    return NotFoundError(
-        f"no {kind} is named or has the id {name_or_id!r}", status_code=cause.status_code, body=cause.body
-    )
-
-
-def wait_target(phase: str) -> str:
+def wait_target(phase: WaitPhase) -> WaitPhase:
     """The phase ``wait()`` waits for: ``running``, a terminal phase, or ``terminal`` (any of them)."""
     if phase != "terminal" and phase not in PHASES:
         raise ValueError(f"cannot wait for phase {phase!r}; wait for 'running', 'terminal' or one of {PHASES}")
@@ -318,17 +361,36 @@ def wait_target(phase: str) -> str:
 
 
 def wait_reached(state: SandboxState, target: str) -> bool:
-    """Whether ``wait(target)`` is done; raise :class:`SandboxEndedError` when it can never be."""
-    if state.phase == target or (target == "terminal" and state.phase in TERMINAL_PHASES):
-        return True
-    if state.phase in TERMINAL_PHASES:
-        reason = f" ({state.termination_reason})" if state.termination_reason else ""
-        code = f", exit code {state.exit_code}" if state.exit_code is not None else ""
-        raise SandboxEndedError(
-            f"sandbox {state.name!r} ended {state.phase}{reason}{code} while waiting for {target!r}",
-            phase=state.phase,
-        )
-    return False
+    """Whether ``wait(target)`` is done."""
+    return state.phase == target or (target == "terminal" and state.phase in TERMINAL_PHASES)
+
+
+def wait_ended(state: SandboxState, target: str) -> bool:
+    """Whether ``wait(target)`` can never be done: the sandbox ended in another phase."""
+    return state.phase in TERMINAL_PHASES and not wait_reached(state, target)
+
+
+def error_tail(lines: Sequence[LogLine]) -> tuple[str, ...]:
+    """The last lines the main process wrote to stderr: where a failed sandbox most likely says why."""
+    return tuple(line.line for line in lines if line.level == "error" and not line.exec_id)[-ERROR_TAIL_LINES:]
+
+
+def ended_error(state: SandboxState, target: str, tail: Sequence[str]) -> SandboxEndedError:
+    """The error when ``wait(target)`` saw the sandbox end otherwise: its phase, reason, exit code, last errors.
+
+    The message is one line (the command line prints it as is); ``tail`` is
+    what :func:`error_tail` found in its logs.
+    """
+    reason = f" ({state.termination_reason})" if state.termination_reason else ""
+    code = f", exit code {state.exit_code}" if state.exit_code is not None else ""
+    said = f"; its last error output: {' | '.join(tail)}" if tail else ""
+    return SandboxEndedError(
+        f"sandbox {state.name!r} ended {state.phase}{reason}{code} while waiting for {target!r}{said}",
+        phase=state.phase,
+        termination_reason=state.termination_reason,
+        exit_code=state.exit_code,
+        log_tail=tail,
+    )
 
 
 def poll_delays(timeout: float) -> Iterator[float]:
@@ -370,7 +432,7 @@ def _string_map(values: Mapping[str, str], what: str) -> dict[str, str]:
 def _volume_id(volume: str | _HasId) -> str:
     volume_id = volume if isinstance(volume, str) else getattr(volume, "id", None)
     if not isinstance(volume_id, str) or not volume_id:
-        raise TypeError(f"volume_mounts values must be volume ids (or Volume handles), not {volume!r}")
+        raise TypeError(f"volume_mounts values must be volume names, ids or Volume handles, not {volume!r}")
     return volume_id
 
 
@@ -389,20 +451,8 @@ def _aware(moment: datetime) -> datetime:
 # Handles
 
 
-class _SandboxFields:
+class _SandboxFields(Handle[SandboxState]):
     """The last-known fields of a sandbox, shared by ``Sandbox`` and ``AsyncSandbox``."""
-
-    _state: SandboxState
-
-    @property
-    def id(self) -> str:
-        """The sandbox's id."""
-        return self._state.id
-
-    @property
-    def name(self) -> str:
-        """The sandbox's name (its id when it was created without one)."""
-        return self._state.name
 
     @property
     def image(self) -> str:
@@ -410,7 +460,7 @@ class _SandboxFields:
         return self._state.image
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> SandboxPhase:
         """Its last-known phase: ``queued``, ``creating``, ``running``, ``succeeded``, ``failed`` or ``terminated``."""
         return self._state.phase
 
@@ -464,15 +514,6 @@ class _SandboxFields:
         """Whether its last-known phase is one it never leaves (``succeeded``, ``failed``, ``terminated``)."""
         return self._state.phase in TERMINAL_PHASES
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} id={self.id!r} name={self.name!r} phase={self.phase!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and isinstance(other, _SandboxFields) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.id))
-
 
 class Sandbox(_SandboxFields):
     """A sandbox: its last-known fields, and what you can do with it.
@@ -485,10 +526,6 @@ class Sandbox(_SandboxFields):
         with porter.sandboxes.create(image="python:3.12-slim") as sandbox:
             print(sandbox.exec(["python", "-c", "print('hi')"]).stdout)
     """
-
-    def __init__(self, client: RawClient, state: SandboxState) -> None:
-        self._client = client
-        self._state = state
 
     def refresh(self) -> Sandbox:
         """Fetch the sandbox's current status, update this handle with it, and answer the handle."""
@@ -546,7 +583,7 @@ class Sandbox(_SandboxFields):
         expect_no_content(sync_call(delete_sandbox.sync_detailed, self._state.id, client=self._client))
         self.refresh()
 
-    def wait(self, phase: str = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> Sandbox:
+    def wait(self, phase: WaitPhase = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> Sandbox:
         """Poll until the sandbox reaches ``phase``, and answer the refreshed handle.
 
         ``phase`` is ``"running"``, a terminal phase (``"succeeded"``,
@@ -556,12 +593,24 @@ class Sandbox(_SandboxFields):
         """
         target = wait_target(phase)
         for delay in poll_delays(timeout):
-            if wait_reached(self.refresh()._state, target):
+            if self._reached(target):
                 return self
             time.sleep(delay)
-        if wait_reached(self.refresh()._state, target):
+        if self._reached(target):
             return self
         raise wait_timed_out(self._state, target, timeout)
+
+    def _reached(self, target: str) -> bool:
+        state = self.refresh()._state
+        if wait_ended(state, target):
+            raise ended_error(state, target, self._error_tail())
+        return wait_reached(state, target)
+
+    def _error_tail(self) -> tuple[str, ...]:
+        try:
+            return error_tail(self.logs(limit=_ERROR_TAIL_SCAN))
+        except SandboxError:
+            return ()  # the reason and exit code still say what happened
 
     def __enter__(self) -> Sandbox:
         return self
@@ -589,10 +638,6 @@ class AsyncSandbox(_SandboxFields):
         async with await porter.sandboxes.create(image="python:3.12-slim") as sandbox:
             print((await sandbox.exec(["python", "-c", "print('hi')"])).stdout)
     """
-
-    def __init__(self, client: RawClient, state: SandboxState) -> None:
-        self._client = client
-        self._state = state
 
     async def refresh(self) -> AsyncSandbox:
         """Fetch the sandbox's current status, update this handle with it, and answer the handle."""
@@ -647,7 +692,7 @@ class AsyncSandbox(_SandboxFields):
         expect_no_content(await async_call(delete_sandbox.asyncio_detailed, self._state.id, client=self._client))
         await self.refresh()
 
-    async def wait(self, phase: str = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> AsyncSandbox:
+    async def wait(self, phase: WaitPhase = "running", timeout: float = DEFAULT_WAIT_TIMEOUT) -> AsyncSandbox:
         """Poll until the sandbox reaches ``phase``, and answer the refreshed handle.
 
         As :meth:`Sandbox.wait`: ``"running"``, a terminal phase or
@@ -658,12 +703,24 @@ class AsyncSandbox(_SandboxFields):
 
         target = wait_target(phase)
         for delay in poll_delays(timeout):
-            if wait_reached((await self.refresh())._state, target):
+            if await self._reached(target):
                 return self
             await asyncio.sleep(delay)
-        if wait_reached((await self.refresh())._state, target):
+        if await self._reached(target):
             return self
         raise wait_timed_out(self._state, target, timeout)
+
+    async def _reached(self, target: str) -> bool:
+        state = (await self.refresh())._state
+        if wait_ended(state, target):
+            raise ended_error(state, target, await self._error_tail())
+        return wait_reached(state, target)
+
+    async def _error_tail(self) -> tuple[str, ...]:
+        try:
+            return error_tail(await self.logs(limit=_ERROR_TAIL_SCAN))
+        except SandboxError:
+            return ()  # the reason and exit code still say what happened
 
     async def __aenter__(self) -> AsyncSandbox:
         return self
@@ -690,13 +747,13 @@ class Sandboxes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: SandboxOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> SandboxOperations:
         """The generated sandbox operations bound to this client (``raw.get_sandbox(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "sandboxes", asynchronous=False)
+            self._raw = cast("SandboxOperations", BoundOperations(self._client, "sandboxes", asynchronous=False))
         return self._raw
 
     def create(
@@ -717,7 +774,7 @@ class Sandboxes:
         before sending: :class:`InvalidNameError`; taken: :class:`ConflictError`).
         ``command``/``args`` override the image's entrypoint (without them the
         sandbox idles, ready for ``exec``). ``volume_mounts`` maps absolute paths
-        to volume ids or ``Volume`` handles. ``resources`` takes ``cpu`` and
+        to volumes: a name, an id or a ``Volume`` (a name is looked up first). ``resources`` takes ``cpu`` and
         ``memory`` as Kubernetes quantities (``"500m"``, ``"512Mi"``).
         ``ttl_seconds`` terminates it that long after it starts running.
         A create is retried only when the connection failed before it was sent.
@@ -736,22 +793,23 @@ class Sandboxes:
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
+        volumes, resolved = Volumes(self._client), {}
+        for path, reference in mount_references(volume_mounts).items():
+            try:
+                resolved[path] = volumes.get(reference).id
+            except NotFoundError as exc:
+                raise mount_not_found(reference, exc) from None
+        spec = with_mounts(spec, resolved)
         created = expect(sync_call(create_sandbox.sync_detailed, client=self._client, body=spec), CreateResponse)
         return Sandbox(self._client, state_after_create(created.id, created.name, spec))
 
     def get(self, name_or_id: str) -> Sandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
-        from porter_sandbox_api.api.sandboxes import get_sandbox, lookup_sandbox
-        from porter_sandbox_api.models import LookupResponse, StatusResponse
+        from porter_sandbox_api.api.sandboxes import get_sandbox
+        from porter_sandbox_api.models import StatusResponse
 
         reference = check_reference(name_or_id, "sandbox")
-        sandbox_id = reference
-        if is_name(reference):
-            try:
-                found = sync_call(lookup_sandbox.sync_detailed, client=self._client, name=reference)
-                sandbox_id = expect(found, LookupResponse).id
-            except NotFoundError:
-                pass  # not a name: try it as an id
+        sandbox_id = resolve_id(self._client, "sandbox", reference)
         try:
             status = expect(sync_call(get_sandbox.sync_detailed, sandbox_id, client=self._client), StatusResponse)
         except NotFoundError as exc:
@@ -761,7 +819,7 @@ class Sandboxes:
     def list(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         page: int = 1,
@@ -784,7 +842,7 @@ class Sandboxes:
     def iter(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -804,7 +862,7 @@ class Sandboxes:
     def counts(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -857,13 +915,13 @@ class AsyncSandboxes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: AsyncSandboxOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> AsyncSandboxOperations:
         """The generated sandbox operations bound to this client (``await raw.get_sandbox(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "sandboxes", asynchronous=True)
+            self._raw = cast("AsyncSandboxOperations", BoundOperations(self._client, "sandboxes", asynchronous=True))
         return self._raw
 
     async def create(
@@ -896,23 +954,24 @@ class AsyncSandboxes:
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
+        volumes, resolved = AsyncVolumes(self._client), {}
+        for path, reference in mount_references(volume_mounts).items():
+            try:
+                resolved[path] = (await volumes.get(reference)).id
+            except NotFoundError as exc:
+                raise mount_not_found(reference, exc) from None
+        spec = with_mounts(spec, resolved)
         answer = await async_call(create_sandbox.asyncio_detailed, client=self._client, body=spec)
         created = expect(answer, CreateResponse)
         return AsyncSandbox(self._client, state_after_create(created.id, created.name, spec))
 
     async def get(self, name_or_id: str) -> AsyncSandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
-        from porter_sandbox_api.api.sandboxes import get_sandbox, lookup_sandbox
-        from porter_sandbox_api.models import LookupResponse, StatusResponse
+        from porter_sandbox_api.api.sandboxes import get_sandbox
+        from porter_sandbox_api.models import StatusResponse
 
         reference = check_reference(name_or_id, "sandbox")
-        sandbox_id = reference
-        if is_name(reference):
-            try:
-                found = await async_call(lookup_sandbox.asyncio_detailed, client=self._client, name=reference)
-                sandbox_id = expect(found, LookupResponse).id
-            except NotFoundError:
-                pass  # not a name: try it as an id
+        sandbox_id = await async_resolve_id(self._client, "sandbox", reference)
         try:
             answer = await async_call(get_sandbox.asyncio_detailed, sandbox_id, client=self._client)
             status = expect(answer, StatusResponse)
@@ -923,7 +982,7 @@ class AsyncSandboxes:
     async def list(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         page: int = 1,
@@ -940,7 +999,7 @@ class AsyncSandboxes:
     def iter(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,
@@ -956,7 +1015,7 @@ class AsyncSandboxes:
     async def counts(
         self,
         tags: Mapping[str, str] | None = None,
-        phase: str | Sequence[str] | None = None,
+        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
         search: str | None = None,
         image: str | None = None,
         *,

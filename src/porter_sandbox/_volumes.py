@@ -1,8 +1,6 @@
 """Volumes: the ``porter.volumes`` namespace and the ``Volume`` handle with its files, sync and async side by side.
 
-As for sandboxes, ``get(name_or_id)`` and ``delete(name_or_id)`` look a
-string up as a name first when it is a valid name, and use it as an id when
-no volume has that name (or it cannot be a name).
+``get(name_or_id)`` and ``delete(name_or_id)`` take a name or an id, as ``_references`` resolves them.
 
 File methods send one request each, except ``iterdir`` and ``search`` (one
 listing per directory the server's listing cut off) and ``stream`` (one ranged
@@ -19,11 +17,12 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from ._base_client import async_call, expect, expect_content, expect_no_content, sync_call
 from ._exceptions import NotFoundError, error_for_status
+from ._handle import Handle
 from ._models import VolumeFile
-from ._names import check_name, is_name
+from ._names import check_name
 from ._raw import BoundOperations
+from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
-from ._sandboxes import check_reference, not_found
 from ._volume_files import (
     DEFAULT_CHUNK_SIZE,
     ListingWalk,
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
     from porter_sandbox_api.models import CreateVolumeRequest, MoveFileRequest
     from porter_sandbox_api.models import Volume as VolumeModel
     from porter_sandbox_api.types import File, Response
+
+    from ._operations import AsyncVolumeOperations, VolumeOperations
 
     RawClient = AuthenticatedClient | Client
 
@@ -136,20 +137,8 @@ def stream_part(reader: RangedRead, answer: Response[Any]) -> bytes:
 # Handles
 
 
-class _VolumeFields:
+class _VolumeFields(Handle[VolumeState]):
     """The last-known fields of a volume, shared by ``Volume`` and ``AsyncVolume``."""
-
-    _state: VolumeState
-
-    @property
-    def id(self) -> str:
-        """The volume's id."""
-        return self._state.id
-
-    @property
-    def name(self) -> str:
-        """The volume's name (its id when it was created without one)."""
-        return self._state.name
 
     @property
     def type(self) -> str:
@@ -176,15 +165,6 @@ class _VolumeFields:
         """When it was created."""
         return self._state.created_at
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} id={self.id!r} name={self.name!r} phase={self.phase!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and isinstance(other, _VolumeFields) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.id))
-
 
 class Volume(_VolumeFields):
     """A volume: a directory of files that sandboxes mount and that outlives them.
@@ -193,10 +173,6 @@ class Volume(_VolumeFields):
     with ``porter.sandboxes.create(..., volume_mounts={"/data": volume})``, and
     reach its files without a sandbox through the file methods here.
     """
-
-    def __init__(self, client: RawClient, state: VolumeState) -> None:
-        self._client = client
-        self._state = state
 
     def refresh(self) -> Volume:
         """Fetch the volume again (its phase, the sandboxes it is attached to); answer this handle."""
@@ -333,10 +309,6 @@ class Volume(_VolumeFields):
 class AsyncVolume(_VolumeFields):
     """The async twin of :class:`Volume`: the same fields, and awaitable methods."""
 
-    def __init__(self, client: RawClient, state: VolumeState) -> None:
-        self._client = client
-        self._state = state
-
     async def refresh(self) -> AsyncVolume:
         """Fetch the volume again (its phase, the sandboxes it is attached to); answer this handle."""
         from porter_sandbox_api.api.volumes import get_volume
@@ -468,13 +440,13 @@ class Volumes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: VolumeOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> VolumeOperations:
         """The generated volume operations bound to this client (``raw.get_volume(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "volumes", asynchronous=False)
+            self._raw = cast("VolumeOperations", BoundOperations(self._client, "volumes", asynchronous=False))
         return self._raw
 
     def create(self, name: str | None = None) -> Volume:
@@ -500,7 +472,7 @@ class Volumes:
         from porter_sandbox_api.models import Volume as VolumeModel
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = self._resolve(reference)
+        volume_id = resolve_id(self._client, "volume", reference)
         try:
             volume = expect(sync_call(get_volume.sync_detailed, volume_id, client=self._client), VolumeModel)
         except NotFoundError as exc:
@@ -512,23 +484,11 @@ class Volumes:
         from porter_sandbox_api.api.volumes import delete_volume
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = self._resolve(reference)
+        volume_id = resolve_id(self._client, "volume", reference)
         try:
             expect_no_content(sync_call(delete_volume.sync_detailed, volume_id, client=self._client))
         except NotFoundError as exc:
             raise not_found("volume", reference, exc) from None
-
-    def _resolve(self, reference: str) -> str:
-        from porter_sandbox_api.api.volumes import lookup_volume
-        from porter_sandbox_api.models import LookupResponse
-
-        if not is_name(reference):
-            return reference
-        try:
-            found = sync_call(lookup_volume.sync_detailed, client=self._client, name=reference)
-            return expect(found, LookupResponse).id
-        except NotFoundError:
-            return reference  # not a name: try it as an id
 
     def __repr__(self) -> str:
         return f"<Volumes of {self._client._base_url!r}>"
@@ -539,13 +499,13 @@ class AsyncVolumes:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self._raw: BoundOperations | None = None
+        self._raw: AsyncVolumeOperations | None = None
 
     @property
-    def raw(self) -> BoundOperations:
+    def raw(self) -> AsyncVolumeOperations:
         """The generated volume operations bound to this client (``await raw.get_volume(id)`` answers a ``Response``)."""
         if self._raw is None:
-            self._raw = BoundOperations(self._client, "volumes", asynchronous=True)
+            self._raw = cast("AsyncVolumeOperations", BoundOperations(self._client, "volumes", asynchronous=True))
         return self._raw
 
     async def create(self, name: str | None = None) -> AsyncVolume:
@@ -571,7 +531,7 @@ class AsyncVolumes:
         from porter_sandbox_api.models import Volume as VolumeModel
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = await self._resolve(reference)
+        volume_id = await async_resolve_id(self._client, "volume", reference)
         try:
             answer = await async_call(get_volume.asyncio_detailed, volume_id, client=self._client)
             volume = expect(answer, VolumeModel)
@@ -584,23 +544,11 @@ class AsyncVolumes:
         from porter_sandbox_api.api.volumes import delete_volume
 
         reference = check_reference(name_or_id, "volume")
-        volume_id = await self._resolve(reference)
+        volume_id = await async_resolve_id(self._client, "volume", reference)
         try:
             expect_no_content(await async_call(delete_volume.asyncio_detailed, volume_id, client=self._client))
         except NotFoundError as exc:
             raise not_found("volume", reference, exc) from None
-
-    async def _resolve(self, reference: str) -> str:
-        from porter_sandbox_api.api.volumes import lookup_volume
-        from porter_sandbox_api.models import LookupResponse
-
-        if not is_name(reference):
-            return reference
-        try:
-            found = await async_call(lookup_volume.asyncio_detailed, client=self._client, name=reference)
-            return expect(found, LookupResponse).id
-        except NotFoundError:
-            return reference  # not a name: try it as an id
 
     def __repr__(self) -> str:
         return f"<AsyncVolumes of {self._client._base_url!r}>"

@@ -7,18 +7,17 @@
             sandbox = porter.sandboxes.create(image="python:3.12-slim")
             print(sandbox.exec(["echo", "hi"]).stdout)
 
-``local_server`` starts ``python -m porter_sandbox_server serve`` (installed with
-``pip install 'porter-sandbox[server]'``) as a child process on a free
-loopback port with a temporary data directory, waits until it answers, and
-stops it on exit. The pytest plugin in ``porter_sandbox.pytest_plugin`` builds
-its fixtures on it.
+``local_server`` starts ``python -m porter_sandbox_server serve`` (it needs the
+``server`` extra: ``pip install -e '.[server]'`` from a checkout) as a child
+process on a free loopback port with a temporary data directory, waits until
+it answers, and stops it on exit. The pytest plugin in
+``porter_sandbox.pytest_plugin`` builds its fixtures on it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import logging
 import os
 import re
@@ -37,16 +36,37 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._client import AsyncPorter, Porter
+    from ._sandboxes import SandboxPhase
 
-__all__ = ["LocalServer", "ServerStartError", "bubblewrap_available", "local_server"]
+__all__ = [
+    "LIVE_PHASES",
+    "LocalServer",
+    "SandboxLeftRunningWarning",
+    "ServerStartError",
+    "bubblewrap_available",
+    "live_sandboxes",
+    "local_server",
+]
 
 logger = logging.getLogger("porter_sandbox.testing")
 
 _SERVING = re.compile(r"serving (http://\S+)")
 
 
+LIVE_PHASES: tuple[SandboxPhase, ...] = ("queued", "creating", "running")
+"""The phases of a sandbox that has not ended: it still holds what it was given."""
+
+
 class ServerStartError(RuntimeError):
-    """The local server did not start; the message carries what it printed."""
+    """The local server did not start; the message carries what it printed (or which extra to install)."""
+
+
+class SandboxLeftRunningWarning(UserWarning):
+    """Sandboxes were still running on the test server when the test session ended: a test did not terminate them.
+
+    Terminate them in the test (``with porter.sandboxes.create(...) as sandbox:``
+    does it on exit), or ask for the ``sandbox`` fixture, which always does.
+    """
 
 
 @functools.cache
@@ -84,8 +104,11 @@ class LocalServer:
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
     ) -> None:
-        if importlib.util.find_spec("porter_sandbox_server") is None:
-            raise ServerStartError("the local server is not installed: pip install 'porter-sandbox[server]'")
+        from ._extras import missing_server_modules, server_extra_message
+
+        missing = missing_server_modules()
+        if missing:
+            raise ServerStartError(server_extra_message(missing))
         if isolation is None:
             isolation = "bwrap" if bubblewrap_available() else "none"
         self.runtime = runtime
@@ -239,6 +262,17 @@ class LocalServer:
 
     def __repr__(self) -> str:
         return f"LocalServer(url={self.url!r}, runtime={self.runtime!r}, data_dir={str(self.data_dir)!r})"
+
+
+def live_sandboxes(server: LocalServer) -> list[str]:
+    """The sandboxes on ``server`` that have not ended, newest first, each as ``name (id, image, since ...)``."""
+    with server.client() as porter:
+        return [
+            f"{sandbox.name} ({sandbox.id}, {sandbox.image}, created {sandbox.created_at:%H:%M:%S})"
+            if sandbox.name != sandbox.id
+            else f"{sandbox.id} ({sandbox.image}, created {sandbox.created_at:%H:%M:%S})"
+            for sandbox in porter.sandboxes.iter(phase=list(LIVE_PHASES))
+        ]
 
 
 def _drain(stream: object) -> None:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_support import CONFIG_VARIABLES, Cli, assert_one_line_error, run_cli
+from cli_support import CONFIG_VARIABLES, Cli, Outcome, assert_one_line_error, run_cli
+from missing_extra import run_without_server_extra
 
 from porter_sandbox import _cli
 from porter_sandbox.testing import local_server
@@ -23,10 +24,13 @@ COMMANDS = [
     ["logs"],
     ["ls"],
     ["rm"],
+    ["inspect"],
+    ["prune"],
     ["volumes"],
     ["volumes", "ls"],
     ["volumes", "create"],
     ["volumes", "rm"],
+    ["completion"],
 ]
 
 
@@ -35,12 +39,12 @@ def test_help_everywhere(offline_cli: Cli, command: list[str]) -> None:
     outcome = offline_cli(*command, "--help")
     assert outcome.code == 0
     assert outcome.out.startswith("usage: porter-sandbox")
-    assert "--base-url" in outcome.out or command in ([], ["volumes"])
+    assert "--base-url" in outcome.out or command in ([], ["volumes"], ["completion"])
 
 
 def test_top_level_help_lists_every_command(offline_cli: Cli) -> None:
     text = offline_cli("--help").out
-    for command in ("serve", "run", "exec", "logs", "ls", "rm", "volumes"):
+    for command in ("serve", "run", "exec", "logs", "inspect", "ls", "rm", "prune", "volumes", "completion"):
         assert f"    {command} " in text
 
 
@@ -111,17 +115,20 @@ def test_serve_help_is_the_servers() -> None:
         assert option in outcome.out
 
 
-def test_serve_without_the_server_extra_says_how_to_install_it(
-    offline_cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = _cli.importlib.util.find_spec
+def test_serve_without_the_server_extra_says_which_extra_to_install() -> None:
+    done = run_without_server_extra(
+        "import sys; from porter_sandbox._cli import main; sys.exit(main(['serve', '--port', '0']))"
+    )
+    line = assert_one_line_error(Outcome(done.returncode, done.stdout, done.stderr))
+    assert "needs porter-sandbox's 'server' extra (missing: starlette, uvicorn, yaml, jsonschema)" in line
+    assert "pip install" in line and "[server]" in line
 
-    def find_spec(name: str, *args: object) -> object:
-        return None if name == "porter_sandbox_server" else real(name, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_cli.importlib.util, "find_spec", find_spec)
-    line = assert_one_line_error(offline_cli("serve", "--port", "0"))
-    assert "pip install 'porter-sandbox[server]'" in line
+def test_the_install_command_names_where_porter_sandbox_came_from() -> None:
+    from porter_sandbox._extras import install_command
+
+    # This checkout is installed in development mode: the command installs the extra from it.
+    assert install_command() == f"pip install -e '{Path(__file__).resolve().parents[2]}[server]'"
 
 
 def test_the_cli_does_not_import_the_server() -> None:

@@ -153,7 +153,8 @@ def test_ls_shows_a_table_filtered_by_tag_and_phase(cli: Cli, unique_name: str) 
     assert cli("run", "python:3.12-slim", "--name", gone, "--tag", tag).code == 0
     assert cli("rm", gone).code == 0
 
-    table = cli("ls", "--tag", tag)
+    assert cli("ls", "--tag", tag, "-q").out == f"{kept}\n"  # the live ones, unless -a
+    table = cli("ls", "--tag", tag, "-a")
     assert table.code == 0, table
     header, *rows = table.out.splitlines()
     assert header.split()[:5] == ["NAME", "PHASE", "IMAGE", "CREATED", "TAGS"]

@@ -11,9 +11,9 @@ from porter_sandbox.testing import LocalServer
 def test_create_list_and_remove(cli: Cli, cli_server: LocalServer, unique_name: str) -> None:
     created = cli("volumes", "create", unique_name)
     assert created.code == 0, created
-    volume_id = created.out.strip()
+    assert created.out == f"{unique_name}\n"  # its name, as `run` prints a sandbox's
     with cli_server.client() as porter:
-        assert porter.volumes.get(unique_name).id == volume_id
+        volume_id = porter.volumes.get(unique_name).id
 
     table = cli("volumes", "ls")
     assert table.code == 0, table
