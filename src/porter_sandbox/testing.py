@@ -92,6 +92,8 @@ class LocalServer:
     ``isolation=None`` picks ``bwrap`` when bubblewrap works on this machine
     (``bubblewrap_available()``) and ``none`` otherwise (commands then run
     unisolated: fine for your own test code, never for untrusted code).
+    ``default_ttl`` (seconds; 0 for none) is the lifetime of sandboxes created
+    without ``ttl_seconds`` (the server's own default, a day, when not given).
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class LocalServer:
         isolation: str | None = None,
         api_key: str | None = None,
         data_dir: str | os.PathLike[str] | None = None,
+        default_ttl: int | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
     ) -> None:
@@ -115,6 +118,8 @@ class LocalServer:
         self.isolation = isolation
         self.api_key = api_key
         self.extra_args = list(extra_args)
+        if default_ttl is not None:
+            self.extra_args += ["--default-ttl", str(default_ttl)]
         self.startup_timeout = startup_timeout
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="porter-sandbox-"))
@@ -289,6 +294,7 @@ def local_server(
     isolation: str | None = None,
     api_key: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    default_ttl: int | None = None,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 30.0,
 ) -> Iterator[LocalServer]:
@@ -298,6 +304,7 @@ def local_server(
         isolation=isolation,
         api_key=api_key,
         data_dir=data_dir,
+        default_ttl=default_ttl,
         extra_args=extra_args,
         startup_timeout=startup_timeout,
     )

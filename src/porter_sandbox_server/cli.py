@@ -33,6 +33,18 @@ from .runtimes.base import Runtime, RuntimeUnavailable
 logger = logging.getLogger("porter_sandbox_server")
 
 API_KEY_ENV = "PORTER_SANDBOX_SERVER_API_KEY"
+#: How long a sandbox created without ``ttl_seconds`` lives, unless ``--default-ttl`` says otherwise.
+DEFAULT_TTL_SECONDS = 86_400
+
+
+def _ttl_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("give a number of seconds, or 0 for no default lifetime")
+    return seconds
 
 
 def default_data_dir() -> Path:
@@ -60,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--api-key", default=None, help=f"require this bearer key (default: env {API_KEY_ENV})")
     serve.add_argument("--docker-network", default=None, help="docker runtime: the network sandboxes join")
+    serve.add_argument(
+        "--default-ttl",
+        type=_ttl_seconds,
+        default=DEFAULT_TTL_SECONDS,
+        metavar="SECONDS",
+        help="lifetime of a sandbox created without ttl_seconds, so a crashed script's sandboxes do not run "
+        f"forever (default {DEFAULT_TTL_SECONDS}, a day; 0 for none)",
+    )
     return parser
 
 
@@ -130,7 +150,7 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
     except ImportError as error:
         print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
         return 1
-    service = SandboxService(data_dir, runtime)
+    service = SandboxService(data_dir, runtime, default_ttl_seconds=args.default_ttl or None)
     try:
         await service.start()
     except RuntimeUnavailable as error:

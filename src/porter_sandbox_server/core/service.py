@@ -63,6 +63,9 @@ PAGE_SIZE = 50
 EXEC_START_WAIT = 60.0
 #: How long a runtime that said it was ready is believed without asking again.
 READY_CACHE_SECONDS = 1.0
+#: Set in every sandbox unless its env says otherwise: Python flushes each line, so a Python main
+#: process's logs arrive as it writes them, not when it exits.
+SANDBOX_ENV_DEFAULTS = {"PYTHONUNBUFFERED": "1"}
 
 
 def new_id(prefix: str) -> str:
@@ -134,8 +137,17 @@ class _Live:
 class SandboxService:
     """The Sandbox API's rules over a store, a runtime and its volume backend."""
 
-    def __init__(self, data_dir: Path, runtime: Runtime, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        runtime: Runtime,
+        *,
+        clock: Clock | None = None,
+        default_ttl_seconds: int | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
+        self.default_ttl_seconds = default_ttl_seconds
         self.runtime = runtime
         self.volumes: VolumeBackend = runtime.volumes
         self.clock: Clock = clock or LoopClock()
@@ -268,8 +280,8 @@ class SandboxService:
         for mount_path, volume_id in mounts.items():
             if self.store.get_volume(volume_id) is None:
                 raise errors.BadRequest(
-                    f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); "
-                    "create it first with POST /v1/volume"
+                    f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); give a volume's id "
+                    "(the SDK and the CLI also take its name), or create it first with POST /v1/volume"
                 )
         record = SandboxRecord(
             id=sandbox_id,
@@ -282,7 +294,7 @@ class SandboxService:
             volume_mounts=mounts,
             memory_bytes=request.memory_bytes,
             cpu_millis=request.cpu_millis,
-            ttl_seconds=request.ttl_seconds,
+            ttl_seconds=request.ttl_seconds if request.ttl_seconds is not None else self.default_ttl_seconds,
             phase="queued",
             created_at=self.clock.time(),
         )
@@ -315,7 +327,12 @@ class SandboxService:
                     del self._attached[volume_id]
 
     @staticmethod
-    def _launch_spec(record: SandboxRecord) -> LaunchSpec:
+    def _environment(record: SandboxRecord) -> dict[str, str]:
+        """The sandbox's env, over what every sandbox gets unless it says otherwise."""
+        return {**SANDBOX_ENV_DEFAULTS, **record.env}
+
+    @classmethod
+    def _launch_spec(cls, record: SandboxRecord) -> LaunchSpec:
         # Parents before children, so a volume at /data/x lands inside one at /data.
         mounts = sorted(record.volume_mounts.items(), key=lambda item: (item[0].count("/"), item[0]))
         return LaunchSpec(
@@ -324,7 +341,7 @@ class SandboxService:
             image=record.image,
             command=record.command,
             args=record.args,
-            env=record.env,
+            env=cls._environment(record),
             tags=record.tags,
             mounts=tuple(VolumeMount(path, volume_id) for path, volume_id in mounts),
             memory_bytes=record.memory_bytes,
@@ -437,7 +454,7 @@ class SandboxService:
             raise errors.Conflict(self._not_running_message(record, entry.launch_error))
         exec_id = new_id("ex")
         try:
-            output = await self.runtime.exec(sandbox_id, list(command), exec_id, record.env)
+            output = await self.runtime.exec(sandbox_id, list(command), exec_id, self._environment(record))
         except SandboxGone:
             raise errors.Conflict(self._not_running_message(self.get_record(sandbox_id), None)) from None
         except CommandRefused as error:
@@ -446,14 +463,20 @@ class SandboxService:
             raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
         return ExecResult(exec_id, output)
 
-    @staticmethod
-    def _not_running_message(record: SandboxRecord, launch_error: str | None) -> str:
+    def _not_running_message(self, record: SandboxRecord, launch_error: str | None) -> str:
+        """Why an exec cannot run: the phase, the reason, the exit code and the last error line it logged."""
+        self.logbook.flush()
         if record.termination_reason == "launch_failed":
-            detail = f": {launch_error}" if launch_error else "; see its logs"
-            return f"sandbox {record.id} failed to start{detail}"
+            detail = launch_error or self.store.last_error_line(record.id) or "see its logs"
+            return f"sandbox {record.id} failed to start (launch_failed: {detail}); fix that and create a new one"
         if record.terminal:
+            how = str(record.termination_reason)
+            if record.exit_code is not None:
+                how += f", exit code {record.exit_code}"
+            last = self.store.last_error_line(record.id)
+            said = f"; its last error line: {last!r}" if last else ""
             return (
-                f"sandbox {record.id} is {record.phase} ({record.termination_reason}); "
+                f"sandbox {record.id} is {record.phase} ({how}){said}; "
                 "exec needs a running sandbox, so create a new one"
             )
         return f"sandbox {record.id} is {record.phase}, not running"

@@ -297,6 +297,14 @@ class Store:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO logs (sandbox_id, ts, line, level, exec_id) VALUES (?, ?, ?, ?, ?)", rows)
 
+    def last_error_line(self, sandbox_id: str) -> str | None:
+        """The last line the sandbox's main process (or the server, about it) wrote on stderr, or ``None``."""
+        row = self._db.execute(
+            "SELECT line FROM logs WHERE sandbox_id=? AND exec_id='' AND level='error' ORDER BY seq DESC LIMIT 1",
+            (sandbox_id,),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def read_logs(self, sandbox_id: str, since: float | None, limit: int | None) -> list[tuple[float, str, str, str]]:
         """The sandbox's lines after ``since``, oldest first; with ``limit``, only the newest that many."""
         clause = " AND ts > ?" if since is not None else ""
