@@ -150,14 +150,16 @@ class MetricsSampler:
         last: dict[str, _Reading] = {}
         for sandbox_id, sample in readings.items():
             previous = self._last.get(sandbox_id) or _Reading(started[sandbox_id], ResourceSample(0.0, 0, 0, 0))
-            elapsed = now - previous.at
-            last[sandbox_id] = _Reading(now, sample)
+            # When the runtime read this sandbox's counters, if it says: the calls for many sandboxes take a while.
+            at = sample.read_at if sample.read_at is not None else now
+            elapsed = at - previous.at
+            last[sandbox_id] = _Reading(at, sample)
             if elapsed < 0.1:
                 continue  # too short to say a rate
             cpu = max(sample.cpu_seconds - previous.sample.cpu_seconds, 0.0) / elapsed
             rx = _rate(sample.rx_bytes, previous.sample.rx_bytes, elapsed)
             tx = _rate(sample.tx_bytes, previous.sample.tx_bytes, elapsed)
-            rows.append((sandbox_id, now, cpu, sample.memory_bytes, rx, tx))
+            rows.append((sandbox_id, at, cpu, sample.memory_bytes, rx, tx))
         self._last = last
         if rows:
             self.table.insert(rows)
@@ -180,11 +182,11 @@ class MetricsSampler:
         cpu_limit = (record.cpu_millis or 0) / 1000
         memory_limit = record.memory_bytes or 0
         if not cpu or not memory:
-            return Summary(math.ceil(window), False, cpu_limit_cores=cpu_limit, mem_limit_bytes=memory_limit)
+            return Summary(round(window), False, cpu_limit_cores=cpu_limit, mem_limit_bytes=memory_limit)
         cpu50, cpu90 = percentile(cpu, 0.5), percentile(cpu, 0.9)
         mem50, mem90 = round(percentile(memory, 0.5)), round(percentile(memory, 0.9))
         return Summary(
-            window_seconds=math.ceil(window),
+            window_seconds=round(window),
             has_data=True,
             cpu_cores_p50=cpu50,
             cpu_cores_p90=cpu90,

@@ -125,6 +125,8 @@ class ResourceSample:
     #: (sandboxes that share the host's network).
     rx_bytes: int | None = None
     tx_bytes: int | None = None
+    #: When the counters were read (seconds since the epoch), where the runtime knows better than its caller.
+    read_at: float | None = None
 
 
 class RuntimeEvents(Protocol):

@@ -26,8 +26,12 @@ A sandbox's container:
 
 Snapshots (``filesystem`` mode) are committed images (see ``snapshots``); a
 sandbox started from one runs that image as if it were the original one.
-Metrics come from the engine's one-shot stats of each container (CPU time,
-memory with page cache, and network bytes where the container has a network).
+Metrics: each container's CPU time and memory (page cache included) from its
+cgroups, and its network bytes from its network namespace, read through its
+main process when the engine runs on this host (a few file reads). With an
+engine elsewhere, from the engine's one-shot stats instead, which wait for
+its once-a-second collection (in a pool of their own, so sampling never holds
+up launches and execs).
 
 The idle keep-alive: a sandbox created without ``command`` stays ``running``
 so it can be exec'd into, unless its image has a real program of its own to
@@ -93,6 +97,7 @@ from ..base import (
     SnapshotFailed,
     Stream,
 )
+from ..cgroup_usage import CgroupUsage, network_bytes
 from ..lines import LineSplitter
 from . import snapshots
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
@@ -122,6 +127,10 @@ class _Container:
     memory_bytes: int | None
     #: The id of the snapshot image it runs, to remove once it is gone if its snapshot was deleted.
     snapshot_image: str | None = None
+    #: Where its counters are read on this host, once looked for (``usage_known``); None: ask the engine.
+    usage: CgroupUsage | None = None
+    main_pid: int = 0
+    usage_known: bool = False
     stopping: bool = False
     #: The open log streams, closed to end the follower's reads from another thread.
     streams: list[CancellableStream[bytes]] = field(default_factory=list)
@@ -191,6 +200,7 @@ class DockerRuntime(Runtime):
         self._api = api
         self._ping_api = ping_api
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="docker-call")
+        self._stats_pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-stats")
         self._events: RuntimeEvents | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._containers: dict[str, _Container] = {}
@@ -341,6 +351,7 @@ class DockerRuntime(Runtime):
         for thread in threads:
             await asyncio.to_thread(thread.join, 5.0)
         self._pool.shutdown(wait=False)
+        self._stats_pool.shutdown(wait=False)
         self._api.close()
         self._ping_api.close()
 
@@ -793,16 +804,35 @@ class DockerRuntime(Runtime):
             self._drop_deleted_snapshot(str(image["Id"]))
 
     async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
-        """Each running container's one-shot stats from the engine, read in parallel."""
+        """Each running container's counters: from its cgroups on this host, else from the engine's stats."""
         entries = [entry for sandbox_id in sandbox_ids if (entry := self._containers.get(sandbox_id)) is not None]
-        readings = await asyncio.gather(*(self._call(self._stats, entry) for entry in entries))
-        return {
-            entry.sandbox_id: reading for entry, reading in zip(entries, readings, strict=True) if reading is not None
-        }
+        unknown = [entry for entry in entries if not entry.usage_known]
+        if unknown:
+            await asyncio.gather(*(self._call(self._find_usage, entry) for entry in unknown))
+        local = [entry for entry in entries if entry.usage is not None]
+        found = await asyncio.to_thread(_read_local, local) if local else {}
+        remote = [entry for entry in entries if entry.usage is None]
+        loop = asyncio.get_running_loop()
+        readings = await asyncio.gather(
+            *(loop.run_in_executor(self._stats_pool, self._stats, entry) for entry in remote)
+        )
+        found.update({entry.sandbox_id: reading for entry, reading in zip(remote, readings, strict=True) if reading})
+        return found
+
+    def _find_usage(self, entry: _Container) -> None:
+        try:
+            state = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))["State"]
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return  # looked for again at the next sampling
+        entry.main_pid = int(state.get("Pid") or 0)
+        if entry.main_pid:
+            entry.usage = CgroupUsage.of_process(entry.main_pid, entry.container_id)
+        entry.usage_known = True
 
     def _stats(self, entry: _Container) -> ResourceSample | None:
         try:
             stats = cast("dict[str, Any]", self._api.stats(entry.container_id, stream=False, one_shot=True))
+            read_at = time.time()
         except (requests.exceptions.RequestException, docker.errors.DockerException):
             return None
         cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
@@ -814,4 +844,18 @@ class DockerRuntime(Runtime):
         if networks:
             rx = sum(int(network.get("rx_bytes") or 0) for network in networks.values())
             tx = sum(int(network.get("tx_bytes") or 0) for network in networks.values())
-        return ResourceSample(cpu_seconds=int(cpu) / 1e9, memory_bytes=int(memory), rx_bytes=rx, tx_bytes=tx)
+        return ResourceSample(int(cpu) / 1e9, int(memory), rx, tx, read_at)
+
+
+def _read_local(entries: Sequence[_Container]) -> dict[str, ResourceSample]:
+    """The counters of containers whose cgroups this host shows, read in one go (in a thread)."""
+    found: dict[str, ResourceSample] = {}
+    for entry in entries:
+        assert entry.usage is not None
+        usage = entry.usage.read()
+        if usage is None:
+            continue  # ended
+        network = network_bytes(entry.main_pid)
+        rx, tx = network if network is not None else (None, None)
+        found[entry.sandbox_id] = ResourceSample(usage[0], usage[1], rx, tx, time.time())
+    return found

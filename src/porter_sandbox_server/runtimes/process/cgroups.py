@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import LaunchFailed
+from ..cgroup_usage import CgroupUsage
 
 logger = logging.getLogger(__name__)
 
@@ -201,20 +202,7 @@ class SandboxCgroup:
         """
         if self.cpuacct_dir is None or self.memory_usage_dir is None:
             return None
-        try:
-            if self.version == 1:
-                cpu_seconds = int((self.cpuacct_dir / "cpuacct.usage").read_text()) / 1e9
-                memory = int((self.memory_usage_dir / "memory.usage_in_bytes").read_text())
-            else:
-                stats = (self.cpuacct_dir / "cpu.stat").read_text()
-                match = re.search(r"^usage_usec (\d+)$", stats, re.MULTILINE)
-                if match is None:
-                    return None
-                cpu_seconds = int(match.group(1)) / 1e6
-                memory = int((self.memory_usage_dir / "memory.current").read_text())
-        except (OSError, ValueError):
-            return None
-        return cpu_seconds, memory
+        return CgroupUsage(self.version, self.cpuacct_dir, self.memory_usage_dir).read()
 
     def freeze(self, timeout: float = 5.0) -> bool:
         """Stop every process of the sandbox where it stands; True once all are frozen.

@@ -41,8 +41,10 @@ space. ``full`` snapshots (memory too) would need CRIU, whose Debian release
 cannot checkpoint on current kernels; they are not offered.
 
 Metrics: CPU time and memory use from each sandbox's cgroups (``cpuacct``
-and ``memory``), read in one thread hop for all sandboxes. Sandboxes share
-the host's network, so there are no per-sandbox network counters.
+and ``memory``), read in one thread hop for all sandboxes. They count what
+the sandbox's programs use: the agent joins the cgroups once it runs, so its
+own start (a few MB, some ms of CPU) stays charged to the server. Sandboxes
+share the host's network, so there are no per-sandbox network counters.
 
 Limits: memory by the sandbox's memory cgroup (the kernel kills a process
 over it, and the exit is reported with that reason), CPU as a CFS quota, and
@@ -67,6 +69,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -748,7 +751,7 @@ class ProcessRuntime(Runtime):
             for sandbox_id, cgroup in cgroups:
                 usage = cgroup.usage()
                 if usage is not None:
-                    found[sandbox_id] = ResourceSample(cpu_seconds=usage[0], memory_bytes=usage[1])
+                    found[sandbox_id] = ResourceSample(usage[0], usage[1], read_at=time.time())
             return found
 
         return await asyncio.to_thread(read)
