@@ -12,7 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from runtime_kit import Kit
+from runtime_events import Recorder
+from runtime_kit import Kit, build_runtime
 
 from porter_sandbox_server.runtimes.base import LaunchFailed, SandboxGone, SnapshotFailed
 
@@ -100,6 +101,14 @@ async def test_deleting_or_pruning_a_snapshot_frees_it(kit: Kit, snapshot_id: st
     pruned = f"snap-{uuid.uuid4().hex[:12]}"
     await kit.runtime.snapshot(source, pruned, "filesystem")
 
+    # Another server (its own data directory) on the same backend prunes only its own.
+    other = build_runtime(kit.kind, kit.data_dir.parent / "another-server")
+    await other.volumes.open()
+    await other.open(Recorder())
+    try:
+        await other.prune_snapshots(set())
+    finally:
+        await other.close(stop_sandboxes=True)
     await kit.runtime.prune_snapshots({snapshot_id})
     with pytest.raises(LaunchFailed):
         await kit.launch(snapshot_id=pruned)

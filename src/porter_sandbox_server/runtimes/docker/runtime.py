@@ -179,6 +179,8 @@ class DockerRuntime(Runtime):
         max_workers: int = 64,
     ) -> None:
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
+        self.data_dir = data_dir
+        self._owner = ""
         self.network = network
         self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         #: Why DOCKER_HOST (or the TLS settings beside it) cannot be used at all; ``open`` refuses then.
@@ -251,6 +253,7 @@ class DockerRuntime(Runtime):
             raise RuntimeUnavailable(self._config_error)
         self._events = events
         self._loop = asyncio.get_running_loop()
+        self._owner = snapshots.owner_id(self.data_dir)
         reason = await self.readiness()
         if reason is None:
             logger.info("docker runtime: engine at %s answers", self.base_url)
@@ -734,7 +737,7 @@ class DockerRuntime(Runtime):
         try:
             container = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))
             image = self._inspect_image(container["Image"])
-            config = snapshots.commit_config(image.get("Config") or {}, snapshot_id)
+            config = snapshots.commit_config(image.get("Config") or {}, snapshot_id, self._owner)
             committed = self._api.commit(
                 entry.container_id, repository=snapshots.REPOSITORY, tag=snapshot_id, conf=config, pause=True
             )
@@ -781,7 +784,7 @@ class DockerRuntime(Runtime):
             pass  # gone already, or another sandbox still runs it: that one's end removes it
 
     async def prune_snapshots(self, keep: set[str]) -> None:
-        """Remove the snapshot images whose snapshots the store does not know."""
+        """Remove this server's snapshot images whose snapshots the store does not know (never another server's)."""
         try:
             await self._call(self._prune_snapshots, keep)
         except RuntimeUnavailable as error:
@@ -789,9 +792,8 @@ class DockerRuntime(Runtime):
 
     def _prune_snapshots(self, keep: set[str]) -> None:
         try:
-            images = cast(
-                "list[dict[str, Any]]", self._api.images(all=True, filters={"label": snapshots.LABEL_SNAPSHOT})
-            )
+            mine = {"label": f"{snapshots.LABEL_OWNER}={self._owner}"}
+            images = cast("list[dict[str, Any]]", self._api.images(all=True, filters=mine))
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
         for image in images:

@@ -15,17 +15,25 @@ so the original image's configuration travels in a label
 (``LABEL_BASE``), and a sandbox started from the snapshot gets that
 configuration explicitly: the base image's entrypoint and command, and its
 environment, with every variable the committed image gained unset.
+
+Several servers may share one engine: each labels its snapshot images with
+its own owner id (kept in its data directory, ``owner_id``), and frees only
+its own when it starts.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 REPOSITORY = "porter-sandbox-snapshot"
 #: On a snapshot image: the snapshot's id.
 LABEL_SNAPSHOT = "porter-sandbox.snapshot"
+#: On a snapshot image: which server (data directory) took it.
+LABEL_OWNER = "porter-sandbox.snapshot.owner"
 #: On a snapshot image: the configuration (entrypoint, command, environment, working directory) of
 #: the image the sandbox ran, as JSON.
 LABEL_BASE = "porter-sandbox.snapshot.base"
@@ -46,7 +54,18 @@ def base_config(image_config: Mapping[str, Any]) -> dict[str, Any]:
     return {field: image_config.get(field) for field in _BASE_FIELDS}
 
 
-def commit_config(image_config: Mapping[str, Any], snapshot_id: str) -> dict[str, Any]:
+def owner_id(data_dir: Path) -> str:
+    """This data directory's owner id for snapshot images: made once, then read back."""
+    path = data_dir / "docker-snapshot-owner"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(8) + "\n")
+        return path.read_text().strip()
+
+
+def commit_config(image_config: Mapping[str, Any], snapshot_id: str, owner: str) -> dict[str, Any]:
     """The configuration to commit a sandbox's container with, given its image's configuration."""
     base = base_config(image_config)
     config = dict(image_config)
@@ -55,6 +74,7 @@ def commit_config(image_config: Mapping[str, Any], snapshot_id: str) -> dict[str
     config["Entrypoint"] = base.get("Entrypoint") or []
     labels = {key: value for key, value in (image_config.get("Labels") or {}).items() if key != LABEL_BASE}
     labels[LABEL_SNAPSHOT] = snapshot_id
+    labels[LABEL_OWNER] = owner
     labels[LABEL_BASE] = json.dumps(base, sort_keys=True)
     config["Labels"] = labels
     return config

@@ -88,12 +88,19 @@ class Cgroups:
         return None
 
     def remove_stale(self) -> None:
-        """Remove empty cgroups left by servers that died (their pid is gone)."""
+        """Remove the cgroups left by servers that died (their pid is gone), ending what is left in them.
+
+        A server that died while a snapshot held its sandbox frozen leaves
+        processes that cannot die of their SIGKILL until they are thawed.
+        """
         for parent in {self.memory, self.cpu, self.pids, self.cpuacct, self.freezer} - {None}:
             assert parent is not None
             for child in parent.glob("porter-sandbox-*"):
                 owner = child.name.split("-")[2]
                 if owner.isdigit() and not Path("/proc", owner).exists():
+                    stale = SandboxCgroup(self.version, [child], None, freezer_dir=child)
+                    stale.kill_all()
+                    stale.thaw()
                     with contextlib.suppress(OSError):
                         child.rmdir()
 
