@@ -15,8 +15,13 @@ trip beside launching ``bwrap ... true`` and ``subprocess.run(["true"])``, a
 fan-out of 100 sandboxes through ``AsyncPorter``, the same for the Docker
 runtime where an engine answers (``DOCKER_HOST``; image
 ``porter-test/busybox:latest`` from ``scripts/ci-docker.sh``) beside
-``docker run --rm`` / ``docker exec``, and ``import porter_sandbox`` in a fresh
-interpreter.
+``docker run --rm`` / ``docker exec``, ``import porter_sandbox`` in a fresh
+interpreter, and on each runtime a snapshot of a sandbox holding 100 MB of
+files (create -> ready, and create from it -> first command, over plain
+HTTP) beside copying those files with ``cp -a`` (process) or committing the
+container with ``docker commit`` (docker), and what sampling metrics costs
+the server at 100 live sandboxes on each runtime (its CPU time with sampling
+every 0.5 s, less the same server's without sampling, per sampling).
 
 Every loop is bounded in count and time; the only processes it ends are the
 servers and the one container it started itself.
@@ -93,6 +98,12 @@ class Plan:
     docker_reps: int
     docker_fanout_size: int
     import_reps: int
+    snapshot_reps: int
+    #: How much a snapshotted sandbox holds, in MB.
+    snapshot_mb: int
+    #: How many live sandboxes the metrics sampler samples, and how many 5 s windows it is measured over.
+    sampled_sandboxes: int
+    sampling_windows: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -106,6 +117,10 @@ class Plan:
                 docker_reps=1,
                 docker_fanout_size=3,
                 import_reps=2,
+                snapshot_reps=1,
+                snapshot_mb=4,
+                sampled_sandboxes=3,
+                sampling_windows=1,
             )
         return cls(
             sdk_calls=400,
@@ -116,6 +131,10 @@ class Plan:
             docker_reps=15,
             docker_fanout_size=100,
             import_reps=15,
+            snapshot_reps=5,
+            snapshot_mb=100,
+            sampled_sandboxes=100,
+            sampling_windows=4,
         )
 
 
@@ -622,6 +641,227 @@ def bench_docker(plan: Plan) -> list[Row]:
 
 
 # ---------------------------------------------------------------------------
+# snapshots, over plain HTTP (the SDK's snapshot methods are not needed to measure the server)
+
+
+@dataclass
+class SnapshotSamples:
+    """What the snapshot loop collects."""
+
+    ready: list[float] = field(default_factory=list)
+    first_command: list[float] = field(default_factory=list)
+    limit: list[float] = field(default_factory=list)
+
+
+def _http_sh(http: httpx.Client, sandbox_id: str, script: str) -> str:
+    answer = http.post(f"/v1/sandbox/{sandbox_id}/exec", json={"command": ["sh", "-c", script]})
+    answer.raise_for_status()
+    if answer.json()["exit_code"] != 0:
+        raise RuntimeError(f"{script!r} answered {answer.json()}")
+    return str(answer.json()["stdout"])
+
+
+def _http_running(http: httpx.Client, body: dict[str, Any]) -> str:
+    answer = http.post("/v1/sandbox/run", json=body)
+    answer.raise_for_status()
+    sandbox_id = str(answer.json()["id"])
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while http.get(f"/v1/sandbox/{sandbox_id}").json()["phase"] != "running":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sandbox {sandbox_id} not running after {WAIT_LIMIT_S:g}s")
+        time.sleep(0.01)
+    return sandbox_id
+
+
+def bench_snapshot(
+    server: LocalServer, image: str, plan: Plan, limit: Callable[[str, str], float] | None
+) -> SnapshotSamples:
+    """Snapshot a sandbox holding ``plan.snapshot_mb`` MB of files, start from it, run a command; interleaved with the limit.
+
+    ``limit(sandbox_id, source_dir)`` answers the floor's milliseconds for
+    the same sandbox (the process runtime's scratch directory, say).
+    """
+    samples = SnapshotSamples()
+    with httpx.Client(base_url=server.url, timeout=WAIT_LIMIT_S) as http:
+        source = _http_running(http, {"image": image, "name": f"bench-snap-{uuid.uuid4().hex[:8]}"})
+        created: list[str] = [source]
+        try:
+            # Random bytes in 1 MB files: nothing sparse, nothing a copy could skip.
+            _http_sh(
+                http,
+                source,
+                f"i=0; while [ $i -lt {plan.snapshot_mb} ]; do head -c 1048576 /dev/urandom > /workspace/f$i; i=$((i+1)); done",
+            )
+            for _ in range(plan.snapshot_reps):
+                if limit is not None:
+                    samples.limit.append(limit(source, "/workspace"))
+                start = time.perf_counter_ns()
+                answer = http.post(f"/v1/sandbox/{source}/snapshot", json={"mode": "filesystem"})
+                answer.raise_for_status()
+                snapshot_id = answer.json()["id"]
+                deadline = time.monotonic() + WAIT_LIMIT_S
+                while (status := http.get(f"/v1/snapshot/{snapshot_id}").json()["status"]) == "pending":
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"snapshot {snapshot_id} still pending after {WAIT_LIMIT_S:g}s")
+                    time.sleep(POLL_PAUSE_S)
+                if status != "ready":
+                    raise RuntimeError(f"snapshot {snapshot_id} {status}")
+                samples.ready.append(elapsed_ms(start))
+
+                start = time.perf_counter_ns()
+                answer = http.post("/v1/sandbox/run", json={"image": "", "snapshot_id": snapshot_id})
+                answer.raise_for_status()
+                restored = str(answer.json()["id"])
+                out = _http_sh(http, restored, "ls /workspace | wc -l")
+                samples.first_command.append(elapsed_ms(start))
+                if out.strip() != str(plan.snapshot_mb):
+                    raise RuntimeError(f"the restored sandbox holds {out.strip()} files, not {plan.snapshot_mb}")
+                http.delete(f"/v1/sandbox/{restored}")
+                http.delete(f"/v1/snapshot/{snapshot_id}")
+        finally:
+            for sandbox_id in created:
+                with contextlib.suppress(Exception):
+                    http.delete(f"/v1/sandbox/{sandbox_id}")
+    return samples
+
+
+def snapshot_rows(prefix: str, title: str, plan: Plan, samples: SnapshotSamples, limit_label: str) -> list[Row]:
+    """The rows of one runtime's snapshots."""
+    size = f"{plan.snapshot_mb} MB of files"
+    ready = fill(Row(f"{prefix}_snapshot_ready", f"{title}: snapshot of {size}, create → ready", "ms"), samples.ready)
+    first = fill(
+        Row(f"{prefix}_snapshot_first_command", f"{title}: create from that snapshot → first command", "ms"),
+        samples.first_command,
+    )
+    limit = fill(Row(f"{prefix}_snapshot_limit", f"limit: {limit_label}", "ms", target="limit"), samples.limit)
+    if samples.limit and samples.ready:
+        ready.note = f"{median(samples.ready) / median(samples.limit):.2f}x the limit"
+    if not samples.limit:
+        limit.skipped = "not available on this machine"
+    return [ready, first, limit]
+
+
+def bench_snapshots(plan: Plan, bwrap: BwrapLaunch | None) -> list[Row]:
+    """Snapshot rows on the process runtime (beside ``cp -a``) and the Docker runtime (beside ``docker commit``)."""
+    rows: list[Row] = []
+    isolation = "bwrap" if bwrap else "none"
+    with LocalServer(runtime="process", isolation=isolation) as server:
+
+        def copy_scratch(sandbox_id: str, _inside: str) -> float:
+            scratch = server.data_dir / "sandboxes" / sandbox_id
+            target = Path(tempfile.mkdtemp(prefix="porter-bench-copy-"))
+            try:
+                return time_command(["cp", "-a", str(scratch / "workspace"), str(target / "workspace")])
+            finally:
+                shutil.rmtree(target, ignore_errors=True)
+
+        samples = bench_snapshot(server, PROCESS_IMAGE, plan, copy_scratch)
+    title = "process" if bwrap else "process (isolation none)"
+    rows += snapshot_rows("process", title, plan, samples, "`cp -a` of the same files")
+    why_not = docker_engine()
+    if why_not:
+        for row in snapshot_rows("docker", "docker", plan, SnapshotSamples(), "`docker commit` (CLI)"):
+            row.skipped = why_not
+            rows.append(row)
+        return rows
+    has_cli = shutil.which("docker") is not None
+    with LocalServer(runtime="docker", extra_args=["--docker-network", "none"]) as server:
+
+        def commit(sandbox_id: str, _inside: str) -> float:
+            name = f"porter-bench-commit-{uuid.uuid4().hex[:8]}"
+            took = time_command(["docker", "commit", f"porter-sandbox-{sandbox_id}", name])
+            subprocess.run(["docker", "rmi", name], capture_output=True, timeout=WAIT_LIMIT_S)
+            return took
+
+        samples = bench_snapshot(server, DOCKER_IMAGE, plan, commit if has_cli else None)
+    rows += snapshot_rows("docker", "docker", plan, samples, "`docker commit` of the same container (CLI)")
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# what sampling metrics costs
+
+
+#: How often the measured server samples (often, so a window holds many samplings), and the default it is judged at.
+SAMPLING_INTERVAL_S = 0.5
+DEFAULT_SAMPLING_S = 5.0
+SAMPLING_WINDOW_S = 5.0
+
+
+def server_cpu_s(server: LocalServer) -> float:
+    """CPU seconds (user + system, every thread) the server's process has used."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_window(runtime: str, extra: list[str], image: str, plan: Plan) -> list[float]:
+    """The server's CPU seconds in each window, with ``plan.sampled_sandboxes`` idle sandboxes live."""
+    isolation = {"isolation": "bwrap" if shutil.which("bwrap") else "none"} if runtime == "process" else {}
+    with (
+        LocalServer(runtime=runtime, extra_args=extra, **isolation) as server,
+        httpx.Client(base_url=server.url, timeout=WAIT_LIMIT_S) as http,
+    ):
+        ids = [
+            str(http.post("/v1/sandbox/run", json={"image": image}).json()["id"]) for _ in range(plan.sampled_sandboxes)
+        ]
+        try:
+            deadline = time.monotonic() + 5 * WAIT_LIMIT_S
+            while any(http.get(f"/v1/sandbox/{sandbox_id}").json()["phase"] != "running" for sandbox_id in ids):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the sandboxes to sample never all ran")
+                time.sleep(0.2)
+            time.sleep(2 * SAMPLING_INTERVAL_S)  # past the first samplings (docker: finding each container's cgroups)
+            windows = []
+            for _ in range(plan.sampling_windows):
+                before = server_cpu_s(server)
+                time.sleep(SAMPLING_WINDOW_S)
+                windows.append(server_cpu_s(server) - before)
+            return windows
+        finally:
+            for sandbox_id in ids:
+                with contextlib.suppress(Exception):
+                    http.delete(f"/v1/sandbox/{sandbox_id}")
+
+
+def sampling_row(runtime: str, title: str, plan: Plan, extra: list[str], image: str) -> Row:
+    """One sampling's CPU cost at ``plan.sampled_sandboxes`` live sandboxes, judged as a share of the default interval."""
+    row = Row(
+        f"{runtime}_metrics_sampling",
+        f"{title}: one metrics sampling of {plan.sampled_sandboxes} live sandboxes (server CPU)",
+        "ms",
+        target=f"≤ {DEFAULT_SAMPLING_S * 10:g} ms (1% of a core every {DEFAULT_SAMPLING_S:g} s)",
+    )
+    sampled = cpu_per_window(runtime, [*extra, "--metrics-interval", str(SAMPLING_INTERVAL_S)], image, plan)
+    idle = cpu_per_window(runtime, [*extra, "--metrics-interval", "0"], image, plan)
+    baseline = median(idle)
+    per_window = SAMPLING_WINDOW_S / SAMPLING_INTERVAL_S
+    fill(row, [max(window - baseline, 0.0) / per_window * 1000 for window in sampled], limit_ms=DEFAULT_SAMPLING_S * 10)
+    if row.median is not None:
+        share = row.median / 1000 / DEFAULT_SAMPLING_S * 100
+        row.note = (
+            f"{share:.3f}% of a core at the default {DEFAULT_SAMPLING_S:g} s; the server without sampling: "
+            f"{baseline / SAMPLING_WINDOW_S * 100:.2f}% of a core"
+        )
+    return row
+
+
+def bench_sampling(plan: Plan) -> list[Row]:
+    """What sampling metrics costs the server, on the process and the Docker runtime."""
+    title = "process" if shutil.which("bwrap") else "process (isolation none)"
+    rows = [sampling_row("process", title, plan, [], PROCESS_IMAGE)]
+    why_not = docker_engine()
+    if why_not:
+        row = Row(
+            "docker_metrics_sampling", f"docker: one metrics sampling of {plan.sampled_sandboxes} live sandboxes", "ms"
+        )
+        row.skipped = why_not
+        return [*rows, row]
+    rows.append(sampling_row("docker", "docker", plan, ["--docker-network", "none"], DOCKER_IMAGE))
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # the report
 
 
@@ -717,7 +957,7 @@ def bench_process_server(
     return rows
 
 
-SECTIONS = ("import", "sdk", "process", "fanout", "docker")
+SECTIONS = ("import", "sdk", "process", "fanout", "docker", "snapshots", "metrics")
 
 
 def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
@@ -730,6 +970,18 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
         rows = runtime_rows("process", "process", RuntimeSamples(), targets=True, limit_labels=PROCESS_LIMITS)
     elif section == "fanout":
         rows = [Row("process_fan_out", fan_out_label("process", plan.fanout_size), "s", target="≤ 2 s, 0 failures")]
+    elif section == "snapshots":
+        rows = snapshot_rows("process", "process", plan, SnapshotSamples(), "`cp -a` of the same files")
+        rows += snapshot_rows("docker", "docker", plan, SnapshotSamples(), "`docker commit` (CLI)")
+    elif section == "metrics":
+        rows = [
+            Row(
+                f"{runtime}_metrics_sampling",
+                f"{runtime}: one metrics sampling of {plan.sampled_sandboxes} live sandboxes",
+                "ms",
+            )
+            for runtime in ("process", "docker")
+        ]
     else:
         rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
         rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
@@ -778,6 +1030,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows += bench_process_server(server, bwrap, title, selected, plan, say, skip)
         else:
             rows += skip("sdk") + skip("process") + skip("fanout")
+
+        if "snapshots" in selected:
+            say(f"snapshots of {plan.snapshot_mb} MB")
+            rows += bench_snapshots(plan, bwrap)
+        else:
+            rows += skip("snapshots")
+        if "metrics" in selected:
+            say(f"metrics sampling at {plan.sampled_sandboxes} live sandboxes")
+            rows += bench_sampling(plan)
+        else:
+            rows += skip("metrics")
 
     if "docker" in selected:
         say("docker runtime")

@@ -18,9 +18,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from runtimes import DOCKER_TEST_IMAGE, bwrap_available, require_bwrap, require_docker
-
-from porter_sandbox.testing import LocalServer
+from runtime_servers import RuntimeServer, start_server
+from runtimes import require_bwrap, require_docker
 
 __all__ = ["require_bwrap", "require_docker"]
 
@@ -28,27 +27,6 @@ RUNTIMES = [
     pytest.param("process", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
 ]
-
-
-class RuntimeServer(LocalServer):
-    """A local server plus what a test needs to know to run sandboxes on its runtime."""
-
-    image: str = "python:3.12-slim"
-
-
-def start_server(runtime: str, **options: Any) -> RuntimeServer:
-    """Start a local server on ``runtime``, skipping (or failing) when this machine lacks it."""
-    if runtime == "docker":
-        require_docker()
-        server = RuntimeServer(runtime="docker", extra_args=["--docker-network", "none"], **options)
-        server.image = DOCKER_TEST_IMAGE
-    else:
-        if options.get("isolation") in (None, "bwrap"):
-            if not bwrap_available():
-                require_bwrap()  # skips, or fails when CI demands bubblewrap
-            options["isolation"] = "bwrap"
-        server = RuntimeServer(runtime="process", **options)
-    return server.start()  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module", params=RUNTIMES)

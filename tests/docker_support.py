@@ -36,11 +36,15 @@ def engine() -> docker.APIClient:
 
 
 def remove_test_containers() -> None:
-    """Remove every container this test run created."""
+    """Remove every container this test run created, and the snapshot images made of them."""
     api = engine()
     try:
         for container in api.containers(all=True, filters={"label": RUN_LABEL}):
             api.remove_container(container["Id"], v=True, force=True)
+        # A committed image keeps its container's labels, this run's tag among them.
+        for image in api.images(all=True, filters={"label": RUN_LABEL}):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_image(image["Id"], force=True)
     finally:
         api.close()
 

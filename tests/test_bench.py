@@ -28,7 +28,19 @@ SDK_ROWS = [
 RUNTIME_ROWS = ["first_command", "create_to_running", "exec_round_trip", "limit_launch", "limit_exec", "fan_out"]
 PROCESS_ROWS = [f"process_{name}" for name in RUNTIME_ROWS]
 DOCKER_ROWS = [f"docker_{name}" for name in RUNTIME_ROWS]
-EVERY_ROW = ["import", *SDK_ROWS, *PROCESS_ROWS, *DOCKER_ROWS]
+SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
+PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
+DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
+EVERY_ROW = [
+    "import",
+    *SDK_ROWS,
+    *PROCESS_ROWS,
+    *PROCESS_SNAPSHOT_ROWS,
+    *DOCKER_SNAPSHOT_ROWS,
+    "process_metrics_sampling",
+    "docker_metrics_sampling",
+    *DOCKER_ROWS,
+]
 
 
 def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
@@ -47,7 +59,7 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     assert list(rows) == EVERY_ROW
     assert report["quick"] is True
 
-    measured = ["import", *SDK_ROWS, *PROCESS_ROWS]
+    measured = ["import", *SDK_ROWS, *PROCESS_ROWS, *PROCESS_SNAPSHOT_ROWS, "process_metrics_sampling"]
     if not bwrap_available():
         measured.remove("process_limit_launch")  # the bare bwrap launch needs bubblewrap
     # Docker rows are all measured or all skipped with the reason (no engine); CI demanding Docker wants them.
@@ -55,9 +67,9 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
         os.environ.get("PORTER_SANDBOX_REQUIRE_DOCKER", "") not in ("", "0", "false")
         or not rows["docker_fan_out"]["skipped"]
     ):
-        measured += DOCKER_ROWS
+        measured += [*DOCKER_ROWS, *DOCKER_SNAPSHOT_ROWS, "docker_metrics_sampling"]
     else:
-        for row_id in DOCKER_ROWS:
+        for row_id in [*DOCKER_ROWS, *DOCKER_SNAPSHOT_ROWS, "docker_metrics_sampling"]:
             assert "engine" in rows[row_id]["skipped"], f"{row_id} neither measured nor skipped for want of an engine"
     for row_id in measured:
         row = rows[row_id]

@@ -28,6 +28,8 @@ from typing import Any
 
 import uvicorn
 
+from .core.env_groups import EnvGroupError, EnvGroups
+from .core.metrics import DEFAULT_INTERVAL
 from .runtimes.base import Runtime, RuntimeUnavailable
 
 logger = logging.getLogger("porter_sandbox_server")
@@ -79,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="lifetime of a sandbox created without ttl_seconds, so a crashed script's sandboxes do not run "
         f"forever (default {DEFAULT_TTL_SECONDS}, a day; 0 for none)",
+    )
+    serve.add_argument(
+        "--env-group",
+        action="append",
+        default=[],
+        metavar="NAME=FILE|DIR",
+        help="an environment group sandboxes can ask for by name (env_groups): a dotenv FILE, "
+        "or a DIR whose NAME.env files are groups; repeat for more",
+    )
+    serve.add_argument(
+        "--metrics-interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"how often each running sandbox's CPU and memory are sampled (default {DEFAULT_INTERVAL:g}; 0: never)",
     )
     return parser
 
@@ -146,11 +163,25 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
 
     data_dir: Path = (args.data_dir or default_data_dir()).resolve()
     try:
+        env_groups = EnvGroups.load(args.env_group)
+    except EnvGroupError as error:
+        print(f"porter-sandbox: {error}", file=sys.stderr)
+        return 2
+    if args.metrics_interval < 0:
+        print("porter-sandbox: --metrics-interval must be 0 (off) or more seconds", file=sys.stderr)
+        return 2
+    try:
         runtime = make_runtime(args.runtime, data_dir, args.isolation, args.docker_network)
     except ImportError as error:
         print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
         return 1
-    service = SandboxService(data_dir, runtime, default_ttl_seconds=args.default_ttl or None)
+    service = SandboxService(
+        data_dir,
+        runtime,
+        default_ttl_seconds=args.default_ttl or None,
+        env_groups=env_groups,
+        metrics_interval=args.metrics_interval,
+    )
     try:
         await service.start()
     except RuntimeUnavailable as error:

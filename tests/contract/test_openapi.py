@@ -44,6 +44,12 @@ OPERATIONS = {
     "read_volume_file": ("get", "/v1/volume/{id}/files/content", "volumes"),
     "write_volume_file": ("put", "/v1/volume/{id}/files/content", "volumes"),
     "move_volume_file": ("post", "/v1/volume/{id}/files/move", "volumes"),
+    "get_sandbox_metrics_summary": ("get", "/v1/sandbox/{id}/metrics-summary", "sandboxes"),
+    "get_sandbox_metrics": ("get", "/v1/sandbox/{id}/metrics", "sandboxes"),
+    "create_snapshot": ("post", "/v1/sandbox/{id}/snapshot", "snapshots"),
+    "list_snapshots": ("get", "/v1/snapshot", "snapshots"),
+    "get_snapshot": ("get", "/v1/snapshot/{id}", "snapshots"),
+    "delete_snapshot": ("delete", "/v1/snapshot/{id}", "snapshots"),
 }
 
 
@@ -163,3 +169,114 @@ def test_unknown_enum_values_and_extra_fields_parse() -> None:
     assert (volume.type_, volume.phase) == ("nfs", "resizing")
     logs = LogsResponse.from_dict({"sandbox_id": "x", "logs": [dict(LOGS["logs"][0], level="debug")]})
     assert logs.logs[0].level == "debug"
+
+
+# Porter's published client accepts any 2xx; a cluster answers create with 202 and
+# deletes with 200, so the spec (and so the generated client) must say each is a success.
+CREATES = {"create_sandbox", "create_volume", "create_snapshot"}
+BODYLESS = {"delete_sandbox", "delete_volume", "delete_snapshot", "write_volume_file", "move_volume_file"}
+
+
+def test_creates_accept_201_and_202_and_bodyless_answers_200_and_204(spec: dict[str, Any]) -> None:
+    for operation_id, (_, _, _, operation) in all_operations(spec).items():
+        successes = {code for code in operation["responses"] if code.startswith("2")}
+        if operation_id in CREATES:
+            assert {"201", "202"} <= successes, operation_id
+            schemas = {str(operation["responses"][code]["content"]["application/json"]["schema"]) for code in successes}
+            assert len(schemas) == 1, f"{operation_id}: every 2xx carries the same body"
+        elif operation_id in BODYLESS:
+            assert successes == {"200", "204"}, operation_id
+            assert all("content" not in operation["responses"][code] for code in successes), operation_id
+
+
+def test_fields_porters_client_requires_are_required(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["ReadyResponse"]["required"]) == {"status", "active_sandboxes"}
+    assert set(schemas["FilterValues"]["required"]) == {"tags", "images", "phases"}
+    assert set(schemas["MetricSummaryResponse"]["required"]) == set(schemas["MetricSummaryResponse"]["properties"])
+    assert set(schemas["Snapshot"]["required"]) == {"id", "sandbox_id", "mode", "status"}
+    assert schemas["VolumeObjectSpec"]["required"] == ["bucket"]
+    assert "minLength" not in schemas["SandboxSpec"]["properties"]["image"], "image is empty with snapshot_id"
+
+
+def test_s3_enums_are_the_published_clients(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["SnapshotMode"]["enum"] == ["filesystem", "full"]
+    assert schemas["SnapshotStatus"]["enum"] == ["pending", "ready", "failed"]
+    assert schemas["SandboxMetric"]["enum"] == [
+        "cpu_usage",
+        "cpu_reserved",
+        "memory_usage",
+        "memory_reserved",
+        "network_rx",
+        "network_tx",
+    ]
+    assert schemas["VolumeObjectSpecAccess"]["enum"] == ["read_write", "read_only", "write_only_new_files"]
+    assert schemas["VolumeObjectSpecMode"]["enum"] == ["object", "filesystem"]
+
+
+SNAPSHOT = {
+    "id": "snap-1a2b3c4d5e6f",
+    "sandbox_id": "sb-3f9a1c2e",
+    "mode": "filesystem",
+    "status": "ready",
+    "t_created_unix_ms": 1795687200000,
+    "t_ready_unix_ms": 1795687201250,
+    "size_bytes": 104857600,
+}
+SUMMARY = {
+    "window_seconds": 3600,
+    "has_data": True,
+    "cpu_cores_p50": 0.25,
+    "cpu_cores_p90": 0.9,
+    "cpu_limit_cores": 1.0,
+    "cpu_util_p50_pct": 25.0,
+    "cpu_util_p90_pct": 90.0,
+    "mem_bytes_p50": 52428800,
+    "mem_bytes_p90": 62914560,
+    "mem_limit_bytes": 268435456,
+    "mem_util_p50_pct": 19.53125,
+    "mem_util_p90_pct": 23.4375,
+}
+SERIES = {
+    "results": [
+        {
+            "series": [
+                {
+                    "labels": {"sandbox_id": "sb-3f9a1c2e", "metric": "cpu_usage"},
+                    "unit": "cores",
+                    "time_series": [{"timestamp_utc": "2026-11-26T10:00:00Z", "value": 0.5}],
+                }
+            ]
+        }
+    ]
+}
+OBJECT_VOLUME = dict(
+    VOLUME,
+    type="object",
+    path="",
+    object={"bucket": "datasets", "prefix": "runs/7", "access": "read_only", "mode": "object"},
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "example"),
+    [
+        ("Snapshot", SNAPSHOT),
+        ("MetricSummaryResponse", SUMMARY),
+        ("SandboxMetricsResponse", SERIES),
+        ("Volume", OBJECT_VOLUME),
+    ],
+)
+def test_s3_examples_round_trip_through_generated_models(name: str, example: dict[str, Any]) -> None:
+    from porter_sandbox_api import models
+
+    assert getattr(models, name).from_dict(example).to_dict() == example
+
+
+def test_unknown_s3_enum_values_parse() -> None:
+    from porter_sandbox_api.models import Snapshot, SnapshotStatus
+
+    newer = Snapshot.from_dict(dict(SNAPSHOT, mode="memory-only", status="expired"))
+    assert (newer.mode, newer.status) == ("memory-only", "expired")
+    assert Snapshot.from_dict(SNAPSHOT).status is SnapshotStatus.READY

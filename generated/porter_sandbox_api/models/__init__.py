@@ -17,13 +17,23 @@ from .log_entry import LogEntry
 from .log_level import LogLevel
 from .logs_response import LogsResponse
 from .lookup_response import LookupResponse
+from .metric_summary_response import MetricSummaryResponse
 from .move_file_request import MoveFileRequest
-from .object_store import ObjectStore
 from .pagination import Pagination
 from .ready_response import ReadyResponse
 from .resources import Resources
+from .sandbox_metric import SandboxMetric
+from .sandbox_metrics_point import SandboxMetricsPoint
+from .sandbox_metrics_response import SandboxMetricsResponse
+from .sandbox_metrics_result import SandboxMetricsResult
+from .sandbox_metrics_series import SandboxMetricsSeries
 from .sandbox_phase import SandboxPhase
 from .sandbox_spec import SandboxSpec
+from .snapshot import Snapshot
+from .snapshot_list_response import SnapshotListResponse
+from .snapshot_mode import SnapshotMode
+from .snapshot_spec import SnapshotSpec
+from .snapshot_status import SnapshotStatus
 from .status_response import StatusResponse
 from .string_map import StringMap
 from .termination_reason import TerminationReason
@@ -31,6 +41,9 @@ from .termination_source import TerminationSource
 from .volume import Volume
 from .volume_file_entry import VolumeFileEntry
 from .volume_files_response import VolumeFilesResponse
+from .volume_object_spec import VolumeObjectSpec
+from .volume_object_spec_access import VolumeObjectSpecAccess
+from .volume_object_spec_mode import VolumeObjectSpecMode
 from .volume_phase import VolumePhase
 from .volume_type import VolumeType
 
@@ -52,13 +65,23 @@ __all__ = (
     "LogLevel",
     "LogsResponse",
     "LookupResponse",
+    "MetricSummaryResponse",
     "MoveFileRequest",
-    "ObjectStore",
     "Pagination",
     "ReadyResponse",
     "Resources",
+    "SandboxMetric",
+    "SandboxMetricsPoint",
+    "SandboxMetricsResponse",
+    "SandboxMetricsResult",
+    "SandboxMetricsSeries",
     "SandboxPhase",
     "SandboxSpec",
+    "Snapshot",
+    "SnapshotListResponse",
+    "SnapshotMode",
+    "SnapshotSpec",
+    "SnapshotStatus",
     "StatusResponse",
     "StringMap",
     "TerminationReason",
@@ -66,6 +89,9 @@ __all__ = (
     "Volume",
     "VolumeFileEntry",
     "VolumeFilesResponse",
+    "VolumeObjectSpec",
+    "VolumeObjectSpecAccess",
+    "VolumeObjectSpecMode",
     "VolumePhase",
     "VolumeType",
 )

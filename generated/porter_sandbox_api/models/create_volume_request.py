@@ -10,7 +10,7 @@ from ..models.volume_type import VolumeType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.object_store import ObjectStore
+    from ..models.volume_object_spec import VolumeObjectSpec
 
 
 T = TypeVar("T", bound="CreateVolumeRequest")
@@ -24,12 +24,12 @@ class CreateVolumeRequest:
         name (str | Unset): A DNS label: 1 to 63 characters of `a-z`, `0-9` and `-`, starting and ending with a letter
             or digit.
         type_ (VolumeType | Unset): `disk` for a directory of files; `object` for one backed by an object store bucket.
-        object_ (ObjectStore | Unset): The bucket behind an object volume.
+        object_ (VolumeObjectSpec | Unset): The bucket an object volume exposes.
     """
 
     name: str | Unset = UNSET
     type_: VolumeType | Unset = UNSET
-    object_: ObjectStore | Unset = UNSET
+    object_: VolumeObjectSpec | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class CreateVolumeRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_store import ObjectStore
+        from ..models.volume_object_spec import VolumeObjectSpec
 
         d = dict(src_dict)
         name = d.pop("name", UNSET)
@@ -70,11 +70,11 @@ class CreateVolumeRequest:
             type_ = VolumeType(_type_)
 
         _object_ = d.pop("object", UNSET)
-        object_: ObjectStore | Unset
+        object_: VolumeObjectSpec | Unset
         if isinstance(_object_, Unset):
             object_ = UNSET
         else:
-            object_ = ObjectStore.from_dict(_object_)
+            object_ = VolumeObjectSpec.from_dict(_object_)
 
         create_volume_request = cls(
             name=name,

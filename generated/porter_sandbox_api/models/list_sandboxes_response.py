@@ -24,7 +24,7 @@ class ListSandboxesResponse:
     Attributes:
         sandboxes (list[StatusResponse]): The sandboxes on this page.
         pagination (Pagination): Where this page is among all of them.
-        filter_values (FilterValues | Unset): The values that occur among all sandboxes, for building filters.
+        filter_values (FilterValues | Unset): The values the list filters can take, for building filters.
     """
 
     sandboxes: list[StatusResponse]

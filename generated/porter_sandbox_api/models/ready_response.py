@@ -6,8 +6,6 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ReadyResponse")
 
 
@@ -17,11 +15,11 @@ class ReadyResponse:
 
     Attributes:
         status (str): `ready` when sandboxes can run; another word while they cannot.
-        active_sandboxes (int | Unset): How many sandboxes are in a non-terminal phase.
+        active_sandboxes (int): How many sandboxes are in a non-terminal phase.
     """
 
     status: str
-    active_sandboxes: int | Unset = UNSET
+    active_sandboxes: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,10 +32,9 @@ class ReadyResponse:
         field_dict.update(
             {
                 "status": status,
+                "active_sandboxes": active_sandboxes,
             }
         )
-        if active_sandboxes is not UNSET:
-            field_dict["active_sandboxes"] = active_sandboxes
 
         return field_dict
 
@@ -46,7 +43,7 @@ class ReadyResponse:
         d = dict(src_dict)
         status = d.pop("status")
 
-        active_sandboxes = d.pop("active_sandboxes", UNSET)
+        active_sandboxes = d.pop("active_sandboxes")
 
         ready_response = cls(
             status=status,

@@ -21,13 +21,20 @@ class SandboxSpec:
     """What to run in a new sandbox.
 
     Attributes:
-        image (str): The container image to run, such as `python:3.12-slim`.
+        image (str): The container image to run, such as `python:3.12-slim`. Empty when `snapshot_id` is set: the
+            snapshot's image is used.
+        snapshot_id (str | Unset): Start from this ready snapshot's files instead of a fresh image (leave `image`
+            empty). The snapshot carries no command, environment or volumes: an omitted command runs the image's own, and
+            only the volumes this request names are mounted.
         name (str | Unset): A DNS label: 1 to 63 characters of `a-z`, `0-9` and `-`, starting and ending with a letter
             or digit.
         tags (StringMap | Unset): String keys to string values.
         command (list[str] | Unset): The entrypoint to run instead of the image's.
         args (list[str] | Unset): Arguments to the command.
         env (StringMap | Unset): String keys to string values.
+        env_groups (list[str] | Unset): Names of environment groups configured on the server whose variables the sandbox
+            gets, merged in order (a later group wins on a conflict) and under `env` (an explicit variable wins over any
+            group's). An unknown group is a 400 naming it.
         volume_mounts (StringMap | Unset): String keys to string values.
         resources (Resources | Unset): The most a sandbox may use, as Kubernetes quantities.
         ttl_seconds (int | Unset): Terminate the sandbox (reason `ttl_expired`) this many seconds after it starts
@@ -35,11 +42,13 @@ class SandboxSpec:
     """
 
     image: str
+    snapshot_id: str | Unset = UNSET
     name: str | Unset = UNSET
     tags: StringMap | Unset = UNSET
     command: list[str] | Unset = UNSET
     args: list[str] | Unset = UNSET
     env: StringMap | Unset = UNSET
+    env_groups: list[str] | Unset = UNSET
     volume_mounts: StringMap | Unset = UNSET
     resources: Resources | Unset = UNSET
     ttl_seconds: int | Unset = UNSET
@@ -47,6 +56,8 @@ class SandboxSpec:
 
     def to_dict(self) -> dict[str, Any]:
         image = self.image
+
+        snapshot_id = self.snapshot_id
 
         name = self.name
 
@@ -66,6 +77,10 @@ class SandboxSpec:
         if not isinstance(self.env, Unset):
             env = self.env.to_dict()
 
+        env_groups: list[str] | Unset = UNSET
+        if not isinstance(self.env_groups, Unset):
+            env_groups = self.env_groups
+
         volume_mounts: dict[str, Any] | Unset = UNSET
         if not isinstance(self.volume_mounts, Unset):
             volume_mounts = self.volume_mounts.to_dict()
@@ -83,6 +98,8 @@ class SandboxSpec:
                 "image": image,
             }
         )
+        if snapshot_id is not UNSET:
+            field_dict["snapshot_id"] = snapshot_id
         if name is not UNSET:
             field_dict["name"] = name
         if tags is not UNSET:
@@ -93,6 +110,8 @@ class SandboxSpec:
             field_dict["args"] = args
         if env is not UNSET:
             field_dict["env"] = env
+        if env_groups is not UNSET:
+            field_dict["env_groups"] = env_groups
         if volume_mounts is not UNSET:
             field_dict["volume_mounts"] = volume_mounts
         if resources is not UNSET:
@@ -109,6 +128,8 @@ class SandboxSpec:
 
         d = dict(src_dict)
         image = d.pop("image")
+
+        snapshot_id = d.pop("snapshot_id", UNSET)
 
         name = d.pop("name", UNSET)
 
@@ -130,6 +151,8 @@ class SandboxSpec:
         else:
             env = StringMap.from_dict(_env)
 
+        env_groups = cast(list[str], d.pop("env_groups", UNSET))
+
         _volume_mounts = d.pop("volume_mounts", UNSET)
         volume_mounts: StringMap | Unset
         if isinstance(_volume_mounts, Unset):
@@ -148,11 +171,13 @@ class SandboxSpec:
 
         sandbox_spec = cls(
             image=image,
+            snapshot_id=snapshot_id,
             name=name,
             tags=tags,
             command=command,
             args=args,
             env=env,
+            env_groups=env_groups,
             volume_mounts=volume_mounts,
             resources=resources,
             ttl_seconds=ttl_seconds,

@@ -13,7 +13,7 @@ from ..models.volume_type import VolumeType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.object_store import ObjectStore
+    from ..models.volume_object_spec import VolumeObjectSpec
 
 
 T = TypeVar("T", bound="Volume")
@@ -31,7 +31,7 @@ class Volume:
         phase (str | VolumePhase): Whether it can be mounted.
         attached_to (list[str]): The ids of the live sandboxes that mount it.
         created_at (datetime.datetime): When it was created.
-        object_ (ObjectStore | Unset): The bucket behind an object volume.
+        object_ (VolumeObjectSpec | Unset): The bucket an object volume exposes.
     """
 
     id: str
@@ -41,7 +41,7 @@ class Volume:
     phase: str | VolumePhase
     attached_to: list[str]
     created_at: datetime.datetime
-    object_: ObjectStore | Unset = UNSET
+    object_: VolumeObjectSpec | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class Volume:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_store import ObjectStore
+        from ..models.volume_object_spec import VolumeObjectSpec
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -131,11 +131,11 @@ class Volume:
         created_at = isoparse(d.pop("created_at"))
 
         _object_ = d.pop("object", UNSET)
-        object_: ObjectStore | Unset
+        object_: VolumeObjectSpec | Unset
         if isinstance(_object_, Unset):
             object_ = UNSET
         else:
-            object_ = ObjectStore.from_dict(_object_)
+            object_ = VolumeObjectSpec.from_dict(_object_)
 
         volume = cls(
             id=id,

@@ -63,6 +63,7 @@ def check_mount_path(mount_path: str) -> None:
 class SandboxRequest:
     """A sandbox to create (``POST /v1/sandbox/run``), checked."""
 
+    #: "" only with ``snapshot_id``: the snapshot's image then.
     image: str
     #: ``None``: the sandbox is named after its id.
     name: str | None = None
@@ -75,8 +76,16 @@ class SandboxRequest:
     memory_bytes: int | None = None
     cpu_millis: int | None = None
     ttl_seconds: int | None = None
+    #: Start from this snapshot's files.
+    snapshot_id: str | None = None
+    #: Environment groups of the server to merge under ``env``, in order.
+    env_groups: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        if not self.image and self.snapshot_id is None:
+            raise errors.BadRequest(
+                "image is empty; name an image such as python:3.12-slim, or give snapshot_id to start from a snapshot"
+            )
         if self.name is not None:
             check_name(self.name, "sandbox")
         for mount_path in self.volume_mounts or {}:
@@ -106,6 +115,8 @@ class SandboxRequest:
             memory_bytes=memory,
             cpu_millis=cpu,
             ttl_seconds=min(int(ttl), MAX_TTL_SECONDS) if ttl is not None else None,
+            snapshot_id=body.get("snapshot_id"),
+            env_groups=list(body.get("env_groups") or ()),
         )
 
 
@@ -115,12 +126,20 @@ class VolumeRequest:
 
     name: str | None = None
     type: str = "disk"
+    #: The bucket of an ``object`` volume (``VolumeObjectSpec``).
+    object: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.name is not None:
             check_name(self.name, "volume")
+        if self.object is not None and self.type != "object":
+            raise errors.BadRequest(
+                f"object describes an object volume's bucket; give type: object with it, not {self.type}"
+            )
+        if self.type == "object" and self.object is None:
+            raise errors.BadRequest("an object volume needs object: {bucket, prefix?, access?, mode?}")
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> VolumeRequest:
         """The request a ``CreateVolumeRequest`` JSON object asks for."""
-        return cls(name=body.get("name"), type=body.get("type") or "disk")
+        return cls(name=body.get("name"), type=body.get("type") or "disk", object=body.get("object"))

@@ -18,6 +18,12 @@ it (``failed``, ``backend_lost``), when it is deleted (``terminated``, reason
 ``user_terminated``: the operator stopped the server that ran it). Sandboxes
 that were live when the server died come back ``failed`` with reason
 ``backend_lost`` unless the runtime adopts them.
+
+Snapshots (``snapshots``), metrics (``metrics``) and environment groups
+(``env_groups``) live in their own modules; the service holds one of each
+and calls them where a sandbox's life touches them: a sandbox created from a
+snapshot holds it while it launches; ``env_groups`` are merged into its
+environment when it is created.
 """
 
 from __future__ import annotations
@@ -48,11 +54,14 @@ from ..runtimes.base import (
     Stream,
     VolumeMount,
 )
-from ..store import NameTaken, SandboxFilter, SandboxRecord, Store, VolumeRecord
+from ..store import TERMINAL_PHASES, NameTaken, SandboxFilter, SandboxRecord, Store, VolumeRecord
 from ..volumes.base import FileReader, FileWriter, Listing, VolumeBackend
 from .counts import DEFAULT_WINDOW, buckets_for
+from .env_groups import EnvGroups
 from .logs import LogBook
-from .requests import SandboxRequest, VolumeRequest, check_argv
+from .metrics import DEFAULT_INTERVAL, MetricsSampler
+from .requests import SandboxRequest, VolumeRequest, check_argv, check_env
+from .snapshots import SnapshotBook
 from .times import parse_since
 from .ttl import Clock, LoopClock, TtlTimers
 
@@ -66,6 +75,8 @@ READY_CACHE_SECONDS = 1.0
 #: Set in every sandbox unless its env says otherwise: Python flushes each line, so a Python main
 #: process's logs arrive as it writes them, not when it exits.
 SANDBOX_ENV_DEFAULTS = {"PYTHONUNBUFFERED": "1"}
+#: Every phase a sandbox can be in, as the list filter takes them.
+PHASES = ("queued", "creating", "running", *TERMINAL_PHASES)
 
 
 def new_id(prefix: str) -> str:
@@ -132,6 +143,8 @@ class _Live:
     launch_error: str | None = None
     #: An exit the runtime reported before ``launch`` returned.
     early_exit: SandboxExit | None = None
+    #: The snapshot it starts from, leased until its launch is over.
+    snapshot_id: str | None = None
 
 
 class SandboxService:
@@ -144,6 +157,8 @@ class SandboxService:
         *,
         clock: Clock | None = None,
         default_ttl_seconds: int | None = None,
+        env_groups: EnvGroups | None = None,
+        metrics_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self.data_dir = data_dir
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
@@ -151,6 +166,9 @@ class SandboxService:
         self.runtime = runtime
         self.volumes: VolumeBackend = runtime.volumes
         self.clock: Clock = clock or LoopClock()
+        self.env_groups = env_groups or EnvGroups()
+        self.snapshots = SnapshotBook(runtime, self.clock, self._spawn, new_id)
+        self.metrics = MetricsSampler(runtime, self.clock, metrics_interval)
         self._store: Store | None = None
         self._logs: LogBook | None = None
         self._ttl = TtlTimers(self.clock, self._ttl_expired)
@@ -176,7 +194,17 @@ class SandboxService:
         self._logs = LogBook(self._store, self.clock)
         await self.volumes.open()
         await self.runtime.open(self)
+        await self.snapshots.open(self._store.snapshots)
         await self._recover()
+        self.metrics.start(self._store.metrics, self._running_since)
+
+    def _running_since(self) -> dict[str, float]:
+        """The running sandboxes, each with when it started: what the metrics sampler samples."""
+        return {
+            sandbox_id: entry.record.started_at
+            for sandbox_id, entry in self._live.items()
+            if entry.record.phase == "running" and entry.record.started_at is not None
+        }
 
     async def _recover(self) -> None:
         store = self.store
@@ -211,6 +239,7 @@ class SandboxService:
         if self._closed:
             return
         self._closed = True
+        await self.metrics.stop()
         live = list(self._live)
         if live:
             await asyncio.gather(*(self.terminate(sandbox_id, "user_terminated") for sandbox_id in live))
@@ -272,6 +301,8 @@ class SandboxService:
         sandbox_id = new_id("sb")
         name = request.name if request.name is not None else sandbox_id
         mounts = dict(request.volume_mounts or {})
+        env = self.env_groups.merge(request.env_groups, request.env or {})
+        check_env(env)
         unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
@@ -283,14 +314,18 @@ class SandboxService:
                     f"volume_mounts: no volume has the id {volume_id!r} (at {mount_path}); give a volume's id "
                     "(the SDK and the CLI also take its name), or create it first with POST /v1/volume"
                 )
+        image = request.image
+        if request.snapshot_id is not None:
+            # Leased from here (no await before the insert): a delete cannot free its files under the launch.
+            image = self.snapshots.lease(request.snapshot_id, request.image).image
         record = SandboxRecord(
             id=sandbox_id,
             name=name,
-            image=request.image,
+            image=image,
             tags=dict(request.tags or {}),
             command=list(request.command) if request.command is not None else None,
             args=list(request.args) if request.args is not None else None,
-            env=dict(request.env or {}),
+            env=env,
             volume_mounts=mounts,
             memory_bytes=request.memory_bytes,
             cpu_millis=request.cpu_millis,
@@ -301,10 +336,12 @@ class SandboxService:
         try:
             self.store.insert_sandbox(record)
         except NameTaken:
+            if request.snapshot_id is not None:
+                self.snapshots.release(request.snapshot_id)
             raise errors.Conflict(
                 f"sandbox name {name!r} is taken: names are never reused, even after termination; choose another"
             ) from None
-        entry = _Live(record)
+        entry = _Live(record, snapshot_id=request.snapshot_id)
         self._track(entry)
         self._spawn(self._launch(entry))
         return record
@@ -349,13 +386,20 @@ class SandboxService:
         )
 
     async def _launch(self, entry: _Live) -> None:
+        try:
+            await self._start(entry)
+        finally:
+            if entry.snapshot_id is not None:
+                self.snapshots.release(entry.snapshot_id)
+
+    async def _start(self, entry: _Live) -> None:
         record = entry.record
         if record.terminal:
             return
         record.phase = "creating"
         self.store.update_state(record)
         try:
-            placement = await self.runtime.launch(self._launch_spec(record))
+            placement = await self.runtime.launch(replace(self._launch_spec(record), snapshot_id=entry.snapshot_id))
         except (LaunchFailed, RuntimeUnavailable, OSError) as error:
             if isinstance(error, RuntimeUnavailable):
                 self._ready_until = 0.0
@@ -418,7 +462,7 @@ class SandboxService:
     def list_sandboxes(self, where: SandboxFilter, page: int, include_filter_values: bool) -> SandboxPage:
         """One page of matching sandboxes, newest first."""
         records, total = self.store.list_sandboxes(where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-        values = FilterValues(*self.store.filter_values()) if include_filter_values else None
+        values = FilterValues(*self.store.filter_values(), list(PHASES)) if include_filter_values else None
         return SandboxPage(records, page, max(1, math.ceil(total / PAGE_SIZE)), values)
 
     def counts(self, where: SandboxFilter) -> Counts:
@@ -545,9 +589,14 @@ class SandboxService:
         """Create a volume in the runtime's volume backend."""
         if request.type not in self.runtime.capabilities.volume_types:
             kinds = ", ".join(sorted(self.runtime.capabilities.volume_types))
+            why = (
+                ": an object volume exposes a bucket registered on a Porter cluster, and this server has no object store"
+                if request.type == "object"
+                else ""
+            )
             raise errors.BadRequest(
-                f"the {self.runtime.name} runtime of this server supports only {kinds} volumes; "
-                f"leave out type and object (or use type: disk)"
+                f"the {self.runtime.name} runtime of this server makes only {kinds} volumes{why}; "
+                "leave out type and object (or use type: disk)"
             )
         volume_id = new_id("vol")
         name = request.name if request.name is not None else volume_id

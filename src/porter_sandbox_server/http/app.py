@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Match, Route
 from .. import errors
 from ..core.service import SandboxService
 from .auth import BearerAuth
-from .routes import health, sandboxes, volume_files, volumes
+from .routes import health, metrics, sandboxes, snapshots, volume_files, volumes
 from .validation import ApiSpec
 
 
@@ -27,6 +27,8 @@ def _routes(service: SandboxService, spec: ApiSpec) -> list[BaseRoute]:
     return [
         *health.routes(service, spec),
         *sandboxes.routes(service, spec),
+        *snapshots.routes(service, spec),
+        *metrics.routes(service, spec),
         *volumes.routes(service, spec),
         *volume_files.routes(),
     ]

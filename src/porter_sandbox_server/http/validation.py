@@ -165,10 +165,15 @@ class Operation:
             values[param.name] = value
         return values
 
-    async def json_body(self, request: Request) -> Any:
-        """The JSON body, at most ``MAX_JSON_BODY`` bytes, checked against the operation's schema."""
+    async def json_body(self, request: Request, *, optional: bool = False) -> Any:
+        """The JSON body, at most ``MAX_JSON_BODY`` bytes, checked against the operation's schema.
+
+        With ``optional``, an empty body is an empty object.
+        """
         raw = await read_limited(request, MAX_JSON_BODY)
         if not raw.strip():
+            if optional:
+                return {}
             raise errors.BadRequest("the request body is empty; send a JSON object")
         try:
             body = json.loads(raw)

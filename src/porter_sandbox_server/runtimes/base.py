@@ -18,7 +18,11 @@ Implementing a runtime (sandboxes as pods on a cluster, say) means:
 - ``launch(spec)``, which answers a ``Placement`` (the host and internal
   address the backend gave the sandbox); ``exec``, ``stop``, ``adopt``;
 - reporting through ``RuntimeEvents``: each line a sandbox writes (``log``)
-  and how its main process ended (``exited``, with a typed ``SandboxExit``).
+  and how its main process ended (``exited``, with a typed ``SandboxExit``);
+- where declared in ``capabilities``: ``snapshot`` (capture a running
+  sandbox's writable state; ``LaunchSpec.snapshot_id`` starts a sandbox from
+  it), ``delete_snapshot`` and ``prune_snapshots``; ``sample`` (CPU and memory
+  counters, for metrics). The defaults here say the runtime has none.
 
 A runtime owns each sandbox's scratch space (its writable root, ``/tmp``,
 ``/workspace``): it makes it at launch and frees it when the sandbox ends or
@@ -65,6 +69,8 @@ class LaunchSpec:
     mounts: Sequence[VolumeMount] = ()
     memory_bytes: int | None = None
     cpu_millis: int | None = None
+    #: Start from this snapshot's files (one this runtime took) instead of a fresh ``image``.
+    snapshot_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,22 @@ class SandboxExit:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class ResourceSample:
+    """One reading of a running sandbox's counters."""
+
+    #: CPU time all its processes used since it started, in seconds (a counter that only grows).
+    cpu_seconds: float
+    #: Memory it uses now, in bytes, page cache included.
+    memory_bytes: int
+    #: Bytes it received and sent since it started; ``None`` where the runtime cannot tell
+    #: (sandboxes that share the host's network).
+    rx_bytes: int | None = None
+    tx_bytes: int | None = None
+    #: When the counters were read (seconds since the epoch), where the runtime knows better than its caller.
+    read_at: float | None = None
+
+
 class RuntimeEvents(Protocol):
     """How a runtime reports back to the service. Both may be called from any thread."""
 
@@ -129,6 +151,8 @@ class Capabilities:
     snapshot_modes: frozenset[str] = frozenset()
     #: Whether exec output can be streamed as it is written.
     streaming_exec: bool = False
+    #: Whether ``sample`` reads sandboxes' CPU and memory counters.
+    metrics: bool = False
 
 
 class RuntimeUnavailable(Exception):
@@ -145,6 +169,10 @@ class SandboxGone(Exception):
 
 class CommandRefused(Exception):
     """The runtime cannot run this command as given (too large for one process, say); the message says why."""
+
+
+class SnapshotFailed(Exception):
+    """A snapshot could not be captured; the message says why (it becomes the snapshot's failure reason)."""
 
 
 class Runtime(abc.ABC):
@@ -207,3 +235,31 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     async def close(self, stop_sandboxes: bool) -> None:
         """Shut down; with ``stop_sandboxes`` stop every sandbox first."""
+
+    # Snapshots and metrics: optional, declared in ``capabilities``.
+
+    async def snapshot(self, sandbox_id: str, snapshot_id: str, mode: str) -> int:
+        """Capture the running sandbox's state as snapshot ``snapshot_id``; answer its size in bytes.
+
+        Called only with a ``mode`` in ``capabilities.snapshot_modes``. The
+        capture is consistent (taken while the sandbox cannot write, or
+        verified unchanged) and the sandbox keeps running. Raise
+        ``SandboxGone`` when it is not running, ``SnapshotFailed`` otherwise.
+        """
+        raise SnapshotFailed(f"the {self.name} runtime takes no snapshots")
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        """Free what snapshot ``snapshot_id`` holds; a no-op when it holds nothing.
+
+        Never called while a sandbox is being launched from it; sandboxes
+        already started from it must keep running.
+        """
+        return  # a runtime that takes no snapshots holds none
+
+    async def prune_snapshots(self, keep: set[str]) -> None:
+        """At start-up: free every snapshot of this runtime whose id is not in ``keep`` (left by a crash)."""
+        return  # a runtime that takes no snapshots holds none
+
+    async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
+        """Read the counters of these running sandboxes; those it cannot read are left out."""
+        return {}

@@ -1,4 +1,4 @@
-"""The server's records: sandboxes, volumes and log lines in one SQLite database.
+"""The server's records: sandboxes, volumes, log lines, snapshots and metric samples in one SQLite database.
 
 One connection, used only from the event loop's thread. Statements are short
 (primary-key lookups, indexed filters, batched inserts), and the database runs
@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .metrics import MetricsTable
 from .records import LogRow, SandboxFilter, SandboxRecord, VolumeRecord
+from .snapshots import SnapshotTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sandboxes (
@@ -140,6 +142,8 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._add_missing_columns()
+        self.snapshots = SnapshotTable(self._db)
+        self.metrics = MetricsTable(self._db)
 
     def _add_missing_columns(self) -> None:
         for table, columns in _ADDED_COLUMNS.items():
@@ -237,8 +241,8 @@ class Store:
         ).fetchall()
         return [_sandbox_from_row(row) for row in rows], total
 
-    def filter_values(self) -> tuple[list[str], list[str], list[str]]:
-        """The distinct ``key=value`` tags, images and phases among all sandboxes."""
+    def filter_values(self) -> tuple[list[str], list[str]]:
+        """The distinct ``key=value`` tags and images among all sandboxes."""
         tags = [
             f"{key}={value}"
             for key, value in self._db.execute(
@@ -246,8 +250,7 @@ class Store:
             )
         ]
         images = [row[0] for row in self._db.execute("SELECT DISTINCT image FROM sandboxes ORDER BY 1")]
-        phases = [row[0] for row in self._db.execute("SELECT DISTINCT phase FROM sandboxes ORDER BY 1")]
-        return tags, images, phases
+        return tags, images
 
     def count_buckets(self, where: SandboxFilter, origin: float, width: float) -> dict[int, int]:
         """Matching sandboxes per bucket: bucket ``n`` holds creation times in ``origin + n*width``."""

@@ -36,6 +36,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_201
 
+    if response.status_code == 202:
+        response_202 = CreateResponse.from_dict(response.json())
+
+        return response_202
+
     if response.status_code == 400:
         response_400 = Error.from_dict(response.json())
 
@@ -95,9 +100,10 @@ def sync_detailed(
 ) -> Response[CreateResponse | Error]:
     """Create and start a sandbox
 
-     Creates a sandbox from an image and queues it to start. Unknown volume ids, relative mount paths and
-    invalid names are refused with 400 before anything starts; a name already used, even by a terminated
-    sandbox, is 409.
+     Creates a sandbox from an image, or from a snapshot's filesystem (`snapshot_id`), and queues it to
+    start. Unknown volume ids, snapshot ids and environment groups, relative mount paths and invalid
+    names are refused with 400 before anything starts; a name already used, even by a terminated
+    sandbox, is 409. A server may answer 201 or 202; a 202 may carry only `id` and `name`.
 
     Args:
         body (SandboxSpec): What to run in a new sandbox.
@@ -128,9 +134,10 @@ def sync(
 ) -> CreateResponse | Error | None:
     """Create and start a sandbox
 
-     Creates a sandbox from an image and queues it to start. Unknown volume ids, relative mount paths and
-    invalid names are refused with 400 before anything starts; a name already used, even by a terminated
-    sandbox, is 409.
+     Creates a sandbox from an image, or from a snapshot's filesystem (`snapshot_id`), and queues it to
+    start. Unknown volume ids, snapshot ids and environment groups, relative mount paths and invalid
+    names are refused with 400 before anything starts; a name already used, even by a terminated
+    sandbox, is 409. A server may answer 201 or 202; a 202 may carry only `id` and `name`.
 
     Args:
         body (SandboxSpec): What to run in a new sandbox.
@@ -156,9 +163,10 @@ async def asyncio_detailed(
 ) -> Response[CreateResponse | Error]:
     """Create and start a sandbox
 
-     Creates a sandbox from an image and queues it to start. Unknown volume ids, relative mount paths and
-    invalid names are refused with 400 before anything starts; a name already used, even by a terminated
-    sandbox, is 409.
+     Creates a sandbox from an image, or from a snapshot's filesystem (`snapshot_id`), and queues it to
+    start. Unknown volume ids, snapshot ids and environment groups, relative mount paths and invalid
+    names are refused with 400 before anything starts; a name already used, even by a terminated
+    sandbox, is 409. A server may answer 201 or 202; a 202 may carry only `id` and `name`.
 
     Args:
         body (SandboxSpec): What to run in a new sandbox.
@@ -187,9 +195,10 @@ async def asyncio(
 ) -> CreateResponse | Error | None:
     """Create and start a sandbox
 
-     Creates a sandbox from an image and queues it to start. Unknown volume ids, relative mount paths and
-    invalid names are refused with 400 before anything starts; a name already used, even by a terminated
-    sandbox, is 409.
+     Creates a sandbox from an image, or from a snapshot's filesystem (`snapshot_id`), and queues it to
+    start. Unknown volume ids, snapshot ids and environment groups, relative mount paths and invalid
+    names are refused with 400 before anything starts; a name already used, even by a terminated
+    sandbox, is 409. A server may answer 201 or 202; a 202 may carry only `id` and `name`.
 
     Args:
         body (SandboxSpec): What to run in a new sandbox.

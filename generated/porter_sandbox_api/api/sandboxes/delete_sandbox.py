@@ -39,6 +39,10 @@ def _get_kwargs(
 
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Error | None:
+    if response.status_code == 200:
+        response_200 = cast(Any, None)
+        return response_200
+
     if response.status_code == 204:
         response_204 = cast(Any, None)
         return response_204
@@ -97,7 +101,7 @@ def sync_detailed(
     """Terminate a sandbox
 
      Terminates the sandbox and frees what it holds; its record and logs stay. Terminating a sandbox that
-    already ended changes nothing, so a retry is safe.
+    already ended changes nothing, so a retry is safe. A server may answer 200 or 204.
 
     Args:
         id (str):
@@ -132,7 +136,7 @@ def sync(
     """Terminate a sandbox
 
      Terminates the sandbox and frees what it holds; its record and logs stay. Terminating a sandbox that
-    already ended changes nothing, so a retry is safe.
+    already ended changes nothing, so a retry is safe. A server may answer 200 or 204.
 
     Args:
         id (str):
@@ -162,7 +166,7 @@ async def asyncio_detailed(
     """Terminate a sandbox
 
      Terminates the sandbox and frees what it holds; its record and logs stay. Terminating a sandbox that
-    already ended changes nothing, so a retry is safe.
+    already ended changes nothing, so a retry is safe. A server may answer 200 or 204.
 
     Args:
         id (str):
@@ -195,7 +199,7 @@ async def asyncio(
     """Terminate a sandbox
 
      Terminates the sandbox and frees what it holds; its record and logs stay. Terminating a sandbox that
-    already ended changes nothing, so a retry is safe.
+    already ended changes nothing, so a retry is safe. A server may answer 200 or 204.
 
     Args:
         id (str):

@@ -36,6 +36,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_201
 
+    if response.status_code == 202:
+        response_202 = Volume.from_dict(response.json())
+
+        return response_202
+
     if response.status_code == 400:
         response_400 = Error.from_dict(response.json())
 
@@ -93,8 +98,10 @@ def sync_detailed(
 ) -> Response[Error | Volume]:
     """Create a volume
 
-     Creates a volume that sandboxes can mount. Names are unique among existing volumes and can be used
-    again after the volume is deleted.
+     Creates a volume that sandboxes can mount: a `disk` volume (a directory of files), or an `object`
+    volume that exposes a bucket registered on the cluster (400 on a server that has no object store,
+    such as the local one). Names are unique among existing volumes and can be used again after the
+    volume is deleted. A server may answer 201 or 202.
 
     Args:
         body (CreateVolumeRequest): A volume to create.
@@ -125,8 +132,10 @@ def sync(
 ) -> Error | Volume | None:
     """Create a volume
 
-     Creates a volume that sandboxes can mount. Names are unique among existing volumes and can be used
-    again after the volume is deleted.
+     Creates a volume that sandboxes can mount: a `disk` volume (a directory of files), or an `object`
+    volume that exposes a bucket registered on the cluster (400 on a server that has no object store,
+    such as the local one). Names are unique among existing volumes and can be used again after the
+    volume is deleted. A server may answer 201 or 202.
 
     Args:
         body (CreateVolumeRequest): A volume to create.
@@ -152,8 +161,10 @@ async def asyncio_detailed(
 ) -> Response[Error | Volume]:
     """Create a volume
 
-     Creates a volume that sandboxes can mount. Names are unique among existing volumes and can be used
-    again after the volume is deleted.
+     Creates a volume that sandboxes can mount: a `disk` volume (a directory of files), or an `object`
+    volume that exposes a bucket registered on the cluster (400 on a server that has no object store,
+    such as the local one). Names are unique among existing volumes and can be used again after the
+    volume is deleted. A server may answer 201 or 202.
 
     Args:
         body (CreateVolumeRequest): A volume to create.
@@ -182,8 +193,10 @@ async def asyncio(
 ) -> Error | Volume | None:
     """Create a volume
 
-     Creates a volume that sandboxes can mount. Names are unique among existing volumes and can be used
-    again after the volume is deleted.
+     Creates a volume that sandboxes can mount: a `disk` volume (a directory of files), or an `object`
+    volume that exposes a bucket registered on the cluster (400 on a server that has no object store,
+    such as the local one). Names are unique among existing volumes and can be used again after the
+    volume is deleted. A server may answer 201 or 202.
 
     Args:
         body (CreateVolumeRequest): A volume to create.

@@ -25,6 +25,10 @@ def _get_kwargs(
 
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Error | None:
+    if response.status_code == 200:
+        response_200 = cast(Any, None)
+        return response_200
+
     if response.status_code == 204:
         response_204 = cast(Any, None)
         return response_204
@@ -81,7 +85,8 @@ def sync_detailed(
 ) -> Response[Any | Error]:
     """Delete a volume and its files
 
-     Deletes the volume and everything in it; 409 while a live sandbox mounts it.
+     Deletes the volume and everything in it; 409 while a live sandbox mounts it. A server may answer 200
+    or 204.
 
     Args:
         id (str):
@@ -112,7 +117,8 @@ def sync(
 ) -> Any | Error | None:
     """Delete a volume and its files
 
-     Deletes the volume and everything in it; 409 while a live sandbox mounts it.
+     Deletes the volume and everything in it; 409 while a live sandbox mounts it. A server may answer 200
+    or 204.
 
     Args:
         id (str):
@@ -138,7 +144,8 @@ async def asyncio_detailed(
 ) -> Response[Any | Error]:
     """Delete a volume and its files
 
-     Deletes the volume and everything in it; 409 while a live sandbox mounts it.
+     Deletes the volume and everything in it; 409 while a live sandbox mounts it. A server may answer 200
+    or 204.
 
     Args:
         id (str):
@@ -167,7 +174,8 @@ async def asyncio(
 ) -> Any | Error | None:
     """Delete a volume and its files
 
-     Deletes the volume and everything in it; 409 while a live sandbox mounts it.
+     Deletes the volume and everything in it; 409 while a live sandbox mounts it. A server may answer 200
+    or 204.
 
     Args:
         id (str):

@@ -110,7 +110,8 @@ def sync_detailed(
     """Read a file of a volume
 
      Answers the file's bytes. A `Range: bytes=a-b` header answers just that part with 206 and `Content-
-    Range`; a range past the end is 416.
+    Range`; a range past the end is 416. An empty file answers 200 with the empty body, whatever the
+    range.
 
     Args:
         id (str):
@@ -148,7 +149,8 @@ def sync(
     """Read a file of a volume
 
      Answers the file's bytes. A `Range: bytes=a-b` header answers just that part with 206 and `Content-
-    Range`; a range past the end is 416.
+    Range`; a range past the end is 416. An empty file answers 200 with the empty body, whatever the
+    range.
 
     Args:
         id (str):
@@ -181,7 +183,8 @@ async def asyncio_detailed(
     """Read a file of a volume
 
      Answers the file's bytes. A `Range: bytes=a-b` header answers just that part with 206 and `Content-
-    Range`; a range past the end is 416.
+    Range`; a range past the end is 416. An empty file answers 200 with the empty body, whatever the
+    range.
 
     Args:
         id (str):
@@ -217,7 +220,8 @@ async def asyncio(
     """Read a file of a volume
 
      Answers the file's bytes. A `Range: bytes=a-b` header answers just that part with 206 and `Content-
-    Range`; a range past the end is 416.
+    Range`; a range past the end is 416. An empty file answers 200 with the empty body, whatever the
+    range.
 
     Args:
         id (str):

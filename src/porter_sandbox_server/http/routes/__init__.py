@@ -1,1 +1,1 @@
-"""The routes, one module per part of the API: health, sandboxes, volumes, volume files."""
+"""The routes, one module per part of the API: health, sandboxes, snapshots, metrics, volumes, volume files."""

@@ -24,6 +24,15 @@ A sandbox's container:
 - is removed on ``stop``, and once it has ended by itself and its exit has been
   reported.
 
+Snapshots (``filesystem`` mode) are committed images (see ``snapshots``); a
+sandbox started from one runs that image as if it were the original one.
+Metrics: each container's CPU time and memory (page cache included) from its
+cgroups, and its network bytes from its network namespace, read through its
+main process when the engine runs on this host (a few file reads). With an
+engine elsewhere, from the engine's one-shot stats instead, which wait for
+its once-a-second collection (in a pool of their own, so sampling never holds
+up launches and execs).
+
 The idle keep-alive: a sandbox created without ``command`` stays ``running``
 so it can be exec'd into, unless its image has a real program of its own to
 run. The rule, decided from the image's configuration:
@@ -79,14 +88,18 @@ from ..base import (
     LaunchFailed,
     LaunchSpec,
     Placement,
+    ResourceSample,
     Runtime,
     RuntimeEvents,
     RuntimeUnavailable,
     SandboxExit,
     SandboxGone,
+    SnapshotFailed,
     Stream,
 )
+from ..cgroup_usage import CgroupUsage, network_bytes
 from ..lines import LineSplitter
+from . import snapshots
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
 from .streams import HijackedStream, close_stream, frames, split_timestamp
 
@@ -112,6 +125,12 @@ class _Container:
     sandbox_id: str
     container_id: str
     memory_bytes: int | None
+    #: The id of the snapshot image it runs, to remove once it is gone if its snapshot was deleted.
+    snapshot_image: str | None = None
+    #: Where its counters are read on this host, once looked for (``usage_known``); None: ask the engine.
+    usage: CgroupUsage | None = None
+    main_pid: int = 0
+    usage_known: bool = False
     stopping: bool = False
     #: The open log streams, closed to end the follower's reads from another thread.
     streams: list[CancellableStream[bytes]] = field(default_factory=list)
@@ -147,7 +166,9 @@ class DockerRuntime(Runtime):
     """
 
     name = "docker"
-    capabilities = Capabilities(outlives_server=True, volume_types=frozenset({"disk"}))
+    capabilities = Capabilities(
+        outlives_server=True, volume_types=frozenset({"disk"}), snapshot_modes=frozenset({"filesystem"}), metrics=True
+    )
 
     def __init__(
         self,
@@ -158,6 +179,8 @@ class DockerRuntime(Runtime):
         max_workers: int = 64,
     ) -> None:
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
+        self.data_dir = data_dir
+        self._owner = ""
         self.network = network
         self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         #: Why DOCKER_HOST (or the TLS settings beside it) cannot be used at all; ``open`` refuses then.
@@ -179,6 +202,7 @@ class DockerRuntime(Runtime):
         self._api = api
         self._ping_api = ping_api
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="docker-call")
+        self._stats_pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-stats")
         self._events: RuntimeEvents | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._containers: dict[str, _Container] = {}
@@ -229,6 +253,7 @@ class DockerRuntime(Runtime):
             raise RuntimeUnavailable(self._config_error)
         self._events = events
         self._loop = asyncio.get_running_loop()
+        self._owner = snapshots.owner_id(self.data_dir)
         reason = await self.readiness()
         if reason is None:
             logger.info("docker runtime: engine at %s answers", self.base_url)
@@ -270,6 +295,8 @@ class DockerRuntime(Runtime):
         finally:
             if entry is not None:
                 self._detach(entry)
+        if entry is not None and entry.snapshot_image is not None:
+            await self._call(self._drop_deleted_snapshot, entry.snapshot_image)
 
     async def adopt(self, live: Sequence[LaunchSpec]) -> set[str]:
         """Follow again the containers of ``live`` sandboxes that still run; remove those that ended."""
@@ -291,7 +318,9 @@ class DockerRuntime(Runtime):
                 # lines are unknown, so the service marks it backend_lost.
                 await self._call(self._remove, str(container["Id"]))
                 continue
-            entry = _Container(spec.sandbox_id, str(container["Id"]), spec.memory_bytes)
+            from_snapshot = snapshots.LABEL_SNAPSHOT in (container.get("Labels") or {})
+            snapshot_image = str(container["ImageID"]) if from_snapshot else None
+            entry = _Container(spec.sandbox_id, str(container["Id"]), spec.memory_bytes, snapshot_image)
             with self._lock:
                 self._containers[spec.sandbox_id] = entry
             entries.append(entry)
@@ -325,10 +354,15 @@ class DockerRuntime(Runtime):
         for thread in threads:
             await asyncio.to_thread(thread.join, 5.0)
         self._pool.shutdown(wait=False)
+        self._stats_pool.shutdown(wait=False)
         self._api.close()
         self._ping_api.close()
 
     # Blocking parts, run in the pool
+
+    def _inspect_image(self, image: str) -> dict[str, Any]:
+        # The stubs leave inspect_image untyped; it answers the engine's JSON object.
+        return cast("Callable[[str], dict[str, Any]]", self._api.inspect_image)(image)
 
     def _image_config(self, image: str) -> dict[str, Any]:
         # The stubs leave inspect_image untyped; it answers the engine's JSON object.
@@ -373,16 +407,34 @@ class DockerRuntime(Runtime):
             raise self._unreachable(error) from error
 
     def _create_and_start(self, spec: LaunchSpec) -> _Container:
-        config = self._image_config(spec.image)
+        image = spec.image
+        environment: dict[str, str] | list[str] = dict(spec.env)
+        snapshot_image: str | None = None
+        if spec.snapshot_id is None:
+            config = self._image_config(image)
+        else:
+            image = snapshots.image_ref(spec.snapshot_id)
+            try:
+                inspected = self._inspect_image(image)
+            except docker.errors.ImageNotFound as error:
+                raise LaunchFailed(f"snapshot {spec.snapshot_id} is gone from the Docker engine ({image})") from error
+            snapshot_image = str(inspected["Id"])
+            committed = cast("dict[str, Any]", inspected.get("Config") or {})
+            config = snapshots.base_config(committed)
+            environment = snapshots.restore_environment(committed, config, spec.env)
         entrypoint: list[str] | None = None
         cmd: list[str] | None = None
         if spec.command is not None:
             entrypoint = list(spec.command)
             cmd = list(spec.args) if spec.args is not None else None
+        elif needs_keep_alive(config.get("Entrypoint"), config.get("Cmd")) and spec.args is None:
+            entrypoint = KEEP_ALIVE
+        elif snapshot_image is not None and config.get("Entrypoint"):
+            # Given explicitly, so the command the snapshot image took from its container is not used.
+            entrypoint = list(config["Entrypoint"])
+            cmd = list(spec.args) if spec.args is not None else list(config.get("Cmd") or []) or None
         elif spec.args is not None:
             cmd = list(spec.args)
-        elif needs_keep_alive(config.get("Entrypoint"), config.get("Cmd")):
-            entrypoint = KEEP_ALIVE
         working_dir = str(config.get("WorkingDir") or "") or WORKSPACE
 
         labels = {LABEL_ID: spec.sandbox_id, LABEL_NAME: spec.name}
@@ -401,10 +453,10 @@ class DockerRuntime(Runtime):
         created = cast(
             "dict[str, Any]",
             self._api.create_container(
-                spec.image,
+                image,
                 command=cmd,
                 entrypoint=entrypoint,
-                environment=dict(spec.env),
+                environment=environment,
                 labels=labels,
                 working_dir=working_dir,
                 host_config=host_config,
@@ -412,7 +464,7 @@ class DockerRuntime(Runtime):
             ),
         )
         container_id = str(created["Id"])
-        entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes)
+        entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes, snapshot_image)
         try:
             if working_dir != WORKSPACE:
                 self._api.put_archive(container_id, "/", workspace_archive())
@@ -667,3 +719,145 @@ class DockerRuntime(Runtime):
             self._remove(entry.container_id)
         except RuntimeUnavailable as error:
             logger.warning("docker runtime: %s", error)
+        if entry.snapshot_image is not None:
+            self._drop_deleted_snapshot(entry.snapshot_image)
+
+    # Snapshots and metrics
+
+    async def snapshot(self, sandbox_id: str, snapshot_id: str, mode: str) -> int:
+        """Commit the sandbox's container (paused meanwhile) to its snapshot image; answer the size of its changes."""
+        entry = self._containers.get(sandbox_id)
+        if entry is None or entry.stopping:
+            raise SandboxGone(f"sandbox {sandbox_id} has no container here")
+        if mode != "filesystem":
+            raise SnapshotFailed(f"the docker runtime takes filesystem snapshots only, not {mode!r}")
+        return await self._call(self._snapshot, entry, snapshot_id)
+
+    def _snapshot(self, entry: _Container, snapshot_id: str) -> int:
+        try:
+            container = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))
+            image = self._inspect_image(container["Image"])
+            config = snapshots.commit_config(image.get("Config") or {}, snapshot_id, self._owner)
+            committed = self._api.commit(
+                entry.container_id, repository=snapshots.REPOSITORY, tag=snapshot_id, conf=config, pause=True
+            )
+            # The stubs leave history untyped; it answers the engine's JSON list, newest layer first.
+            history = cast("Callable[[str], list[dict[str, Any]]]", self._api.history)(committed["Id"])
+        except docker.errors.NotFound as error:
+            raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
+        except docker.errors.APIError as error:
+            raise SnapshotFailed(
+                f"the Docker engine could not commit the container: {_engine_message(error)}"
+            ) from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise SnapshotFailed(str(self._unreachable(error))) from error
+        # The newest layer holds what the sandbox changed.
+        return int(history[0].get("Size") or 0) if history else 0
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        """Remove the snapshot's image; while a sandbox from it runs, untag it and remove it after that sandbox."""
+        await self._call(self._delete_snapshot, snapshots.image_ref(snapshot_id))
+
+    def _delete_snapshot(self, ref: str) -> None:
+        try:
+            try:
+                self._api.remove_image(ref)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:
+                    raise
+                # A container runs it: untag now, remove the image once that container is gone.
+                self._api.remove_image(ref, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            raise RuntimeUnavailable(f"removing the image {ref} failed: {_engine_message(error)}") from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+
+    def _drop_deleted_snapshot(self, image_id: str) -> None:
+        """Remove a snapshot image whose snapshot was deleted, once no container runs it."""
+        try:
+            tags = self._inspect_image(image_id).get("RepoTags") or []
+            if not any(str(tag).startswith(snapshots.REPOSITORY + ":") for tag in tags):
+                self._api.remove_image(image_id)
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            pass  # gone already, or another sandbox still runs it: that one's end removes it
+
+    async def prune_snapshots(self, keep: set[str]) -> None:
+        """Remove this server's snapshot images whose snapshots the store does not know (never another server's)."""
+        try:
+            await self._call(self._prune_snapshots, keep)
+        except RuntimeUnavailable as error:
+            logger.warning("docker runtime: cannot remove stale snapshot images: %s", error)
+
+    def _prune_snapshots(self, keep: set[str]) -> None:
+        try:
+            mine = {"label": f"{snapshots.LABEL_OWNER}={self._owner}"}
+            images = cast("list[dict[str, Any]]", self._api.images(all=True, filters=mine))
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+        for image in images:
+            if (image.get("Labels") or {}).get(snapshots.LABEL_SNAPSHOT) in keep:
+                continue
+            for tag in image.get("RepoTags") or []:
+                if str(tag).startswith(snapshots.REPOSITORY + ":"):
+                    with contextlib.suppress(RuntimeUnavailable):
+                        self._delete_snapshot(str(tag))
+            self._drop_deleted_snapshot(str(image["Id"]))
+
+    async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
+        """Each running container's counters: from its cgroups on this host, else from the engine's stats."""
+        entries = [entry for sandbox_id in sandbox_ids if (entry := self._containers.get(sandbox_id)) is not None]
+        unknown = [entry for entry in entries if not entry.usage_known]
+        if unknown:
+            await asyncio.gather(*(self._call(self._find_usage, entry) for entry in unknown))
+        local = [entry for entry in entries if entry.usage is not None]
+        found = await asyncio.to_thread(_read_local, local) if local else {}
+        remote = [entry for entry in entries if entry.usage is None]
+        loop = asyncio.get_running_loop()
+        readings = await asyncio.gather(
+            *(loop.run_in_executor(self._stats_pool, self._stats, entry) for entry in remote)
+        )
+        found.update({entry.sandbox_id: reading for entry, reading in zip(remote, readings, strict=True) if reading})
+        return found
+
+    def _find_usage(self, entry: _Container) -> None:
+        try:
+            state = cast("dict[str, Any]", self._api.inspect_container(entry.container_id))["State"]
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return  # looked for again at the next sampling
+        entry.main_pid = int(state.get("Pid") or 0)
+        if entry.main_pid:
+            entry.usage = CgroupUsage.of_process(entry.main_pid, entry.container_id)
+        entry.usage_known = True
+
+    def _stats(self, entry: _Container) -> ResourceSample | None:
+        try:
+            stats = cast("dict[str, Any]", self._api.stats(entry.container_id, stream=False, one_shot=True))
+            read_at = time.time()
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return None
+        cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+        memory = (stats.get("memory_stats") or {}).get("usage")
+        if cpu is None or memory is None:
+            return None  # not running (any more)
+        networks = stats.get("networks")
+        rx = tx = None
+        if networks:
+            rx = sum(int(network.get("rx_bytes") or 0) for network in networks.values())
+            tx = sum(int(network.get("tx_bytes") or 0) for network in networks.values())
+        return ResourceSample(int(cpu) / 1e9, int(memory), rx, tx, read_at)
+
+
+def _read_local(entries: Sequence[_Container]) -> dict[str, ResourceSample]:
+    """The counters of containers whose cgroups this host shows, read in one go (in a thread)."""
+    found: dict[str, ResourceSample] = {}
+    for entry in entries:
+        assert entry.usage is not None
+        usage = entry.usage.read()
+        if usage is None:
+            continue  # ended
+        network = network_bytes(entry.main_pid)
+        rx, tx = network if network is not None else (None, None)
+        found[entry.sandbox_id] = ResourceSample(usage[0], usage[1], rx, tx, time.time())
+    return found

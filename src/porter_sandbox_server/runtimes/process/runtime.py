@@ -32,6 +32,20 @@ ended (killed from outside the sandbox) is the sandbox lost.
 Scratch space: each sandbox's ``tmp``, ``workspace`` and ``home`` live in
 ``<data dir>/sandboxes/<id>``, made at launch and removed once it ended.
 
+Snapshots (``filesystem`` mode): a copy of those three directories in
+``<data dir>/snapshots/<id>``, taken while the sandbox's freezer cgroup
+holds its processes still (or copied until a copy saw nothing change, where
+there is no freezer); see ``snapshots`` for how the copy keeps host files
+out. A sandbox started from a snapshot gets a copy of it as its scratch
+space. ``full`` snapshots (memory too) would need CRIU, whose Debian release
+cannot checkpoint on current kernels; they are not offered.
+
+Metrics: CPU time and memory use from each sandbox's cgroups (``cpuacct``
+and ``memory``), read in one thread hop for all sandboxes. They count what
+the sandbox's programs use: the agent joins the cgroups once it runs, so its
+own start (a few MB, some ms of CPU) stays charged to the server. Sandboxes
+share the host's network, so there are no per-sandbox network counters.
+
 Limits: memory by the sandbox's memory cgroup (the kernel kills a process
 over it, and the exit is reported with that reason), CPU as a CFS quota, and
 at most ``SANDBOX_PIDS_MAX`` processes. Without a memory cgroup, memory falls
@@ -55,6 +69,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,13 +83,15 @@ from ..base import (
     LaunchFailed,
     LaunchSpec,
     Placement,
+    ResourceSample,
     Runtime,
     RuntimeEvents,
     RuntimeUnavailable,
     SandboxExit,
     SandboxGone,
+    SnapshotFailed,
 )
-from . import protocol
+from . import protocol, snapshots
 from .bootstrap import BOOTSTRAP, agent_payload
 from .bwrap import (
     INSTALL_HINT,
@@ -117,7 +134,9 @@ class ProcessRuntime(Runtime):
     """
 
     name = "process"
-    capabilities = Capabilities(outlives_server=False, volume_types=frozenset({"disk"}))
+    capabilities = Capabilities(
+        outlives_server=False, volume_types=frozenset({"disk"}), snapshot_modes=frozenset({"filesystem"}), metrics=True
+    )
 
     def __init__(self, data_dir: Path, isolation: str = "auto") -> None:
         if isolation not in ("auto", "bwrap", "none"):
@@ -125,6 +144,7 @@ class ProcessRuntime(Runtime):
         self.isolation = isolation
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.scratch_root = data_dir / "sandboxes"
+        self.snapshot_root = data_dir / "snapshots"
         self._bwrap: str | None = None
         self._python: str | None = None
         self._agent_payload = b""
@@ -175,6 +195,7 @@ class ProcessRuntime(Runtime):
         self._agent_payload = await agent_payload(self._python)
         raise_open_files_limit()
         self.scratch_root.mkdir(parents=True, exist_ok=True)
+        self.snapshot_root.mkdir(mode=0o700, exist_ok=True)
         await asyncio.to_thread(remove_children, self.scratch_root)
         self._cgroups = await asyncio.to_thread(Cgroups.discover)
         if self._cgroups is not None:
@@ -213,6 +234,12 @@ class ProcessRuntime(Runtime):
         env = self._base_env(spec, scratch)
         if any("\0" in value for value in [*argv, *(f"{k}={v}" for k, v in env.items())]):
             raise LaunchFailed("command arguments and environment values cannot contain NUL characters")
+        if spec.snapshot_id is not None:
+            try:
+                await asyncio.to_thread(snapshots.restore, self.snapshot_root / spec.snapshot_id, scratch)
+            except (OSError, SnapshotFailed) as error:
+                self._remove_scratch(scratch)
+                raise LaunchFailed(f"could not start from snapshot {spec.snapshot_id}: {error}") from error
         prepare_scratch(scratch, unisolated=self._bwrap is None)  # a few mkdirs: not worth a thread
 
         cgroup: SandboxCgroup | None = None
@@ -635,6 +662,8 @@ class ProcessRuntime(Runtime):
                     process.kill()  # and --die-with-parent takes the agent, PID 1, and so the sandbox
         if sandbox.cgroup is not None:
             sandbox.cgroup.kill_all()
+            # A frozen process dies of its SIGKILL only once thawed (a snapshot may be copying).
+            sandbox.cgroup.thaw()
         if sandbox.agent_pidfd is not None:
             # PID 1 has ended only once every other process of its namespace has.
             await wait_readable(sandbox.agent_pidfd, timeout=10.0)
@@ -655,12 +684,77 @@ class ProcessRuntime(Runtime):
             reader.close()
         if sandbox.cgroup is not None:
             await sandbox.cgroup.remove()
+        async with sandbox.capturing:
+            pass  # a snapshot still copying the scratch space finishes first
         self._remove_scratch(sandbox.scratch)
         sandbox.state = State.ENDED
         current = asyncio.current_task()
         for task in list(sandbox.tasks):
             if task is not current and not task.done():
                 task.cancel()
+
+    # ------------------------------------------------------------------ snapshots and metrics
+
+    async def snapshot(self, sandbox_id: str, snapshot_id: str, mode: str) -> int:
+        """Copy the sandbox's ``tmp``, ``workspace`` and home, frozen meanwhile; answer the bytes copied."""
+        sandbox = self._live(sandbox_id)
+        if mode != "filesystem":
+            raise SnapshotFailed(f"the process runtime takes filesystem snapshots only, not {mode!r}")
+        async with sandbox.capturing:
+            staging = self.snapshot_root / f"{snapshot_id}.partial"
+            try:
+                size = await asyncio.to_thread(self._capture, sandbox, staging)
+                os.rename(staging, self.snapshot_root / snapshot_id)
+            except BaseException as error:
+                await asyncio.to_thread(shutil.rmtree, staging, True)
+                if isinstance(error, OSError):
+                    raise SnapshotFailed(f"copying the sandbox's files failed: {error}") from error
+                raise
+        return size
+
+    @staticmethod
+    def _capture(sandbox: Sandbox, staging: Path) -> int:
+        cgroup = sandbox.cgroup
+        if cgroup is not None and cgroup.freeze():
+            try:
+                return snapshots.capture(sandbox.scratch, staging)
+            finally:
+                cgroup.thaw()
+        return snapshots.capture_verified(sandbox.scratch, staging)
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        """Delete the snapshot's copy of the files."""
+        await asyncio.to_thread(snapshots.remove, self.snapshot_root / snapshot_id)
+
+    async def prune_snapshots(self, keep: set[str]) -> None:
+        """Delete every snapshot directory the store does not know (and any a crash left half made)."""
+
+        def prune() -> None:
+            for child in self.snapshot_root.iterdir():
+                if child.name not in keep:
+                    snapshots.remove(child)
+
+        await asyncio.to_thread(prune)
+
+    async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
+        """CPU time and memory of each sandbox from its cgroups; one thread hop for all of them."""
+        cgroups = [
+            (sandbox_id, sandbox.cgroup)
+            for sandbox_id in sandbox_ids
+            if (sandbox := self._sandboxes.get(sandbox_id)) is not None and sandbox.cgroup is not None
+        ]
+        if not cgroups:
+            return {}
+
+        def read() -> dict[str, ResourceSample]:
+            found: dict[str, ResourceSample] = {}
+            for sandbox_id, cgroup in cgroups:
+                usage = cgroup.usage()
+                if usage is not None:
+                    found[sandbox_id] = ResourceSample(usage[0], usage[1], read_at=time.time())
+            return found
+
+        return await asyncio.to_thread(read)
 
     # ------------------------------------------------------------------ adopt / close
 

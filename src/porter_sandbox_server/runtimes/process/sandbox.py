@@ -58,6 +58,8 @@ class Sandbox:
     oom_seen: int = 0
     #: A pidfd of the sandbox's PID 1 (bubblewrap only): to kill it and know when all is gone.
     agent_pidfd: int | None = None
+    #: Held while a snapshot copies its files: one capture at a time, and no cleanup under one.
+    capturing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def takes_commands(self) -> bool:
