@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from ..base import RuntimeEvents, Stream
 from ..lines import LineSplitter
@@ -166,10 +167,38 @@ class OutputReader(asyncio.Protocol):
         self._unsplit = bytearray()
 
 
+class _LibuvOwned:
+    """A pipe's read end as uvloop's ``connect_read_pipe`` takes it: libuv closes the descriptor, so this never does."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        """Nothing: libuv closed the descriptor already (see ``pipe_file``)."""
+
+
+def pipe_file(fd: int) -> Any:
+    """What ``connect_read_pipe`` is given for the read end ``fd``; its transport then owns ``fd``.
+
+    asyncio's transport closes the file it was given. uvloop's closes the
+    descriptor itself (libuv), then closes the file as well: a second close of
+    that number, and if another thread opened a file in between (a scratch
+    removal, a store checkpoint; a syscall needs no GIL) it got that number, so
+    its file, or later a pidfd or a client's connection, is closed under it.
+    So uvloop gets an object whose close does nothing.
+    """
+    if type(asyncio.get_running_loop()).__module__.startswith("uvloop"):
+        return _LibuvOwned(fd)
+    return open(fd, "rb", buffering=0)
+
+
 async def read_pipe(fd: int, reader: OutputReader) -> None:
     """Feed ``reader`` from the pipe's read end ``fd``, which it now owns (closed on failure too)."""
     loop = asyncio.get_running_loop()
-    pipe = open(fd, "rb", buffering=0)  # noqa: SIM115 (the transport owns it)
+    pipe = pipe_file(fd)
     try:
         await loop.connect_read_pipe(lambda: reader, pipe)
     except BaseException:
