@@ -16,7 +16,9 @@ fan-out of 100 sandboxes through ``AsyncPorter``, the same for the Docker
 runtime where an engine answers (``DOCKER_HOST``; image
 ``porter-test/busybox:latest`` from ``scripts/ci-docker.sh``) beside
 ``docker run --rm`` / ``docker exec``, ``import porter_sandbox`` in a fresh
-interpreter, and on each runtime a snapshot of a sandbox holding 100 MB of
+interpreter, ``/healthz`` latency and the server's peak memory while one
+sandbox logs as fast as it can and another runs an exec printing 200 MB, and on
+each runtime a snapshot of a sandbox holding 100 MB of
 files (create -> ready, and create from it -> first command, over plain
 HTTP) beside copying those files with ``cp -a`` (process) or committing the
 container with ``docker commit`` (docker), and what sampling metrics costs
@@ -40,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -74,7 +77,7 @@ class Row:
 
     id: str
     label: str
-    unit: str  # "ms", "s" or "%"
+    unit: str  # "ms", "s", "%" or "MiB"
     median: float | None = None
     p95: float | None = None
     n: int = 0
@@ -104,6 +107,8 @@ class Plan:
     #: How many live sandboxes the metrics sampler samples, and how many 5 s windows it is measured over.
     sampled_sandboxes: int
     sampling_windows: int
+    #: What the flood's exec prints, in bytes.
+    flood_bytes: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -121,6 +126,7 @@ class Plan:
                 snapshot_mb=4,
                 sampled_sandboxes=3,
                 sampling_windows=1,
+                flood_bytes=20_000_000,
             )
         return cls(
             sdk_calls=400,
@@ -135,6 +141,7 @@ class Plan:
             snapshot_mb=100,
             sampled_sandboxes=100,
             sampling_windows=4,
+            flood_bytes=200_000_000,
         )
 
 
@@ -871,6 +878,8 @@ def fmt(row: Row, value: float | None) -> str:
         return "—"
     if row.unit == "%":
         return f"{value:+.1f}%"
+    if row.unit == "MiB":
+        return f"{value:.0f} MiB"
     if row.unit == "s":
         return f"{value:.2f} s"
     return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
@@ -957,7 +966,67 @@ def bench_process_server(
     return rows
 
 
-SECTIONS = ("import", "sdk", "process", "fanout", "docker", "snapshots", "metrics")
+def flood_rows(title: str, size: int) -> list[Row]:
+    """The flood's rows, not yet measured."""
+    what = f"a {size / 1e6:.0f} MB exec beside a sandbox logging flat out"
+    return [
+        Row("process_flood_healthz", f"{title}: `/healthz` during {what}", "ms", target="p99 ≤ 100 ms"),
+        Row("process_flood_memory", f"{title}: server's peak RSS growth during {what}", "MiB", target="< 256 MiB"),
+    ]
+
+
+def _peak_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_flood(isolation: str, title: str, plan: Plan) -> list[Row]:
+    """``/healthz`` latency and the server's peak memory while one sandbox logs flat out and another execs a flood."""
+    health, memory = flood_rows(title, plan.flood_bytes)
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def probe(url: str) -> None:
+        with httpx.Client(base_url=url, timeout=WAIT_LIMIT_S) as client:
+            while not stop.is_set():
+                started = time.perf_counter_ns()
+                client.get("/healthz")
+                latencies.append(elapsed_ms(started))
+                stop.wait(0.01)
+
+    with LocalServer(runtime="process", isolation=isolation) as server, server.client() as porter:
+        flooding = porter.sandboxes.create(image=PROCESS_IMAGE, command=["sh", "-c", "yes 'porter flood line'"])
+        quiet = porter.sandboxes.create(image=PROCESS_IMAGE)
+        wait_running(flooding)
+        wait_running(quiet)
+        time.sleep(1.0)
+        # The kernel's own peak of the server's resident set, from now (clear_refs 5 resets it).
+        before = _peak_kib(server.pid, "VmRSS")
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{server.pid}/clear_refs").write_text("5")
+        prober = threading.Thread(target=probe, args=(server.url,), daemon=True)
+        prober.start()
+        result = quiet.exec(["sh", "-c", f"yes | head -c {plan.flood_bytes}"], timeout=WAIT_LIMIT_S * 5)
+        time.sleep(2.0)
+        stop.set()
+        prober.join(WAIT_LIMIT_S)
+        growth_mib = (_peak_kib(server.pid, "VmHWM") - before) / 1024
+        flooding.terminate()
+        quiet.terminate()
+    fill(health, latencies)
+    if latencies:
+        ordered = sorted(latencies)
+        p99 = ordered[min(len(ordered) - 1, -(-99 * len(ordered) // 100) - 1)]
+        health.met = p99 <= 100
+        health.note = f"p99 {p99:.1f} ms, worst {ordered[-1]:.1f} ms; exec exit {result.exit_code}"
+    fill(memory, [growth_mib])
+    memory.met = growth_mib < 256
+    return [health, memory]
+
+
+SECTIONS = ("import", "sdk", "process", "fanout", "flood", "docker", "snapshots", "metrics")
 
 
 def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
@@ -982,6 +1051,8 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
             )
             for runtime in ("process", "docker")
         ]
+    elif section == "flood":
+        rows = flood_rows("process", plan.flood_bytes)
     else:
         rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
         rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
@@ -1030,6 +1101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows += bench_process_server(server, bwrap, title, selected, plan, say, skip)
         else:
             rows += skip("sdk") + skip("process") + skip("fanout")
+        if "flood" in selected:
+            say("process runtime: floods")
+            rows += bench_flood(isolation, title, plan)
+        else:
+            rows += skip("flood")
 
         if "snapshots" in selected:
             say(f"snapshots of {plan.snapshot_mb} MB")

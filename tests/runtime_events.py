@@ -21,6 +21,8 @@ class Recorder:
     #: Off: count lines without keeping them (for floods).
     keep_lines: bool = True
     line_counts: dict[tuple[str, str, Stream], int] = field(default_factory=dict)
+    #: What ``accepting_logs`` answers: off holds the runtime's readers back, as a full log backlog does.
+    accepting: bool = True
 
     def log(self, sandbox_id: str, exec_id: str, stream: Stream, line: str) -> None:
         self.threads.add(threading.get_ident())
@@ -35,6 +37,9 @@ class Recorder:
         assert sandbox_id not in self.ends, "exited reported twice"
         self.ends[sandbox_id] = end
         self.order.append(f"exit:{sandbox_id}")
+
+    def accepting_logs(self) -> bool:
+        return self.accepting
 
     def of(self, sandbox_id: str, exec_id: str, stream: Stream) -> list[str]:
         """The lines one process wrote to one stream."""

@@ -31,10 +31,12 @@ DOCKER_ROWS = [f"docker_{name}" for name in RUNTIME_ROWS]
 SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
 PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
+FLOOD_ROWS = ["process_flood_healthz", "process_flood_memory"]
 EVERY_ROW = [
     "import",
     *SDK_ROWS,
     *PROCESS_ROWS,
+    *FLOOD_ROWS,
     *PROCESS_SNAPSHOT_ROWS,
     *DOCKER_SNAPSHOT_ROWS,
     "process_metrics_sampling",
@@ -59,7 +61,7 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     assert list(rows) == EVERY_ROW
     assert report["quick"] is True
 
-    measured = ["import", *SDK_ROWS, *PROCESS_ROWS, *PROCESS_SNAPSHOT_ROWS, "process_metrics_sampling"]
+    measured = ["import", *SDK_ROWS, *PROCESS_ROWS, *FLOOD_ROWS, *PROCESS_SNAPSHOT_ROWS, "process_metrics_sampling"]
     if not bwrap_available():
         measured.remove("process_limit_launch")  # the bare bwrap launch needs bubblewrap
     # Docker rows are all measured or all skipped with the reason (no engine); CI demanding Docker wants them.

@@ -281,7 +281,9 @@ def _build_parser() -> _Parser:
     )
     logs.add_argument("name", metavar="NAME", help="the sandbox's name or id")
     logs.add_argument("--since", help="only lines after this: an RFC 3339 time or a duration such as 30s, 5m, 2h")
-    logs.add_argument("--limit", type=_positive_int, help="only the newest N lines")
+    logs.add_argument(
+        "--limit", type=_positive_int, default=100, help="the newest N lines (default 100, as sandbox.logs() answers)"
+    )
     logs.add_argument("-t", "--timestamps", action="store_true", help="prefix each line with its time and level")
     logs.set_defaults(handler=_logs)
 

@@ -8,6 +8,20 @@ stdout once it accepts connections::
 
 Everything else goes to stderr. SIGTERM or SIGINT stops accepting, terminates
 the live sandboxes (reason ``user_terminated``), flushes logs and exits 0.
+
+One server per data directory (``lock``): a second ``serve`` on a data
+directory in use exits 1 at once with one line naming the first server's pid
+and URL, and touches nothing.
+
+What the server holds is bounded whatever sandboxes print or clients send:
+``--max-exec-output`` per stream of an exec's answer, ``--log-max-lines`` and
+``--log-max-bytes`` per sandbox's log, request heads (``http.connections``:
+64 KiB, ``--header-timeout`` seconds) and stalled request bodies
+(``--idle-timeout``). Volumes have no size limit of their
+own: sandboxes write into them directly, so only the filesystem under the
+data directory bounds them (give it its own filesystem, or a quota, to bound
+them); new sandboxes, volumes and uploads are refused (507) while that
+filesystem has less than 64 MiB free.
 """
 
 from __future__ import annotations
@@ -29,8 +43,12 @@ from typing import Any
 import uvicorn
 
 from .core.env_groups import EnvGroupError, EnvGroups
+from .core.logs import LogRetention
 from .core.metrics import DEFAULT_INTERVAL
-from .runtimes.base import Runtime, RuntimeUnavailable
+from .core.quantities import QuantityError, parse_memory_bytes
+from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, guarded_protocol
+from .lock import DataDirInUse, DataDirLock
+from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 
 logger = logging.getLogger("porter_sandbox_server")
 
@@ -97,7 +115,66 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how often each running sandbox's CPU and memory are sampled (default {DEFAULT_INTERVAL:g}; 0: never)",
     )
+    serve.add_argument(
+        "--max-exec-output",
+        type=_size,
+        default=OutputLimits.exec_answer_bytes,
+        metavar="SIZE",
+        help="the most an exec's answer holds of each stream, such as 16Mi; past it the output is cut, "
+        "and the answer says so (default 16Mi)",
+    )
+    serve.add_argument(
+        "--log-max-lines",
+        type=_count,
+        default=LogRetention.max_lines,
+        metavar="N",
+        help="each sandbox's log keeps its newest N lines; older ones are dropped (default 100000)",
+    )
+    serve.add_argument(
+        "--log-max-bytes",
+        type=_size,
+        default=LogRetention.max_bytes,
+        metavar="SIZE",
+        help="each sandbox's log keeps its newest lines up to SIZE of text, such as 64Mi (default 64Mi)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=HEAD_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close connections whose request head does not arrive whole within this time (default {HEAD_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=BODY_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close connections whose request body stops arriving for this long (default {BODY_IDLE_TIMEOUT:g})",
+    )
     return parser
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_memory_bytes(text)
+    except QuantityError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("memory", "size", 1)) from None
+
+
+def _count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
+    return value
 
 
 def is_loopback(host: str) -> bool:
@@ -157,11 +234,29 @@ class _Server(uvicorn.Server):
 
 
 async def serve(args: argparse.Namespace, api_key: str | None) -> int:
-    """Open the runtime and the store, serve until a signal, then shut down cleanly."""
+    """Take the data directory, open the runtime and the store, serve until a signal, then shut down cleanly."""
+    data_dir: Path = (args.data_dir or default_data_dir()).resolve()
+    lock = DataDirLock(data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except DataDirInUse as error:
+        print(f"porter-sandbox: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"porter-sandbox: cannot use the data directory {data_dir}: {error}", file=sys.stderr)
+        return 1
+    try:
+        return await _serve_locked(args, api_key, data_dir, lock)
+    finally:
+        lock.release()
+
+
+async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir: Path, lock: DataDirLock) -> int:
     from .core.service import SandboxService
     from .http.app import create_app
 
-    data_dir: Path = (args.data_dir or default_data_dir()).resolve()
+    retention = LogRetention(max_lines=args.log_max_lines, max_bytes=args.log_max_bytes)
     try:
         env_groups = EnvGroups.load(args.env_group)
     except EnvGroupError as error:
@@ -175,12 +270,18 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
     except ImportError as error:
         print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
         return 1
+    runtime.output_limits = OutputLimits(
+        exec_answer_bytes=args.max_exec_output,
+        exec_log_lines=retention.kept_lines,
+        exec_log_bytes=retention.kept_bytes,
+    )
     service = SandboxService(
         data_dir,
         runtime,
         default_ttl_seconds=args.default_ttl or None,
         env_groups=env_groups,
         metrics_interval=args.metrics_interval,
+        log_retention=retention,
     )
     try:
         await service.start()
@@ -202,13 +303,19 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
         lifespan="off",
         access_log=False,
         log_level="warning",
-        http="httptools" if _has("httptools") else "h11",
+        http=guarded_protocol(
+            "httptools" if _has("httptools") else "h11",
+            head_timeout=args.header_timeout,
+            body_idle_timeout=args.idle_timeout,
+        ),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_graceful_shutdown=5,
         backlog=2048,
     )
     server = _Server(config)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    lock.announce(f"http://{shown}:{port}")
 
     async def announce() -> None:
         while not server.started and not server.should_exit:

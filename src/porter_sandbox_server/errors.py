@@ -59,3 +59,9 @@ class Unavailable(ApiError):
     """503: the runtime cannot be reached now; retry later."""
 
     status_code = 503
+
+
+class InsufficientStorage(ApiError):
+    """507: the disk of the server's data directory is full; nothing of the request was recorded."""
+
+    status_code = 507

@@ -141,6 +141,18 @@ def test_logs_reads_lines_with_limit_and_since(cli: Cli, unique_name: str) -> No
     cli("rm", unique_name)
 
 
+def test_logs_answers_the_newest_100_lines_by_default_as_the_sdk_does(
+    cli: Cli, cli_server: LocalServer, unique_name: str
+) -> None:
+    assert cli("run", "python:3.12-slim", "--name", unique_name).code == 0
+    assert cli("exec", unique_name, "--", "sh", "-c", "seq 1 150").code == 0
+    logs = cli("logs", unique_name)
+    assert logs.out.splitlines() == [str(n) for n in range(51, 151)]
+    with cli_server.client() as porter:
+        assert [line.line for line in porter.sandboxes.get(unique_name).logs()] == logs.out.splitlines()
+    cli("rm", unique_name)
+
+
 def test_logs_rejects_a_bad_limit(cli: Cli) -> None:
     assert "--limit" in assert_one_line_error(cli("logs", "x", "--limit", "0"), code=2)
 

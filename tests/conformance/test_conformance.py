@@ -13,7 +13,7 @@ import threading
 import pytest
 from runtime_kit import Kit
 
-from porter_sandbox_server.runtimes.base import ExitKind, LaunchFailed, Placement, SandboxGone
+from porter_sandbox_server.runtimes.base import ExitKind, LaunchFailed, OutputLimits, Placement, SandboxGone
 
 pytestmark = pytest.mark.slow
 
@@ -147,3 +147,60 @@ async def test_adoption_after_a_restart_follows_what_the_runtime_declares(kit: K
                 await again.runtime.exec(spec.sandbox_id, ["true"], "ex-lost", {})
     finally:
         await again.runtime.close(stop_sandboxes=True)
+
+
+async def test_an_exec_answer_holds_at_most_the_cap_of_each_stream_and_says_it_was_cut(kit: Kit) -> None:
+    kit.runtime.output_limits = OutputLimits(exec_answer_bytes=100_000, exec_log_lines=1_000, exec_log_bytes=10**6)
+    kit.events.keep_lines = False
+    sandbox_id = await kit.launch()
+    # 2 MB on stdout (20 times the cap), a little on stderr: stdout is cut, stderr whole.
+    script = "i=0; while [ $i -lt 20000 ]; do echo 123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789; i=$((i+1)); done; echo done >&2"
+    output = await kit.runtime.exec(sandbox_id, ["sh", "-c", script], "ex-capped", {})
+    assert output.exit_code == 0
+    assert output.stdout_truncated and not output.stderr_truncated
+    kept, note = output.stdout.rsplit("\n[porter-sandbox: ", 1)
+    assert len(kept) + 1 == 100_000 and kept.startswith("1234567890")
+    assert "wrote 2000000 bytes to stdout" in note and "the first 100000" in note
+    assert output.stderr == "done\n"
+    # The logs get as many lines as an exec may log, then one line that says the rest is not.
+    await asyncio.sleep(0.2)
+    logged = kit.events.line_counts[(sandbox_id, "ex-capped", "stdout")]
+    assert logged == 1_000 + 1
+
+
+async def test_an_exec_cut_at_a_multibyte_character_answers_whole_characters(kit: Kit) -> None:
+    kit.runtime.output_limits = OutputLimits(exec_answer_bytes=1_001)
+    sandbox_id = await kit.launch()
+    # "é" is two bytes: the cap falls inside the 501st.
+    out, _err, code = await kit.sh(sandbox_id, "i=0; while [ $i -lt 600 ]; do printf 'é'; i=$((i+1)); done")
+    assert code == 0
+    kept, _note = out.split("\n[porter-sandbox: ", 1)
+    assert kept == "é" * 500
+
+
+async def test_a_reader_waits_while_the_service_takes_no_lines_and_loses_none(kit: Kit) -> None:
+    sandbox_id = await kit.launch()
+    kit.events.accepting = False
+    # Some 600 KB: more than a runtime holds back (256 KiB) plus what a pipe or socket buffers.
+    script = "i=0; while [ $i -lt 60000 ]; do echo line-$i; i=$((i+1)); done"
+    running = asyncio.ensure_future(kit.sh(sandbox_id, script))
+    await asyncio.sleep(1.5)
+    # Held back: the command blocks on its next write, and nothing was reported meanwhile.
+    assert not running.done()
+    assert not [line for sid, _eid, _stream, line in kit.events.lines if sid == sandbox_id]
+    kit.events.accepting = True
+    out, _err, code = await asyncio.wait_for(running, 60)
+    assert code == 0 and out.count("\n") == 60000
+    await asyncio.sleep(0.2)
+    lines = [line for sid, _eid, stream, line in kit.events.lines if sid == sandbox_id and stream == "stdout"]
+    assert lines == [f"line-{i}" for i in range(60000)]
+
+
+async def test_an_exec_that_ended_answers_whole_while_the_service_takes_no_lines(kit: Kit) -> None:
+    sandbox_id = await kit.launch()
+    kit.events.accepting = False
+    out, _err, code = await asyncio.wait_for(kit.sh(sandbox_id, "seq 1 5000"), 30)
+    assert code == 0 and out == "".join(f"{i}\n" for i in range(1, 5001))
+    kit.events.accepting = True
+    await asyncio.sleep(0.5)
+    assert [line for sid, _e, _s, line in kit.events.lines if sid == sandbox_id] == [str(i) for i in range(1, 5001)]

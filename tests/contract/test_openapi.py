@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator
 from openapi_spec_validator import validate
 from porter_sandbox_api.models import ExecResponse, LogsResponse, SandboxPhase, StatusResponse, Volume
 
@@ -106,7 +107,20 @@ def test_enums_are_the_contracts(spec: dict[str, Any]) -> None:
     assert schemas["VolumeType"]["enum"] == ["disk", "object"]
     assert schemas["VolumePhase"]["enum"] == ["pending", "ready", "failed"]
     assert schemas["LogLevel"]["enum"] == ["info", "warning", "error"]
-    assert schemas["Name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    assert schemas["Name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(?![\\s\\S])"
+
+
+@pytest.mark.parametrize("schema", ["Name", "Resources.cpu", "Resources.memory"])
+def test_patterns_hold_for_the_whole_string_even_in_pythons_regex(spec: dict[str, Any], schema: str) -> None:
+    # jsonschema matches with Python's re.search, where `$` also matches before a final newline.
+    name, _, field = schema.partition(".")
+    node = spec["components"]["schemas"][name]
+    node = node["properties"][field] if field else node
+    valid = {"Name": "my-sandbox-1", "Resources.cpu": "500m", "Resources.memory": "512Mi"}[schema]
+    validator = Draft7Validator(node)
+    assert validator.is_valid(valid)
+    for bad in [valid + "\n", valid + "\r\n", "\n" + valid, valid + "\nx"]:
+        assert not validator.is_valid(bad), repr(bad)
 
 
 # Examples in the shape of the contract's answers: each must survive from_dict -> to_dict unchanged.

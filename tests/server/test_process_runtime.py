@@ -24,6 +24,7 @@ from porter_sandbox_server.runtimes.base import (
     CommandRefused,
     LaunchFailed,
     LaunchSpec,
+    OutputLimits,
     RuntimeUnavailable,
     SandboxGone,
     VolumeMount,
@@ -164,6 +165,7 @@ async def test_env_path_home_workdir_and_hostname(bw: Harness) -> None:
 
 async def test_output_of_many_megabytes_on_both_streams(bw: Harness) -> None:
     bw.events.keep_lines = False
+    bw.runtime.output_limits = OutputLimits(exec_log_lines=200_000)  # all 120,000 lines logged
     sid = await bw.launch("big")
     # Both streams at once: a reader that drained one pipe only would deadlock here.
     script = "import sys\nfor i in range(60000):\n    sys.stdout.write('o' * 99 + '\\n')\n    sys.stderr.write('e' * 49 + '\\n')\n"

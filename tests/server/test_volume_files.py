@@ -29,6 +29,14 @@ def volume(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def staging(tmp_path: Path) -> Path:
+    """Where uploads wait (the server's, outside every volume)."""
+    root = tmp_path / "staging"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
 def other(tmp_path: Path) -> Path:
     """Another volume's directory, holding a secret no request on ``volume`` may reach."""
     root = tmp_path / "other"
@@ -55,8 +63,8 @@ def find(entries: list[FileEntry], *path: str) -> FileEntry:
     return find(entry.entries, *path[1:]) if len(path) > 1 else entry
 
 
-def temp_files(root: Path) -> list[str]:
-    return [str(p) for p in root.rglob(f"{volume_files.TEMP_PREFIX}*")]
+def temp_files(*roots: Path) -> list[str]:
+    return [str(p) for root in roots for p in root.rglob(f"{volume_files.TEMP_PREFIX}*")]
 
 
 # --- paths -----------------------------------------------------------------------------------------
@@ -172,14 +180,29 @@ def test_empty_directories_reached_after_the_budget_are_not_marked_truncated(vol
     assert listing.truncated is True
 
 
-def test_listings_leave_out_symlinks_fifos_and_uploads_in_flight(volume: Path, other: Path) -> None:
+def test_listings_leave_out_symlinks_and_fifos(volume: Path, other: Path) -> None:
     (volume / "real.txt").write_text("x")
     (volume / "etc").symlink_to("/etc")
     (volume / "other").symlink_to(other)
     (volume / "inside").symlink_to("real.txt")
     os.mkfifo(volume / "pipe")
-    (volume / f"{volume_files.TEMP_PREFIX}0123").write_text("half an upload")
     assert names(list_files(volume).entries) == ["real.txt"]
+
+
+def test_an_upload_in_flight_waits_outside_the_volume_and_a_restart_clears_what_was_left(
+    volume: Path, staging: Path
+) -> None:
+    with volume_files.begin_write(volume, "new.txt", staging) as pending:
+        pending.write(b"half an upload")
+        assert temp_files(volume) == [] and len(temp_files(staging)) == 1
+        assert names(list_files(volume).entries) == []
+        left = Path(temp_files(staging)[0])
+        left.with_name(left.name + "-of-a-killed-server").write_bytes(b"x")
+        pending.commit()
+    assert (volume / "new.txt").read_bytes() == b"half an upload"
+    assert len(temp_files(staging)) == 1
+    volume_files.clear_staging(staging)
+    assert temp_files(staging) == [] and staging.is_dir()
 
 
 def test_listing_refuses_a_symlinked_directory_missing_paths_and_files(volume: Path, other: Path) -> None:
@@ -332,76 +355,80 @@ def test_a_malformed_range_is_a_400(header: str) -> None:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def test_a_write_creates_parents_and_replaces_the_old_content(volume: Path) -> None:
-    assert write_file(volume, "/a/b/c.txt", [b"first ", b"version"]) == 13
+def test_a_write_creates_parents_and_replaces_the_old_content(volume: Path, staging: Path) -> None:
+    assert write_file(volume, "/a/b/c.txt", [b"first ", b"version"], staging) == 13
     assert (volume / "a" / "b" / "c.txt").read_bytes() == b"first version"
-    write_file(volume, "a/b/c.txt", [b"second"])
+    write_file(volume, "a/b/c.txt", [b"second"], staging)
     assert (volume / "a" / "b" / "c.txt").read_bytes() == b"second"
-    write_file(volume, "empty", [])
+    write_file(volume, "empty", [], staging)
     assert (volume / "empty").read_bytes() == b""
-    assert temp_files(volume) == []
+    assert temp_files(volume, staging) == []
 
 
-def test_a_replaced_file_keeps_its_mode(volume: Path) -> None:
+def test_a_replaced_file_keeps_its_mode(volume: Path, staging: Path) -> None:
     script = volume / "run.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o751)
-    write_file(volume, "run.sh", [b"#!/bin/sh\necho new\n"])
+    write_file(volume, "run.sh", [b"#!/bin/sh\necho new\n"], staging)
     assert stat.S_IMODE(script.stat().st_mode) == 0o751
 
 
-def test_an_aborted_write_keeps_the_old_content_and_leaves_no_temporary_file_or_new_directory(volume: Path) -> None:
+def test_an_aborted_write_keeps_the_old_content_and_leaves_no_temporary_file_or_new_directory(
+    volume: Path, staging: Path
+) -> None:
     (volume / "keep.txt").write_text("old content")
-    with volume_files.begin_write(volume, "keep.txt") as pending:
+    with volume_files.begin_write(volume, "keep.txt", staging) as pending:
         pending.write(b"half of the new")
-        assert len(temp_files(volume)) == 1
+        assert len(temp_files(volume, staging)) == 1
         assert (volume / "keep.txt").read_text() == "old content"  # nothing is visible before commit
     assert (volume / "keep.txt").read_text() == "old content"
-    assert temp_files(volume) == []
+    assert temp_files(volume, staging) == []
 
-    with volume_files.begin_write(volume, "new/dirs/file.txt") as pending:
+    with volume_files.begin_write(volume, "new/dirs/file.txt", staging) as pending:
         pending.write(b"x")
         pending.abort()
     assert not (volume / "new").exists()
 
 
-def test_an_aborted_write_keeps_directories_that_others_filled_meanwhile(volume: Path) -> None:
-    pending = volume_files.begin_write(volume, "shared/mine.txt")
+def test_an_aborted_write_keeps_directories_that_others_filled_meanwhile(volume: Path, staging: Path) -> None:
+    pending = volume_files.begin_write(volume, "shared/mine.txt", staging)
     (volume / "shared" / "theirs.txt").write_text("someone else's")
     pending.abort()
     assert (volume / "shared" / "theirs.txt").read_text() == "someone else's"
 
 
-def test_writing_onto_a_directory_or_below_a_file_is_a_409(volume: Path) -> None:
+def test_writing_onto_a_directory_or_below_a_file_is_a_409(volume: Path, staging: Path) -> None:
     (volume / "dir").mkdir()
     (volume / "file.txt").write_text("x")
     with pytest.raises(errors.Conflict, match="directory"):
-        write_file(volume, "dir", [b"x"])
+        write_file(volume, "dir", [b"x"], staging)
     with pytest.raises(errors.Conflict, match="is a file"):
-        write_file(volume, "file.txt/below.txt", [b"x"])
+        write_file(volume, "file.txt/below.txt", [b"x"], staging)
     with pytest.raises(errors.BadRequest):
-        write_file(volume, "/", [b"x"])
+        write_file(volume, "/", [b"x"], staging)
     assert (volume / "file.txt").read_text() == "x"
-    assert temp_files(volume) == []
+    assert temp_files(volume, staging) == []
 
 
-def test_writes_never_go_through_a_symlink(volume: Path, other: Path) -> None:
+def test_writes_never_go_through_a_symlink(volume: Path, staging: Path, other: Path) -> None:
     (volume / "stolen.txt").symlink_to(other / "secret.txt")
     (volume / "other").symlink_to(other)
     (volume / "real").mkdir()
     (volume / "real" / "up").symlink_to("../..")
     for path in ["stolen.txt", "other/secret.txt", "other/new.txt", "other/deeper/new.txt", "real/up/other/new.txt"]:
         with pytest.raises(errors.BadRequest, match="symbolic link"):
-            write_file(volume, path, [b"overwritten"])
+            write_file(volume, path, [b"overwritten"], staging)
     assert sorted(p.name for p in other.iterdir()) == ["secret.txt"]
     assert (other / "secret.txt").read_text() == "other volume's secret"
     assert (volume / "stolen.txt").is_symlink()
-    assert temp_files(volume) == []
+    assert temp_files(volume, staging) == []
 
 
-def test_a_parent_swapped_for_a_symlink_during_an_upload_does_not_redirect_it(volume: Path, other: Path) -> None:
+def test_a_parent_swapped_for_a_symlink_during_an_upload_does_not_redirect_it(
+    volume: Path, staging: Path, other: Path
+) -> None:
     (volume / "dir").mkdir()
-    pending = volume_files.begin_write(volume, "dir/secret.txt")
+    pending = volume_files.begin_write(volume, "dir/secret.txt", staging)
     pending.write(b"written by the API")
     # A sandbox moves the directory away and plants a link to another volume in its place.
     (volume / "dir").rename(volume / "moved")
@@ -414,8 +441,8 @@ def test_a_parent_swapped_for_a_symlink_during_an_upload_does_not_redirect_it(vo
 # --- moving --------------------------------------------------------------------------------------
 
 
-def test_move_renames_files_and_directories(volume: Path) -> None:
-    write_file(volume, "a/f.txt", [b"x"])
+def test_move_renames_files_and_directories(volume: Path, staging: Path) -> None:
+    write_file(volume, "a/f.txt", [b"x"], staging)
     move(volume, "/a/f.txt", "/a/g.txt")
     assert (volume / "a" / "g.txt").read_text() == "x"
     (volume / "b").mkdir()

@@ -23,6 +23,7 @@ import pytest
 
 from porter_sandbox.testing import LocalServer
 from porter_sandbox_server.volumes.hostdir import TEMP_PREFIX
+from porter_sandbox_server.volumes.hostdir.backend import STAGING
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,8 @@ class Volume:
         self.id: str = answer.json()["id"]
         self.dir = server.data_dir / "volumes" / answer.json()["path"]
         assert self.dir.is_dir()
+        #: Where the server's uploads wait, outside every volume.
+        self.staging = server.data_dir / "volumes" / STAGING
         self.files = f"/v1/volume/{self.id}/files"
         self.content = f"/v1/volume/{self.id}/files/content"
         self.move = f"/v1/volume/{self.id}/files/move"
@@ -79,9 +82,15 @@ def names(entries: list[dict[str, Any]]) -> list[str]:
     return [entry["name"] for entry in entries]
 
 
-def temp_files(root: Path) -> list[Path]:
-    """Uploads in flight under ``root`` (os.walk, unlike rglob, shrugs off directories removed meanwhile)."""
-    return [Path(top, name) for top, _, files in os.walk(root) for name in files if name.startswith(TEMP_PREFIX)]
+def temp_files(*roots: Path) -> list[Path]:
+    """Uploads in flight under ``roots`` (os.walk, unlike rglob, shrugs off directories removed meanwhile)."""
+    return [
+        Path(top, name)
+        for root in roots
+        for top, _, files in os.walk(root)
+        for name in files
+        if name.startswith(TEMP_PREFIX)
+    ]
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -224,7 +233,7 @@ def test_writes_create_parents_and_replace(http: httpx.Client, volume: Volume) -
     assert http.get(volume.content, params={"path": "/a/b/c.txt"}).content == b"two"
     assert http.put(volume.content, params={"path": "/empty"}, content=b"").status_code == 204
     assert (volume.dir / "empty").read_bytes() == b""
-    assert temp_files(volume.dir) == []
+    assert temp_files(volume.dir, volume.staging) == []
 
 
 def test_write_errors(http: httpx.Client, volume: Volume) -> None:
@@ -253,16 +262,18 @@ def cut_off_upload(server: LocalServer, volume: Volume, path: str, *, declared: 
             raw.sendall(chunk[: min(len(chunk), remaining)])
             remaining -= min(len(chunk), remaining)
         deadline = time.monotonic() + 20
-        while not temp_files(volume.dir) and time.monotonic() < deadline:
+        while not temp_files(volume.dir, volume.staging) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert temp_files(volume.dir), f"the server never started writing the upload; its log:\n{server.log()}"
+        assert temp_files(volume.dir, volume.staging), (
+            f"the server never started writing the upload; its log:\n{server.log()}"
+        )
         # While the upload waits for its body, the server answers others.
         with httpx.Client(base_url=server.url, timeout=30) as other_client:
             assert other_client.get("/healthz").status_code == 200
     deadline = time.monotonic() + 20
-    while temp_files(volume.dir) and time.monotonic() < deadline:
+    while temp_files(volume.dir, volume.staging) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert temp_files(volume.dir) == [], (
+    assert temp_files(volume.dir, volume.staging) == [], (
         f"the cut-off upload left its temporary file; the server's log:\n{server.log()}"
     )
 
@@ -398,7 +409,7 @@ def test_writes_never_escape_the_volume(http: httpx.Client, volume: Volume, othe
         assert_error(answer, 400, 404, 409)
     assert_untouched(other, decoy)
     assert (volume.dir / "hostfile").is_symlink() and (volume.dir / "secret.txt").is_symlink()
-    assert temp_files(volume.dir) == []
+    assert temp_files(volume.dir, volume.staging) == []
 
 
 def test_moves_never_escape_the_volume(http: httpx.Client, volume: Volume, other: Volume, decoy: Path) -> None:
@@ -477,4 +488,4 @@ def test_a_200_mb_file_round_trips_with_the_server_memory_far_below_its_size(
     growth_mib = (memory_kib(pid, "VmHWM") - baseline) / 1024
     # The file is 200 MiB; streaming both ways should cost the server a few MiB of buffers.
     assert growth_mib < 40, f"the server's peak RSS grew by {growth_mib:.0f} MiB for a 200 MiB round trip"
-    assert temp_files(volume.dir) == []
+    assert temp_files(volume.dir, volume.staging) == []

@@ -16,16 +16,23 @@ class ExecResponse:
     """What a command printed and how it exited.
 
     Attributes:
-        stdout (str): Everything the command wrote to standard output.
-        stderr (str): Everything the command wrote to standard error.
+        stdout (str): What the command wrote to standard output. A server may cap what it answers (the local server: 16
+            MiB per stream unless configured); a stream cut short ends with a line saying so, and `stdout_truncated` is
+            true.
+        stderr (str): What the command wrote to standard error, capped as `stdout` is.
         exit_code (int): Its exit code; 127 when the program does not exist.
         exec_id (str | Unset): The id of this exec, which its log lines carry.
+        stdout_truncated (bool | Unset): Whether `stdout` was cut short at the server's cap (the rest was read and
+            dropped).
+        stderr_truncated (bool | Unset): Whether `stderr` was cut short at the server's cap.
     """
 
     stdout: str
     stderr: str
     exit_code: int
     exec_id: str | Unset = UNSET
+    stdout_truncated: bool | Unset = UNSET
+    stderr_truncated: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,6 +43,10 @@ class ExecResponse:
         exit_code = self.exit_code
 
         exec_id = self.exec_id
+
+        stdout_truncated = self.stdout_truncated
+
+        stderr_truncated = self.stderr_truncated
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -48,6 +59,10 @@ class ExecResponse:
         )
         if exec_id is not UNSET:
             field_dict["exec_id"] = exec_id
+        if stdout_truncated is not UNSET:
+            field_dict["stdout_truncated"] = stdout_truncated
+        if stderr_truncated is not UNSET:
+            field_dict["stderr_truncated"] = stderr_truncated
 
         return field_dict
 
@@ -62,11 +77,17 @@ class ExecResponse:
 
         exec_id = d.pop("exec_id", UNSET)
 
+        stdout_truncated = d.pop("stdout_truncated", UNSET)
+
+        stderr_truncated = d.pop("stderr_truncated", UNSET)
+
         exec_response = cls(
             stdout=stdout,
             stderr=stderr,
             exit_code=exit_code,
             exec_id=exec_id,
+            stdout_truncated=stdout_truncated,
+            stderr_truncated=stderr_truncated,
         )
 
         exec_response.additional_properties = d

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.log_entry import LogEntry
 
@@ -20,10 +22,14 @@ class LogsResponse:
     Attributes:
         sandbox_id (str): The sandbox's id.
         logs (list[LogEntry]): The lines.
+        truncated (bool | Unset): Whether lines that match were left out to keep this answer bounded. Without `limit`
+            these are newer lines: ask again with `since` set to the last line's `timestamp` for the next page. With `limit`
+            they are older ones.
     """
 
     sandbox_id: str
     logs: list[LogEntry]
+    truncated: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +40,8 @@ class LogsResponse:
             logs_item = logs_item_data.to_dict()
             logs.append(logs_item)
 
+        truncated = self.truncated
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -42,6 +50,8 @@ class LogsResponse:
                 "logs": logs,
             }
         )
+        if truncated is not UNSET:
+            field_dict["truncated"] = truncated
 
         return field_dict
 
@@ -59,9 +69,12 @@ class LogsResponse:
 
             logs.append(logs_item)
 
+        truncated = d.pop("truncated", UNSET)
+
         logs_response = cls(
             sandbox_id=sandbox_id,
             logs=logs,
+            truncated=truncated,
         )
 
         logs_response.additional_properties = d

@@ -16,8 +16,8 @@ class Resources:
     """The most a sandbox may use, as Kubernetes quantities.
 
     Attributes:
-        cpu (str | Unset): CPU cores, such as `500m` (half a core) or `2`.
-        memory (str | Unset): Memory, such as `512Mi` or `2Gi`.
+        cpu (str | Unset): CPU cores, such as `500m` (half a core) or `2`; at least `1m`, at most 100000 cores.
+        memory (str | Unset): Memory, such as `512Mi` or `2Gi`; at least 1 byte, at most `1Pi`.
     """
 
     cpu: str | Unset = UNSET

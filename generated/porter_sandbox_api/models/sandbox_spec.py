@@ -38,7 +38,7 @@ class SandboxSpec:
         volume_mounts (StringMap | Unset): String keys to string values.
         resources (Resources | Unset): The most a sandbox may use, as Kubernetes quantities.
         ttl_seconds (int | Unset): Terminate the sandbox (reason `ttl_expired`) this many seconds after it starts
-            running.
+            running; at most 3153600000 (a century).
     """
 
     image: str

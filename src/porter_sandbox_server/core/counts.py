@@ -55,6 +55,8 @@ def buckets_for(start: float, end: float) -> Buckets | None:
     # Buckets sit on multiples of their width, so the same window always gives the same edges.
     origin = math.floor(start / width) * width
     if origin < EARLIEST:
-        # A bucket edge before year 1 cannot be written as a time; start at the next edge.
-        origin += width
+        # A bucket edge before year 1 cannot be written as a time; start at the first edge after it.
+        origin = math.ceil(EARLIEST / width) * width
+        if origin > end:
+            return None
     return Buckets(origin=origin, width=width, count=int((end - origin) // width) + 1, granularity_ms=granularity)

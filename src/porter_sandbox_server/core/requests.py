@@ -18,8 +18,16 @@ from .. import errors
 from .quantities import QuantityError, parse_cpu_millis, parse_memory_bytes
 
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+#: Environment variable names as Kubernetes takes them (letters, digits, ``_ - .``, no leading digit).
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 #: Beyond a century a TTL never fires in practice; the cap keeps timers and columns in range.
 MAX_TTL_SECONDS = 100 * 365 * 86400
+#: At most this many environment variables, each ``NAME=value`` under the kernel's limit for one
+#: string (128 KiB), and this much in all: a command must still fit the kernel's 2 MiB for
+#: arguments and environment together, or every exec would fail with "Argument list too long".
+MAX_ENV_VARIABLES = 1000
+MAX_ENV_VARIABLE_BYTES = 128 * 1024 - 1
+MAX_ENV_BYTES = 512 * 1024
 
 
 def check_name(name: str, what: str) -> None:
@@ -39,12 +47,34 @@ def check_argv(argv: Sequence[str], what: str) -> None:
 
 
 def check_env(env: Mapping[str, str]) -> None:
-    """Raise ``BadRequest`` for a variable name that is empty or holds ``=``, or a NUL anywhere."""
+    """Raise ``BadRequest`` for a variable name that is not a name, a NUL anywhere, or an environment too large."""
+    if len(env) > MAX_ENV_VARIABLES:
+        raise errors.BadRequest(f"env holds {len(env)} variables; at most {MAX_ENV_VARIABLES} are allowed")
+    total = 0
     for key, value in env.items():
-        if not key or "=" in key or "\0" in key:
-            raise errors.BadRequest(f"env name {key!r} is invalid: use a non-empty name without '=' or NUL")
+        if not _ENV_NAME.fullmatch(key):
+            raise errors.BadRequest(
+                f"env name {_shown(key)} is invalid: use letters, digits, '_', '-' and '.', not starting with a digit"
+            )
         if "\0" in value:
             raise errors.BadRequest(f"env {key!r} holds a NUL character, which no program can receive; remove it")
+        size = len(key.encode()) + 1 + len(value.encode("utf-8", "surrogatepass"))
+        if size > MAX_ENV_VARIABLE_BYTES:
+            raise errors.BadRequest(
+                f"env {_shown(key)} is {size} bytes long; a variable (NAME=value) must stay under 128 KiB: "
+                "pass large data in a file on a volume instead"
+            )
+        total += size + 1
+    if total > MAX_ENV_BYTES:
+        raise errors.BadRequest(
+            f"env holds {total} bytes; at most {MAX_ENV_BYTES} are allowed in all, so that commands still fit "
+            "the kernel's limit: pass large data in a file on a volume instead"
+        )
+
+
+def _shown(text: str, most: int = 60) -> str:
+    """``text`` quoted for a message, cut short when long."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
 
 
 def check_mount_path(mount_path: str) -> None:
@@ -98,12 +128,17 @@ class SandboxRequest:
     def from_json(cls, body: Mapping[str, Any]) -> SandboxRequest:
         """The request a ``SandboxSpec`` JSON object (already checked against the spec) asks for."""
         resources = body.get("resources") or {}
+        cpu = memory = None
         try:
-            cpu = parse_cpu_millis(resources["cpu"]) if resources.get("cpu") is not None else None
-            memory = parse_memory_bytes(resources["memory"]) if resources.get("memory") is not None else None
+            if resources.get("cpu") is not None:
+                cpu = parse_cpu_millis(resources["cpu"])
+            if resources.get("memory") is not None:
+                memory = parse_memory_bytes(resources["memory"])
         except QuantityError as error:
-            raise errors.BadRequest(f"resources: {error}") from None
+            raise errors.BadRequest(f"resources.{error}") from None
         ttl = body.get("ttl_seconds")
+        if ttl is not None and not 1 <= ttl <= MAX_TTL_SECONDS:
+            raise errors.BadRequest(f"ttl_seconds {ttl!r} is out of range: use 1 to {MAX_TTL_SECONDS} (a century)")
         return cls(
             image=body["image"],
             name=body.get("name"),
@@ -114,7 +149,7 @@ class SandboxRequest:
             volume_mounts=dict(body.get("volume_mounts") or {}),
             memory_bytes=memory,
             cpu_millis=cpu,
-            ttl_seconds=min(int(ttl), MAX_TTL_SECONDS) if ttl is not None else None,
+            ttl_seconds=int(ttl) if ttl is not None else None,
             snapshot_id=body.get("snapshot_id"),
             env_groups=list(body.get("env_groups") or ()),
         )

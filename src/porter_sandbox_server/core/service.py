@@ -33,6 +33,7 @@ import contextlib
 import logging
 import math
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Coroutine, Sequence
@@ -54,11 +55,11 @@ from ..runtimes.base import (
     Stream,
     VolumeMount,
 )
-from ..store import TERMINAL_PHASES, NameTaken, SandboxFilter, SandboxRecord, Store, VolumeRecord
+from ..store import TERMINAL_PHASES, LogPage, NameTaken, SandboxFilter, SandboxRecord, Store, StoreFull, VolumeRecord
 from ..volumes.base import FileReader, FileWriter, Listing, VolumeBackend
 from .counts import DEFAULT_WINDOW, buckets_for
 from .env_groups import EnvGroups
-from .logs import LogBook
+from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
 from .requests import SandboxRequest, VolumeRequest, check_argv, check_env
 from .snapshots import SnapshotBook
@@ -77,6 +78,12 @@ READY_CACHE_SECONDS = 1.0
 SANDBOX_ENV_DEFAULTS = {"PYTHONUNBUFFERED": "1"}
 #: Every phase a sandbox can be in, as the list filter takes them.
 PHASES = ("queued", "creating", "running", *TERMINAL_PHASES)
+#: New sandboxes, volumes and uploads are refused (507) while the data directory's disk has less free.
+MIN_FREE_BYTES = 64 * 1024 * 1024
+#: How often a state change the full disk refused is tried again.
+SAVE_RETRY_SECONDS = 1.0
+#: How long shutting down waits for launches under way.
+CLOSE_WAIT_SECONDS = 15.0
 
 
 def new_id(prefix: str) -> str:
@@ -159,6 +166,8 @@ class SandboxService:
         default_ttl_seconds: int | None = None,
         env_groups: EnvGroups | None = None,
         metrics_interval: float = DEFAULT_INTERVAL,
+        log_retention: LogRetention | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self.data_dir = data_dir
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
@@ -169,12 +178,19 @@ class SandboxService:
         self.env_groups = env_groups or EnvGroups()
         self.snapshots = SnapshotBook(runtime, self.clock, self._spawn, new_id)
         self.metrics = MetricsSampler(runtime, self.clock, metrics_interval)
+        self.log_retention = log_retention or LogRetention()
+        self.min_free_bytes = min_free_bytes
         self._store: Store | None = None
         self._logs: LogBook | None = None
+        #: Records whose last change a full disk refused: answered from here, saved once it can be.
+        self._unsaved: dict[str, SandboxRecord] = {}
+        self._save_timer: Any = None
         self._ttl = TtlTimers(self.clock, self._ttl_expired)
         self._live: dict[str, _Live] = {}
         self._attached: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Launches under way: shutting down lets them finish, so they stop what they started.
+        self._launching: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._closed = False
@@ -191,7 +207,7 @@ class SandboxService:
         self._loop_thread = threading.get_ident()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = Store(self.data_dir / "porter-sandbox.db")
-        self._logs = LogBook(self._store, self.clock)
+        self._logs = LogBook(self._store, self.clock, self.log_retention)
         await self.volumes.open()
         await self.runtime.open(self)
         await self.snapshots.open(self._store.snapshots)
@@ -228,14 +244,19 @@ class SandboxService:
             record.phase = "failed"
             record.termination_reason = "backend_lost"
             record.finished_at = now
-            store.update_state(record)
+            self._save(record)
             self.logbook.append(
                 record.id, "", "stderr", "the server stopped while this sandbox was live (backend_lost)"
             )
         self.logbook.flush()
 
     async def close(self) -> None:
-        """Terminate every live sandbox (reason ``user_terminated``), flush logs, close the runtime and store."""
+        """Terminate every live sandbox (reason ``user_terminated``), flush logs, close the runtime and store.
+
+        Launches under way finish first (they stop what they started once they
+        see it terminated), so the runtime is left with nothing to clean up
+        but what it can stop itself.
+        """
         if self._closed:
             return
         self._closed = True
@@ -244,10 +265,20 @@ class SandboxService:
         if live:
             await asyncio.gather(*(self.terminate(sandbox_id, "user_terminated") for sandbox_id in live))
         self._ttl.cancel_all()
+        if self._launching:
+            await asyncio.wait(set(self._launching), timeout=CLOSE_WAIT_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(Exception):
             await self.runtime.close(stop_sandboxes=True)
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        self._save_unsaved()
+        if self._unsaved:
+            logger.error(
+                "the disk is full: the last state of sandboxes %s could not be recorded",
+                ", ".join(sorted(self._unsaved)),
+            )
         if self._logs is not None:
             self._logs.flush()
         if self._store is not None:
@@ -259,6 +290,49 @@ class SandboxService:
         if self._store is None:
             raise RuntimeError("the service is not started")
         return self._store
+
+    def _save(self, record: SandboxRecord) -> None:
+        """Record the sandbox's state; a full disk keeps it in memory, answered from there, tried again later."""
+        self._unsaved.pop(record.id, None)
+        try:
+            self.store.update_state(record)
+        except StoreFull:
+            if not self._unsaved:
+                logger.warning("the disk is full: sandbox states are kept in memory and recorded once it has room")
+            self._unsaved[record.id] = record
+            if self._save_timer is None:
+                self._save_timer = self.clock.call_later(SAVE_RETRY_SECONDS, self._retry_saves)
+
+    def _retry_saves(self) -> None:
+        self._save_timer = None
+        self._save_unsaved()
+        if self._unsaved and not self._closed:
+            self._save_timer = self.clock.call_later(SAVE_RETRY_SECONDS, self._retry_saves)
+
+    def _save_unsaved(self) -> None:
+        for sandbox_id, record in list(self._unsaved.items()):
+            try:
+                self.store.update_state(record)
+            except StoreFull:
+                return
+            if self._unsaved.get(sandbox_id) is record:
+                del self._unsaved[sandbox_id]
+
+    def check_free_space(self, what: str) -> None:
+        """Raise ``InsufficientStorage`` while the data directory's disk has less than ``min_free_bytes`` free."""
+        try:
+            free = shutil.disk_usage(self.data_dir).free
+        except OSError:
+            return
+        if free < self.min_free_bytes:
+            raise errors.InsufficientStorage(
+                f"the disk of the server's data directory is full ({free} bytes free; {what} needs "
+                f"{self.min_free_bytes} free): free some space, such as by deleting volumes or files, and retry"
+            )
+
+    def accepting_logs(self) -> bool:
+        """Whether the log book takes more lines now (``RuntimeEvents``); runtimes hold output while it does not."""
+        return self._logs is None or self._logs.accepting()
 
     @property
     def logbook(self) -> LogBook:
@@ -306,6 +380,7 @@ class SandboxService:
         unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
+        self.check_free_space("a new sandbox")
         # Checked after the last await: from here to the insert nothing else runs, so a volume
         # cannot be deleted between this check and the sandbox's attachment.
         for mount_path, volume_id in mounts.items():
@@ -343,7 +418,9 @@ class SandboxService:
             ) from None
         entry = _Live(record, snapshot_id=request.snapshot_id)
         self._track(entry)
-        self._spawn(self._launch(entry))
+        launching = self._spawn(self._launch(entry))
+        self._launching.add(launching)
+        launching.add_done_callback(self._launching.discard)
         return record
 
     def _track(self, entry: _Live) -> None:
@@ -397,7 +474,7 @@ class SandboxService:
         if record.terminal:
             return
         record.phase = "creating"
-        self.store.update_state(record)
+        self._save(record)
         try:
             placement = await self.runtime.launch(replace(self._launch_spec(record), snapshot_id=entry.snapshot_id))
         except (LaunchFailed, RuntimeUnavailable, OSError) as error:
@@ -420,7 +497,7 @@ class SandboxService:
         if record.ttl_seconds:
             record.ttl_deadline = record.started_at + record.ttl_seconds
             self._ttl.arm(record.id, record.ttl_deadline)
-        self.store.update_state(record)
+        self._save(record)
         entry.started.set()
         if entry.early_exit is not None:
             self.exited(record.id, entry.early_exit)
@@ -435,7 +512,7 @@ class SandboxService:
         record.termination_reason = reason
         record.exit_code = exit_code
         record.finished_at = self.clock.time()
-        self.store.update_state(record)
+        self._save(record)
         self._untrack(record.id)
         entry.started.set()
         self.logbook.flush()
@@ -445,7 +522,7 @@ class SandboxService:
         entry = self._live.get(sandbox_id)
         if entry is not None:
             return entry.record
-        record = self.store.get_sandbox(sandbox_id)
+        record = self._unsaved.get(sandbox_id) or self.store.get_sandbox(sandbox_id)
         if record is None:
             raise errors.NotFound(
                 f"no sandbox has the id {sandbox_id!r}; list them with GET /v1/sandbox or find one by name with GET /v1/sandbox/lookup"
@@ -462,6 +539,8 @@ class SandboxService:
     def list_sandboxes(self, where: SandboxFilter, page: int, include_filter_values: bool) -> SandboxPage:
         """One page of matching sandboxes, newest first."""
         records, total = self.store.list_sandboxes(where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        if self._unsaved:
+            records = [self._unsaved.get(record.id, record) for record in records]
         values = FilterValues(*self.store.filter_values(), list(PHASES)) if include_filter_values else None
         return SandboxPage(records, page, max(1, math.ceil(total / PAGE_SIZE)), values)
 
@@ -541,6 +620,7 @@ class SandboxService:
         except Exception:
             logger.exception("stopping sandbox %s failed", sandbox_id)
         self.logbook.flush()
+        self.logbook.forget(sandbox_id)
 
     # Runtime events
 
@@ -576,9 +656,10 @@ class SandboxService:
             await self.runtime.stop(sandbox_id)
         except Exception:
             logger.exception("cleaning up sandbox %s failed", sandbox_id)
+        self.logbook.forget(sandbox_id)
 
-    def logs(self, sandbox_id: str, limit: int | None, since: str | None) -> list[tuple[float, str, str, str]]:
-        """The sandbox's ``(timestamp, line, level, exec_id)`` lines, oldest first."""
+    def logs(self, sandbox_id: str, limit: int | None, since: str | None) -> LogPage:
+        """A bounded page of the sandbox's ``(timestamp, line, level, exec_id)`` lines, oldest first."""
         self.get_record(sandbox_id)
         since_ts = parse_since(since, self.clock.time()) if since is not None else None
         return self.logbook.read(sandbox_id, since_ts, limit)
@@ -598,19 +679,23 @@ class SandboxService:
                 f"the {self.runtime.name} runtime of this server makes only {kinds} volumes{why}; "
                 "leave out type and object (or use type: disk)"
             )
+        self.check_free_space("a new volume")
         volume_id = new_id("vol")
         name = request.name if request.name is not None else volume_id
+        if self.store.volume_id_by_name(name) is not None:
+            raise errors.Conflict(f"a volume named {name!r} exists; choose another name or delete that volume first")
+        # The volume first, then its record: a record is never left without its volume (a full disk
+        # can refuse the record, and then also the write that would take it back).
+        phase = await self.volumes.create(volume_id)
         record = VolumeRecord(id=volume_id, name=name, created_at=self.clock.time())
         try:
             self.store.insert_volume(record)
-        except NameTaken:
-            raise errors.Conflict(
-                f"a volume named {name!r} exists; choose another name or delete that volume first"
-            ) from None
-        try:
-            phase = await self.volumes.create(volume_id)
-        except BaseException:
-            self.store.delete_volume(volume_id)
+        except BaseException as error:
+            await self.volumes.delete(volume_id)
+            if isinstance(error, NameTaken):
+                raise errors.Conflict(
+                    f"a volume named {name!r} exists; choose another name or delete that volume first"
+                ) from None
             raise
         return VolumeState(record, phase, [])
 
@@ -666,6 +751,7 @@ class SandboxService:
     async def begin_volume_write(self, volume_id: str, path: str) -> FileWriter:
         """An atomic upload to ``path`` in the volume; the caller commits or aborts it."""
         self.get_volume_record(volume_id)
+        self.check_free_space("an upload")
         return await self.volumes.begin_write(volume_id, path)
 
     async def move_volume_file(self, volume_id: str, source: str, destination: str) -> None:

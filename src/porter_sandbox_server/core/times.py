@@ -50,7 +50,8 @@ def parse_since(text: str, now: float) -> float:
     stripped = text.strip()
     if stripped and _DURATION_PART.sub("", stripped) == "":
         seconds = sum(float(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(stripped))
-        return now - seconds
+        # A duration longer than all of time reaches back to the earliest time there is.
+        return max(now - seconds, EARLIEST)
     try:
         return parse_time(stripped, "since")
     except errors.BadRequest:

@@ -6,6 +6,10 @@ parses them with) keeps the server from drifting from ``openapi.yaml``.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,7 +28,11 @@ from porter_sandbox_api.models.string_map import StringMap
 from porter_sandbox_api.models.volume import Volume
 
 from ..core.service import Counts, ExecResult, SandboxPage, VolumeState
-from ..store import SandboxRecord
+from ..store import LogPage, SandboxRecord
+
+#: A streamed answer's pieces: characters of output, lines of a log.
+CHUNK_CHARS = 256 * 1024
+CHUNK_ROWS = 500
 
 
 def timestamp(seconds: float) -> datetime:
@@ -93,19 +101,66 @@ def counts(counted: Counts) -> dict[str, Any]:
 
 
 def exec_result(result: ExecResult) -> dict[str, Any]:
-    """``ExecResponse``."""
+    """``ExecResponse``; ``stdout_truncated`` / ``stderr_truncated`` say whether a stream was cut at the cap."""
     output = result.output
     return _json(
-        ExecResponse(stdout=output.stdout, stderr=output.stderr, exit_code=output.exit_code, exec_id=result.exec_id)
+        ExecResponse(
+            stdout=output.stdout,
+            stderr=output.stderr,
+            exit_code=output.exit_code,
+            exec_id=result.exec_id,
+            stdout_truncated=output.stdout_truncated,
+            stderr_truncated=output.stderr_truncated,
+        )
     )
 
 
-def logs(sandbox_id: str, rows: list[tuple[float, str, str, str]]) -> dict[str, Any]:
-    """``LogsResponse``."""
-    entries = [
+async def exec_result_chunks(result: ExecResult) -> AsyncIterator[bytes]:
+    """``exec_result``'s JSON, a piece at a time: megabytes of output never stall the API or sit in memory twice.
+
+    One ``json.dumps`` of 16 MiB holds the interpreter for some 60 ms; pieces
+    of ``CHUNK_CHARS`` characters take a millisecond each, and the loop runs
+    other work between them.
+    """
+    output = result.output
+    shell = exec_result(ExecResult(result.exec_id, replace(output, stdout="", stderr="")))
+    del shell["stdout"], shell["stderr"]
+    rest = _dumps(shell)[1:-1]
+    for key, text in (("stdout", output.stdout), ("stderr", output.stderr)):
+        yield (("{" if key == "stdout" else ",") + f'"{key}":"').encode()
+        for start in range(0, len(text), CHUNK_CHARS):
+            yield _dumps(text[start : start + CHUNK_CHARS])[1:-1].encode()
+            await asyncio.sleep(0)
+        yield b'"'
+    yield (("," + rest) if rest else "").encode() + b"}"
+
+
+def logs(sandbox_id: str, page: LogPage) -> dict[str, Any]:
+    """``LogsResponse``; ``truncated`` says whether matching lines were left out of this page."""
+    return _json(LogsResponse(sandbox_id=sandbox_id, logs=_entries(page.rows), truncated=page.truncated))
+
+
+async def logs_chunks(sandbox_id: str, page: LogPage) -> AsyncIterator[bytes]:
+    """``logs``'s JSON, ``CHUNK_ROWS`` lines at a time (see ``exec_result_chunks``)."""
+    shell = logs(sandbox_id, LogPage(rows=[], truncated=page.truncated))
+    del shell["logs"]
+    yield _dumps(shell)[:-1].encode() + b',"logs":['
+    for start in range(0, len(page.rows), CHUNK_ROWS):
+        entries = [entry.to_dict() for entry in _entries(page.rows[start : start + CHUNK_ROWS])]
+        yield (b"," if start else b"") + _dumps(entries)[1:-1].encode()
+        await asyncio.sleep(0)
+    yield b"]}"
+
+
+def _entries(rows: list[tuple[float, str, str, str]]) -> list[LogEntry]:
+    return [
         LogEntry(timestamp=timestamp(ts), line=line, level=level, exec_id=exec_id) for ts, line, level, exec_id in rows
     ]
-    return _json(LogsResponse(sandbox_id=sandbox_id, logs=entries))
+
+
+def _dumps(value: Any) -> str:
+    # As Starlette's JSONResponse writes it.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _volume(state: VolumeState) -> Volume:

@@ -4,10 +4,15 @@ Each route checks its request against ``openapi.yaml`` (``validation``), calls
 the service, and answers the contract's JSON (``answers``). Errors:
 ``errors.ApiError`` becomes ``{"error": message}`` with its status; unknown
 paths and methods answer 404/405 the same way; anything else is logged and
-answers a bare 500, never a stack trace.
+answers a bare 500, never a stack trace, except a full disk, wherever it is
+met: that answers 507 with a message saying so.
 """
 
 from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,9 +23,12 @@ from starlette.routing import BaseRoute, Match, Route
 
 from .. import errors
 from ..core.service import SandboxService
+from ..store import StoreFull
 from .auth import BearerAuth
 from .routes import health, metrics, sandboxes, snapshots, volume_files, volumes
 from .validation import ApiSpec
+
+logger = logging.getLogger("porter_sandbox_server")
 
 
 def _routes(service: SandboxService, spec: ApiSpec) -> list[BaseRoute]:
@@ -67,6 +75,29 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(allowed)
 
 
+#: What a request that found the disk full is answered (507), wherever the disk refused it.
+DISK_FULL = (
+    "the disk where the server keeps its records and volumes is full, so nothing of this request was "
+    "recorded: free some space on it (delete volumes or files, or sandboxes' large outputs) and retry"
+)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is the disk refusing a write: the store's, or any file's."""
+    if isinstance(exc, StoreFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "database or disk is full" in str(exc)
+
+
+async def _disk_error(request: Request, exc: Exception) -> Response:
+    if not disk_full(exc):
+        raise exc  # a fault of another kind: the 500 below
+    logger.warning("%s %s: the disk is full: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": DISK_FULL}, status_code=errors.InsufficientStorage.status_code)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Starlette re-raises the exception after this answer, so the server logs its traceback.
     return JSONResponse({"error": "the server failed to answer this request; see the server's log"}, status_code=500)
@@ -83,6 +114,9 @@ def create_app(service: SandboxService, *, api_key: str | None = None, spec: Api
         exception_handlers={
             errors.ApiError: _api_error,
             HTTPException: _http_error,
+            StoreFull: _disk_error,
+            OSError: _disk_error,
+            sqlite3.OperationalError: _disk_error,
             Exception: _server_error,
         },
     )

@@ -12,22 +12,26 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class BearerAuth:
-    """ASGI middleware: every path but ``OPEN_PATHS`` needs ``Authorization: Bearer <api key>``."""
+    """ASGI middleware: every path but ``OPEN_PATHS`` needs ``Authorization: Bearer <api key>``.
+
+    The scheme is matched without regard to case, as HTTP's are (``bearer``,
+    ``BEARER``); the key itself exactly, in constant time.
+    """
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
-        self._expected = f"Bearer {api_key}".encode()
+        self._expected = api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
-            given = b""
+            given: bytes | None = None
             for key, value in scope["headers"]:
                 if key == b"authorization":
                     given = value
                     break
-            if not hmac.compare_digest(given, self._expected):
+            if given is None or not hmac.compare_digest(_bearer_token(given), self._expected):
                 message = (
-                    "the API key is wrong; check the key the server was started with"
+                    "the API key is wrong; check the key the server was started with (send Authorization: Bearer <api key>)"
                     if given
                     else "this server needs an API key: send Authorization: Bearer <api key>"
                 )
@@ -35,3 +39,11 @@ class BearerAuth:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _bearer_token(header: bytes) -> bytes:
+    """The token of an ``Authorization: Bearer <token>`` header; ``b""`` for any other scheme."""
+    scheme, _, token = header.strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return b""
+    return token.strip(b" \t")

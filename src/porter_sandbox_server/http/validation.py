@@ -50,17 +50,34 @@ def _field(path: Any) -> str:
     return text
 
 
+#: A message quoting more of the request than this says what failed instead of quoting it.
+_MAX_QUOTE = 200
+
+
+def _what_failed(error: ValidationError) -> str:
+    """jsonschema's message, unless it quotes a large part of the request: then what the rule was."""
+    if len(error.message) <= _MAX_QUOTE:
+        return error.message
+    rules = {
+        "maxLength": f"is longer than {error.validator_value} characters",
+        "maxProperties": f"has more than {error.validator_value} entries",
+        "maxItems": f"has more than {error.validator_value} items",
+        "pattern": "does not have the form it must have (see openapi.yaml)",
+    }
+    kind = type(error.instance).__name__
+    return f"this {kind} {rules.get(str(error.validator), f'fails the rule {error.validator!r} of openapi.yaml')}"
+
+
 def _message(error: ValidationError, where: str) -> str:
     field = _field(error.absolute_path)
     place = f"{where} field {field!r}" if field else where
     if error.validator == "pattern" and field.endswith("name"):
+        shown = repr(error.instance) if len(str(error.instance)) <= 70 else "this name"
         return (
-            f"{place}: {error.instance!r} is not a valid name; use 1 to 63 characters of a-z, 0-9 and '-', "
+            f"{place}: {shown} is not a valid name; use 1 to 63 characters of a-z, 0-9 and '-', "
             "starting and ending with a letter or digit"
         )
-    if error.validator == "required":
-        return f"{place}: {error.message}"
-    return f"{place}: {error.message}"
+    return f"{place}: {_what_failed(error)}"
 
 
 @dataclass(frozen=True)
@@ -82,24 +99,28 @@ def _kind(schema: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+def _quoted(value: str) -> str:
+    return repr(value) if len(value) <= 60 else f"a value of {len(value)} characters"
+
+
 def _coerce(value: str, kind: str, name: str) -> Any:
     if kind == "integer":
         try:
             return int(value)
         except ValueError:
-            raise errors.BadRequest(f"query parameter {name!r}: {value!r} is not an integer") from None
+            raise errors.BadRequest(f"query parameter {name!r}: {_quoted(value)} is not an integer") from None
     if kind == "number":
         try:
             return float(value)
         except ValueError:
-            raise errors.BadRequest(f"query parameter {name!r}: {value!r} is not a number") from None
+            raise errors.BadRequest(f"query parameter {name!r}: {_quoted(value)} is not a number") from None
     if kind == "boolean":
         lowered = value.lower()
         if lowered in ("true", "1"):
             return True
         if lowered in ("false", "0"):
             return False
-        raise errors.BadRequest(f"query parameter {name!r}: {value!r} is not a boolean; use true or false")
+        raise errors.BadRequest(f"query parameter {name!r}: {_quoted(value)} is not a boolean; use true or false")
     return value
 
 
@@ -134,7 +155,7 @@ class Operation:
         for key in raw:
             if key not in self._query_names:
                 known = ", ".join(sorted(self._query_names)) or "none"
-                raise errors.BadRequest(f"unknown query parameter {key!r}; this operation takes: {known}")
+                raise errors.BadRequest(f"unknown query parameter {_quoted(key)}; this operation takes: {known}")
         for param in self._query:
             if param.kind == "array":
                 given = raw.getlist(param.name)
@@ -150,7 +171,7 @@ class Operation:
                 value = _coerce(text, param.kind, param.name)
             error = best_match(param.validator.iter_errors(value))
             if error is not None:
-                raise errors.BadRequest(f"query parameter {param.name!r}: {error.message}")
+                raise errors.BadRequest(f"query parameter {param.name!r}: {_what_failed(error)}")
             values[param.name] = value
         return values
 
@@ -161,7 +182,7 @@ class Operation:
             value = request.path_params.get(param.name, "")
             error = best_match(param.validator.iter_errors(value))
             if error is not None:
-                raise errors.BadRequest(f"path parameter {param.name!r}: {error.message}")
+                raise errors.BadRequest(f"path parameter {param.name!r}: {_what_failed(error)}")
             values[param.name] = value
         return values
 
@@ -192,7 +213,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The request body; ``PayloadTooLarge`` once it passes ``limit`` bytes (before reading it all)."""
     declared = request.headers.get("content-length")
     too_large = errors.PayloadTooLarge(f"the request body is over {limit} bytes; send less")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared[-19:]) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0

@@ -84,12 +84,31 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class OutputLimits:
+    """The bounds a runtime keeps on what processes print, whatever they print (see ``output``)."""
+
+    #: Bytes of each stream (stdout, stderr) an exec's answer holds; the rest is read and dropped.
+    exec_answer_bytes: int = 16 * 1024 * 1024
+    #: Lines, and bytes of line text, of one exec's output (both streams) reported through ``events.log``:
+    #: as much as the sandbox's log keeps (more would only evict itself). The server sets them from its
+    #: log retention; these are what its defaults keep (nine tenths of 100000 lines and 64 MiB).
+    exec_log_lines: int = 90_000
+    exec_log_bytes: int = 64 * 1024 * 1024 - 64 * 1024 * 1024 // 10
+
+
+@dataclass(frozen=True)
 class ExecOutput:
-    """What one exec printed and how it exited."""
+    """What one exec printed and how it exited.
+
+    Each stream holds at most ``Runtime.output_limits.exec_answer_bytes``;
+    one cut short ends with a note saying so (``output.CappedOutput``).
+    """
 
     stdout: str
     stderr: str
     exit_code: int
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
 
 
 class ExitKind(enum.Enum):
@@ -138,6 +157,14 @@ class RuntimeEvents(Protocol):
     def exited(self, sandbox_id: str, end: SandboxExit) -> None:
         """The main process ended by itself (not through ``stop``)."""
 
+    def accepting_logs(self) -> bool:
+        """Whether the service can take more lines now.
+
+        While it cannot (its backlog of unwritten lines is full), a runtime
+        stops reading output, so a sandbox that prints faster than its lines
+        can be stored is slowed down instead of filling the server's memory.
+        """
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -183,6 +210,8 @@ class Runtime(abc.ABC):
     capabilities: Capabilities = Capabilities()
     #: Where this runtime's volumes live; its sandboxes mount them from there.
     volumes: VolumeBackend
+    #: How much of what processes print is answered and logged; set before ``open``.
+    output_limits: OutputLimits = OutputLimits()
 
     @abc.abstractmethod
     async def open(self, events: RuntimeEvents) -> None:

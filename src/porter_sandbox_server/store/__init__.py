@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from .metrics import MetricRow, MetricsTable
-from .records import TERMINAL_PHASES, LogRow, SandboxFilter, SandboxRecord, VolumeRecord
+from .records import TERMINAL_PHASES, LogPage, LogRow, LogUsage, SandboxFilter, SandboxRecord, VolumeRecord
 from .snapshots import SnapshotRecord, SnapshotTable
-from .sqlite import NameTaken, Store
+from .sqlite import NameTaken, Store, StoreFull
 
 __all__ = [
     "TERMINAL_PHASES",
+    "LogPage",
     "LogRow",
+    "LogUsage",
     "MetricRow",
     "MetricsTable",
     "NameTaken",
@@ -18,5 +20,6 @@ __all__ = [
     "SnapshotRecord",
     "SnapshotTable",
     "Store",
+    "StoreFull",
     "VolumeRecord",
 ]

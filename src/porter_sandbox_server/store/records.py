@@ -10,6 +10,26 @@ TERMINAL_PHASES = ("succeeded", "failed", "terminated")
 LogRow = tuple[str, float, str, str, str]
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """Some of a sandbox's log lines, oldest first, as ``(timestamp, line, level, exec_id)``."""
+
+    rows: list[tuple[float, str, str, str]]
+    #: Whether lines that match were left out to keep the page bounded.
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class LogUsage:
+    """What one sandbox's log holds."""
+
+    lines: int
+    #: Bytes of line text (UTF-8).
+    bytes: int
+    #: The newest line's time; ``None`` for an empty log.
+    newest: float | None
+
+
 @dataclass
 class SandboxRecord:
     """One sandbox as the store keeps it; times are seconds since the epoch."""

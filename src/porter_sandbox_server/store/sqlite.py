@@ -5,18 +5,31 @@ One connection, used only from the event loop's thread. Statements are short
 in WAL mode with ``synchronous=NORMAL``, so a commit appends to the log file
 without waiting for the disk: cheap enough to run on the loop. A crash can lose
 the last few commits, never corrupt the database.
+
+Checkpoints (copying the log into the database, and waiting for the disk
+twice) are what does wait: SQLite runs one inside the commit that finds the
+log over 1000 pages, stalling the loop for as long as the disk takes to take
+4 MB. So a thread of its own (``_Checkpointer``, on a connection of its own)
+copies the log every ``CHECKPOINT_INTERVAL`` seconds without holding up
+anyone; what is left for the commit's own checkpoint is then a few pages.
+That one is still needed: only a checkpoint that copied every page, met by
+the next writer, starts the log over, and a thread copying while the loop
+writes never catches up with it, so the log would grow without end.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from .metrics import MetricsTable
-from .records import LogRow, SandboxFilter, SandboxRecord, VolumeRecord
+from .records import LogPage, LogRow, LogUsage, SandboxFilter, SandboxRecord, VolumeRecord
 from .snapshots import SnapshotTable
 
 _SCHEMA = """
@@ -60,6 +73,11 @@ CREATE TABLE IF NOT EXISTS logs (
     exec_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_sandbox ON logs (sandbox_id, seq);
+CREATE TABLE IF NOT EXISTS log_drops (
+    sandbox_id TEXT PRIMARY KEY,
+    lines INTEGER NOT NULL,
+    marker_seq INTEGER NOT NULL
+);
 """
 
 
@@ -132,6 +150,72 @@ class NameTaken(Exception):
     """A sandbox or volume with this name exists (or, for sandboxes, ever existed)."""
 
 
+class StoreFull(Exception):
+    """The disk under the database is full: nothing of this write was recorded."""
+
+
+#: SQLite's result code for a full disk (``sqlite3.SQLITE_FULL`` from Python 3.11 on).
+_SQLITE_FULL = 13
+
+
+def _is_full(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == _SQLITE_FULL or "database or disk is full" in str(error)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _writes(method: _F) -> _F:
+    """A method that writes: SQLite's "disk is full" becomes ``StoreFull`` (the statement left nothing)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if _is_full(error):
+                raise StoreFull(str(error)) from error
+            raise
+
+    return cast(_F, wrapper)
+
+
+#: How often the write-ahead log is copied into the database, in seconds.
+CHECKPOINT_INTERVAL = 0.25
+
+logger = logging.getLogger("porter_sandbox_server")
+
+
+class _Checkpointer(threading.Thread):
+    """Copies the write-ahead log into the database now and then, off the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="store-checkpoint", daemon=True)
+        self._path = path
+        self._stopping = threading.Event()
+        self._failing = False
+
+    def run(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stopping.wait(CHECKPOINT_INTERVAL):
+                try:
+                    # PASSIVE: copies what it can without waiting for (or holding up) anyone.
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._failing = False
+                except sqlite3.Error as error:
+                    if not self._failing:
+                        logger.warning("checkpointing the database failed (tried again): %s", error)
+                    self._failing = True
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=10)
+
+
 class Store:
     """SQLite-backed records of sandboxes, volumes and logs."""
 
@@ -144,6 +228,8 @@ class Store:
         self._add_missing_columns()
         self.snapshots = SnapshotTable(self._db)
         self.metrics = MetricsTable(self._db)
+        self._checkpointer = _Checkpointer(path)
+        self._checkpointer.start()
 
     def _add_missing_columns(self) -> None:
         for table, columns in _ADDED_COLUMNS.items():
@@ -153,11 +239,13 @@ class Store:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (the last connection to close checkpoints what is left)."""
+        self._checkpointer.stop()
         self._db.close()
 
     # Sandboxes
 
+    @_writes
     def insert_sandbox(self, record: SandboxRecord) -> None:
         """Add a new sandbox; raise ``NameTaken`` when any sandbox ever had its name."""
         try:
@@ -189,6 +277,7 @@ class Store:
         except sqlite3.IntegrityError as error:
             raise NameTaken(record.name) from error
 
+    @_writes
     def update_state(self, record: SandboxRecord) -> None:
         """Save the sandbox's phase, times, exit code, reason, TTL deadline and placement."""
         self._db.execute(
@@ -263,6 +352,7 @@ class Store:
 
     # Volumes
 
+    @_writes
     def insert_volume(self, record: VolumeRecord) -> None:
         """Add a volume; raise ``NameTaken`` when an existing volume has its name."""
         try:
@@ -288,12 +378,14 @@ class Store:
         rows = self._db.execute("SELECT id, name, created_at FROM volumes ORDER BY created_at, id").fetchall()
         return [VolumeRecord(*row) for row in rows]
 
+    @_writes
     def delete_volume(self, volume_id: str) -> None:
         """Forget the volume (its name becomes free)."""
         self._db.execute("DELETE FROM volumes WHERE id=?", (volume_id,))
 
     # Logs
 
+    @_writes
     def insert_logs(self, rows: Iterable[LogRow]) -> None:
         """Append log lines in one transaction."""
         with self._db:
@@ -308,17 +400,93 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def read_logs(self, sandbox_id: str, since: float | None, limit: int | None) -> list[tuple[float, str, str, str]]:
-        """The sandbox's lines after ``since``, oldest first; with ``limit``, only the newest that many."""
+    def log_usage(self, sandbox_id: str) -> LogUsage:
+        """How many lines and bytes of text the sandbox's log holds, and its newest line's time."""
+        lines, size, newest = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length(CAST(line AS BLOB))), 0), MAX(ts) FROM logs WHERE sandbox_id=?",
+            (sandbox_id,),
+        ).fetchone()
+        return LogUsage(lines=int(lines), bytes=int(size), newest=newest)
+
+    def oldest_logs(self, sandbox_id: str, lines: int, size: int) -> tuple[int, int, int, float] | None:
+        """The oldest lines to drop so that at least ``lines`` lines and ``size`` bytes go.
+
+        Answers ``(seq of the last of them, how many, their bytes, its time)``,
+        or ``None`` when the log holds less than that.
+        """
+        count = dropped = 0
+        cursor = self._db.execute(
+            "SELECT seq, length(CAST(line AS BLOB)), ts FROM logs WHERE sandbox_id=? ORDER BY seq", (sandbox_id,)
+        )
+        try:
+            for seq, line_size, ts in cursor:
+                count += 1
+                dropped += int(line_size)
+                if count >= lines and dropped >= size:
+                    return int(seq), count, dropped, float(ts)
+        finally:
+            cursor.close()
+        return None
+
+    @_writes
+    def drop_logs(self, sandbox_id: str, last_seq: int, dropped_lines: int, note: Callable[[int], str]) -> int:
+        """Drop the sandbox's lines up to ``last_seq``; in their place, one line (``note(total dropped)``).
+
+        Answers how many lines were ever dropped from this log (the earlier
+        note, dropped with the rest, is not counted). All in one transaction.
+        """
+        with self._db:
+            self._db.execute("BEGIN")
+            row = self._db.execute(
+                "SELECT lines, marker_seq FROM log_drops WHERE sandbox_id=?", (sandbox_id,)
+            ).fetchone()
+            total = dropped_lines
+            if row is not None:
+                total += int(row[0]) - (1 if int(row[1]) <= last_seq else 0)
+            ts = self._db.execute("SELECT ts FROM logs WHERE seq=?", (last_seq,)).fetchone()[0]
+            self._db.execute("DELETE FROM logs WHERE sandbox_id=? AND seq<=?", (sandbox_id, last_seq))
+            # The note takes the place (and the number) of the last line dropped: it reads first.
+            self._db.execute(
+                "INSERT INTO logs (seq, sandbox_id, ts, line, level, exec_id) VALUES (?, ?, ?, ?, 'warning', '')",
+                (last_seq, sandbox_id, ts, note(total)),
+            )
+            self._db.execute(
+                "INSERT INTO log_drops (sandbox_id, lines, marker_seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sandbox_id) DO UPDATE SET lines=excluded.lines, marker_seq=excluded.marker_seq",
+                (sandbox_id, total, last_seq),
+            )
+        return total
+
+    def read_logs(self, sandbox_id: str, since: float | None, limit: int | None, page: int, max_bytes: int) -> LogPage:
+        """A bounded page of the sandbox's lines written after ``since``, oldest first.
+
+        With ``limit``: the newest ``limit`` lines. Without: the oldest ``page``
+        lines (the next page starts after the last one's time). Either way the
+        lines hold at most ``max_bytes`` of text; ``truncated`` says whether
+        matching lines were left out.
+        """
         clause = " AND ts > ?" if since is not None else ""
         params: list[Any] = [sandbox_id] if since is None else [sandbox_id, since]
-        if limit is None:
-            return self._db.execute(
-                f"SELECT ts, line, level, exec_id FROM logs WHERE sandbox_id=?{clause} ORDER BY seq", params
-            ).fetchall()
-        rows = self._db.execute(
-            f"SELECT ts, line, level, exec_id FROM logs WHERE sandbox_id=?{clause} ORDER BY seq DESC LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-        rows.reverse()
-        return rows
+        newest = limit is not None
+        count = limit if limit is not None else page
+        order = "DESC" if newest else ""
+        cursor = self._db.execute(
+            f"SELECT ts, line, level, exec_id FROM logs WHERE sandbox_id=?{clause} ORDER BY seq {order} LIMIT ?",
+            [*params, count + 1],
+        )
+        rows: list[tuple[float, str, str, str]] = []
+        size = 0
+        truncated = False
+        try:
+            for row in cursor:
+                line = row[1]
+                size += len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+                if len(rows) == count or (size > max_bytes and rows):
+                    truncated = True
+                    break
+                rows.append(row)
+        finally:
+            cursor.close()
+        if newest:
+            rows.reverse()
+        return LogPage(rows=rows, truncated=truncated)

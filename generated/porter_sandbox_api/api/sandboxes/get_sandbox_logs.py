@@ -99,8 +99,13 @@ def sync_detailed(
 ) -> Response[Error | LogsResponse]:
     """Read a sandbox's logs
 
-     Answers the lines the sandbox's main process and its execs wrote, in chronological order. Logs
-    outlive the sandbox.
+     Answers the lines the sandbox's main process and its execs wrote, in chronological order, a bounded
+    page at a time. Logs outlive the sandbox. Without `limit` the answer is the oldest page of lines
+    after `since` (the local server: 1000 lines); when `truncated` is true, ask again with `since` set
+    to the last line's `timestamp` for the next page (timestamps of one sandbox's lines are distinct and
+    increasing). Any answer holds at most 8 MiB of text (the local server). A server keeps a bounded log
+    per sandbox (the local server: the newest 100000 lines and 64 MiB unless configured); where older
+    lines were dropped, a `warning` line says how many.
 
     Args:
         id (str):
@@ -137,8 +142,13 @@ def sync(
 ) -> Error | LogsResponse | None:
     """Read a sandbox's logs
 
-     Answers the lines the sandbox's main process and its execs wrote, in chronological order. Logs
-    outlive the sandbox.
+     Answers the lines the sandbox's main process and its execs wrote, in chronological order, a bounded
+    page at a time. Logs outlive the sandbox. Without `limit` the answer is the oldest page of lines
+    after `since` (the local server: 1000 lines); when `truncated` is true, ask again with `since` set
+    to the last line's `timestamp` for the next page (timestamps of one sandbox's lines are distinct and
+    increasing). Any answer holds at most 8 MiB of text (the local server). A server keeps a bounded log
+    per sandbox (the local server: the newest 100000 lines and 64 MiB unless configured); where older
+    lines were dropped, a `warning` line says how many.
 
     Args:
         id (str):
@@ -170,8 +180,13 @@ async def asyncio_detailed(
 ) -> Response[Error | LogsResponse]:
     """Read a sandbox's logs
 
-     Answers the lines the sandbox's main process and its execs wrote, in chronological order. Logs
-    outlive the sandbox.
+     Answers the lines the sandbox's main process and its execs wrote, in chronological order, a bounded
+    page at a time. Logs outlive the sandbox. Without `limit` the answer is the oldest page of lines
+    after `since` (the local server: 1000 lines); when `truncated` is true, ask again with `since` set
+    to the last line's `timestamp` for the next page (timestamps of one sandbox's lines are distinct and
+    increasing). Any answer holds at most 8 MiB of text (the local server). A server keeps a bounded log
+    per sandbox (the local server: the newest 100000 lines and 64 MiB unless configured); where older
+    lines were dropped, a `warning` line says how many.
 
     Args:
         id (str):
@@ -206,8 +221,13 @@ async def asyncio(
 ) -> Error | LogsResponse | None:
     """Read a sandbox's logs
 
-     Answers the lines the sandbox's main process and its execs wrote, in chronological order. Logs
-    outlive the sandbox.
+     Answers the lines the sandbox's main process and its execs wrote, in chronological order, a bounded
+    page at a time. Logs outlive the sandbox. Without `limit` the answer is the oldest page of lines
+    after `since` (the local server: 1000 lines); when `truncated` is true, ask again with `since` set
+    to the last line's `timestamp` for the next page (timestamps of one sandbox's lines are distinct and
+    increasing). Any answer holds at most 8 MiB of text (the local server). A server keeps a bounded log
+    per sandbox (the local server: the newest 100000 lines and 64 MiB unless configured); where older
+    lines were dropped, a `warning` line says how many.
 
     Args:
         id (str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ...core.requests import SandboxRequest
@@ -65,11 +65,16 @@ def routes(service: SandboxService, spec: ApiSpec) -> list[Route]:
     async def exec_sandbox(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
         service.get_record(path["id"])  # 404 for unknown ids before reading the body
         body = await exec_op.json_body(request)
-        return json_answer(answers.exec_result(await service.exec(path["id"], body["command"])))
+        result = await service.exec(path["id"], body["command"])
+        if len(result.output.stdout) + len(result.output.stderr) <= answers.CHUNK_CHARS:
+            return json_answer(answers.exec_result(result))
+        return StreamingResponse(answers.exec_result_chunks(result), media_type="application/json")
 
     async def sandbox_logs(request: Request, query: dict[str, Any], path: dict[str, Any]) -> Response:
-        rows = service.logs(path["id"], query.get("limit"), query.get("since"))
-        return json_answer(answers.logs(path["id"], rows))
+        page = service.logs(path["id"], query.get("limit"), query.get("since"))
+        if len(page.rows) <= answers.CHUNK_ROWS:
+            return json_answer(answers.logs(path["id"], page))
+        return StreamingResponse(answers.logs_chunks(path["id"], page), media_type="application/json")
 
     return [
         route(spec, "/v1/sandbox", {"GET": list_sandboxes}),

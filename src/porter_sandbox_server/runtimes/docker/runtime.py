@@ -99,6 +99,7 @@ from ..base import (
 )
 from ..cgroup_usage import CgroupUsage, network_bytes
 from ..lines import LineSplitter
+from ..output import CappedOutput, LogBudget
 from . import snapshots
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
 from .streams import HijackedStream, close_stream, frames, split_timestamp
@@ -155,6 +156,12 @@ def _engine_message(error: docker.errors.APIError) -> str:
 
 
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
+#: How often a reader held for the service's log backlog looks again.
+_LOG_ROOM_RECHECK = 0.01
+#: Bytes of an exec's output whose lines may wait for the service before its reader waits too.
+_BACKLOG = 256 * 1024
+#: Batches of output lines (one read each) that may wait for the event loop at once.
+_MAX_POSTED_BATCHES = 256
 _OCI_DETAIL = re.compile(r"unable to start container process: (.*?)(: unknown)?\s*$", re.S)
 
 
@@ -207,6 +214,8 @@ class DockerRuntime(Runtime):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._containers: dict[str, _Container] = {}
         self._lock = threading.Lock()
+        #: Batches of lines posted to the event loop and not yet reported there.
+        self._posted = threading.BoundedSemaphore(_MAX_POSTED_BATCHES)
         self._closed = False
 
     # Engine calls
@@ -232,15 +241,30 @@ class DockerRuntime(Runtime):
             loop.call_soon_threadsafe(function, *args)
 
     def _post_lines(self, sandbox_id: str, exec_id: str, stream: Stream, lines: list[str]) -> None:
+        """Report lines on the event loop; from reader threads only (it blocks while too many wait there)."""
         events = self._events
         if events is None or not lines:
             return
+        # A reader faster than the loop would queue callbacks without end: at most so many wait.
+        while not self._posted.acquire(timeout=1.0):
+            if self._closed:
+                return
 
         def report() -> None:
-            for line in lines:
-                events.log(sandbox_id, exec_id, stream, line)
+            try:
+                for line in lines:
+                    events.log(sandbox_id, exec_id, stream, line)
+            finally:
+                self._posted.release()
 
-        self._post(report)
+        loop = self._loop
+        if loop is None or self._closed:
+            self._posted.release()
+            return
+        try:
+            loop.call_soon_threadsafe(report)
+        except RuntimeError:  # the loop is closed: the server is gone
+            self._posted.release()
 
     # Runtime
 
@@ -522,26 +546,42 @@ class DockerRuntime(Runtime):
         created = self._api.exec_create(entry.container_id, command, environment=env or None)
         engine_exec_id = str(created["Id"])
         sock = HijackedStream(self._api.exec_start(engine_exec_id, socket=True))
-        out, err = bytearray(), bytearray()
+        limits = self.output_limits
+        out, err = CappedOutput("stdout", limits.exec_answer_bytes), CappedOutput("stderr", limits.exec_answer_bytes)
+        budget = LogBudget(limits)
         splitters = {1: LineSplitter(), 2: LineSplitter()}
-        buffers = {1: out, 2: err}
+        answers = {1: out, 2: err}
         names: dict[int, Stream] = {1: "stdout", 2: "stderr"}
+        # Lines wait here while the service takes none; past _BACKLOG bytes, reading waits too.
+        held: list[tuple[Stream, list[str]]] = []
+        held_bytes = 0
         start_failure: bytes | None = None
         try:
             for number, data in frames(sock):
-                if number not in buffers:
+                if number not in answers:
                     continue
-                if number == 1 and not out and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
+                if number == 1 and not out.written and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
                     # Docker reports a program it cannot start on stdout; it is kept
                     # apart and reported on stderr, as a shell would.
                     start_failure = data
                     continue
-                buffers[number] += data
-                self._post_lines(sandbox_id, exec_id, names[number], splitters[number].feed(data))
+                answers[number].add(data)
+                if budget.spent():
+                    continue  # past the log budget: read at stream speed, drop
+                held.append((names[number], self._budgeted(splitters[number].feed(data), budget)))
+                held_bytes += len(data)
+                if held_bytes > _BACKLOG:
+                    self._wait_for_log_room(entry)
+                if self._events is not None and self._events.accepting_logs():
+                    for stream, lines in held:
+                        self._post_lines(sandbox_id, exec_id, stream, lines)
+                    held, held_bytes = [], 0
         finally:
             sock.close()
         for number, splitter in splitters.items():
-            self._post_lines(sandbox_id, exec_id, names[number], splitter.flush())
+            held.append((names[number], self._budgeted(splitter.flush(), budget)))
+        for stream, lines in held:  # at most _BACKLOG: the answer does not wait for the logs
+            self._post_lines(sandbox_id, exec_id, stream, lines)
         exit_code = self._exec_exit_code(engine_exec_id)
         extra = ""
         if start_failure is not None:
@@ -553,14 +593,36 @@ class DockerRuntime(Runtime):
             extra = f"{command[0]}: cannot run: {reason}\n"
         elif exit_code == 137 and entry.memory_bytes and self._oom_killed(entry.container_id, started):
             extra = f"killed: the sandbox exceeded its memory limit of {entry.memory_bytes} bytes (out of memory)\n"
+        stderr = err.text()
         if extra:
-            err += extra.encode()
+            stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + extra
             self._post_lines(sandbox_id, exec_id, "stderr", extra.rstrip("\n").split("\n"))
         return ExecOutput(
-            stdout=out.decode("utf-8", "replace"),
-            stderr=err.decode("utf-8", "replace"),
+            stdout=out.text(),
+            stderr=stderr,
             exit_code=exit_code,
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
         )
+
+    @staticmethod
+    def _budgeted(lines: list[str], budget: LogBudget) -> list[str]:
+        """An exec's lines its log budget allows; past it, one line that says the rest is not logged."""
+        allowed = []
+        for line in lines:
+            if not budget.take(line):
+                note = budget.note()
+                if note is not None:
+                    allowed.append(note)
+                break
+            allowed.append(line)
+        return allowed
+
+    def _wait_for_log_room(self, entry: _Container) -> None:
+        """Hold this reader (and so the process writing) while the service's log backlog is full."""
+        events = self._events
+        while events is not None and not events.accepting_logs() and not (entry.stopping or self._closed):
+            time.sleep(_LOG_ROOM_RECHECK)
 
     def _exec_exit_code(self, engine_exec_id: str) -> int:
         # The stream can end a moment before the engine records the exit code.
@@ -698,6 +760,7 @@ class DockerRuntime(Runtime):
                     if stamp <= entry.last_seen[name]:
                         continue  # reported before the break
                     entry.last_seen[name] = stamp
+                self._wait_for_log_room(entry)
                 self._post_lines(entry.sandbox_id, "", name, splitter.feed(payload))
         except Exception:
             pass  # however the stream broke, _follow looks at the container and goes on

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .bwrap import SANDBOX_PATH
-from .pipes import StderrReader
+from .pipes import StderrReader, pipe_file
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Child:
         stderr = StderrReader()
         child = cls(popen, stderr)
         child._watch()
-        pipe = open(err_r, "rb", buffering=0)  # noqa: SIM115 (the transport owns it)
+        pipe = pipe_file(err_r)
         try:
             await loop.connect_read_pipe(lambda: stderr, pipe)
         except BaseException:

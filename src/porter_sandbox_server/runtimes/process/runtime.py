@@ -91,6 +91,7 @@ from ..base import (
     SandboxGone,
     SnapshotFailed,
 )
+from ..output import CappedOutput, LogBudget
 from . import protocol, snapshots
 from .bootstrap import BOOTSTRAP, agent_payload
 from .bwrap import (
@@ -394,9 +395,7 @@ class ProcessRuntime(Runtime):
         result: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
         sandbox.main_started = started
         sandbox.results[token] = result
-        sandbox.main_readers = await self._send_spawn(
-            sandbox, token, protocol.MAIN, argv, sandbox.env, keep=False, exec_id=""
-        )
+        sandbox.main_readers = await self._send_spawn(sandbox, token, protocol.MAIN, argv, sandbox.env, exec_id="")
         either: list[asyncio.Future[Any]] = [started, result]
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if started.done():
@@ -429,9 +428,7 @@ class ProcessRuntime(Runtime):
         result: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
         sandbox.results[token] = result
         try:
-            out, err = await self._send_spawn(
-                sandbox, token, protocol.EXEC, list(command), merged, keep=True, exec_id=exec_id
-            )
+            out, err = await self._send_spawn(sandbox, token, protocol.EXEC, list(command), merged, exec_id=exec_id)
             kind, fields = await result
         finally:
             sandbox.results.pop(token, None)
@@ -443,17 +440,31 @@ class ProcessRuntime(Runtime):
             return ExecOutput(stdout="", stderr=message + "\n", exit_code=code)
         code = _exit_code(int(fields[0]))
         # Background processes may hold the pipes open: wait a moment, then leave them to drain.
-        await asyncio.wait({out.done, err.done}, timeout=_OUTPUT_GRACE)
+        await asyncio.wait({out.closed, err.closed}, timeout=_OUTPUT_GRACE)
+        # The answer is whole once a pipe closed; its lines are logged a moment later (sooner, unless
+        # the logs are behind): wait for that too, so that logs read after the answer hold them.
+        logging = {reader.done for reader in (out, err) if reader.closed.done() and not reader.done.done()}
+        if logging:
+            await asyncio.wait(logging, timeout=_OUTPUT_GRACE)
         for reader in (out, err):
             if not reader.done.done():
                 sandbox.stray_readers.add(reader)
                 reader.done.add_done_callback(functools.partial(_forget_reader, sandbox.stray_readers, reader))
-        stderr = err.text()
+        answers = [reader.answer for reader in (out, err)]
+        for reader in (out, err):
+            reader.answer = None  # what a background process writes from now on is not the exec's answer
+        stdout, stderr = (answer.text() if answer is not None else "" for answer in answers)
         reason = self._oom_reason(sandbox, code)
         if reason is not None:
             self._require_events().log(sandbox_id, exec_id, "stderr", reason)
             stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + reason + "\n"
-        return ExecOutput(stdout=out.text(), stderr=stderr, exit_code=code)
+        return ExecOutput(
+            stdout=stdout,
+            stderr=stderr,
+            exit_code=code,
+            stdout_truncated=answers[0] is not None and answers[0].truncated,
+            stderr_truncated=answers[1] is not None and answers[1].truncated,
+        )
 
     async def _send_spawn(
         self,
@@ -463,15 +474,28 @@ class ProcessRuntime(Runtime):
         argv: Sequence[str],
         env: Mapping[str, str],
         *,
-        keep: bool,
         exec_id: str,
     ) -> list[OutputReader]:
+        """Send the agent a command to spawn, with pipes read by two readers.
+
+        An exec's readers (``exec_id`` not empty) keep its answer and log
+        within its budget; the main process's log everything it writes.
+        """
         events = self._require_events()
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        limits = self.output_limits
+        budget = LogBudget(limits) if exec_id else None
         readers = [
-            OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stdout", keep),
-            OutputReader(events, sandbox.spec.sandbox_id, exec_id, "stderr", keep),
+            OutputReader(
+                events,
+                sandbox.spec.sandbox_id,
+                exec_id,
+                stream,
+                answer=CappedOutput(stream, limits.exec_answer_bytes) if exec_id else None,
+                budget=budget,
+            )
+            for stream in ("stdout", "stderr")
         ]
         try:
             await read_pipe(out_r, readers[0])
@@ -763,7 +787,12 @@ class ProcessRuntime(Runtime):
         return set()
 
     async def close(self, stop_sandboxes: bool) -> None:
-        """Stop every sandbox when asked (they would die with the server anyway); finish cleaning up."""
+        """Stop every sandbox when asked (they would die with the server anyway); finish cleaning up.
+
+        Then no scratch space is left: sandboxes never outlive the server, so
+        whatever is still under the scratch root (a launch cut short, a clean-up
+        that timed out) belongs to none.
+        """
         if stop_sandboxes:
             await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in list(self._sandboxes)))
         # Sandboxes that ended by themselves may still be cleaning up (cgroups, pipes, scratch).
@@ -773,6 +802,8 @@ class ProcessRuntime(Runtime):
             _done, pending = await asyncio.wait(finishing, timeout=10.0)
             for task in pending:
                 task.cancel()
+        if stop_sandboxes and not self._sandboxes and self.scratch_root.is_dir():
+            await asyncio.to_thread(remove_children, self.scratch_root)
         self._opened = False
 
     # ------------------------------------------------------------------ small parts

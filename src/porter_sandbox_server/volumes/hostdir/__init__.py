@@ -6,7 +6,7 @@ from .backend import HostDirVolumes
 from .listing import list_files
 from .paths import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_SCANNED, TEMP_PREFIX, display_path, split_path
 from .reading import OpenFile, open_file
-from .writing import PendingWrite, begin_write, move, write_file
+from .writing import PendingWrite, begin_write, clear_staging, move, write_file
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
@@ -16,6 +16,7 @@ __all__ = [
     "OpenFile",
     "PendingWrite",
     "begin_write",
+    "clear_staging",
     "display_path",
     "list_files",
     "move",

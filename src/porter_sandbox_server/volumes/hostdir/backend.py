@@ -20,10 +20,12 @@ import anyio.to_thread
 from ..base import Listing, VolumeBackend, VolumePhase
 from .listing import list_files
 from .reading import OpenFile, open_file
-from .writing import PendingWrite, begin_write, move
+from .writing import PendingWrite, begin_write, clear_staging, move
 
 #: A deleted volume's directory is renamed to this prefix + its id first, then removed.
 _DELETED_PREFIX = ".deleted-"
+#: Where uploads wait until they are renamed into their volume (beside the volumes, never inside one).
+STAGING = ".uploads"
 
 
 class HostFileReader:
@@ -53,7 +55,7 @@ class HostFileReader:
 
 
 class HostFileWriter:
-    """An upload into a volume directory: a temporary file beside the target, renamed into place on commit."""
+    """An upload into a volume directory: a temporary file in the staging directory, renamed into place on commit."""
 
     def __init__(self, pending: PendingWrite) -> None:
         self._pending = pending
@@ -84,14 +86,17 @@ class HostDirVolumes(VolumeBackend):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        #: Uploads in flight (``writing``); emptied at start.
+        self.staging = root / STAGING
 
     def host_path(self, volume_id: str) -> Path:
         """The directory that holds the volume's files (what a runtime bind-mounts)."""
         return self.root / volume_id
 
     async def open(self) -> None:
-        """Make the root; finish removing volumes a stopped server left half-deleted."""
+        """Make the root; finish removing volumes a stopped server left half-deleted, and its cut-off uploads."""
         self.root.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(clear_staging, self.staging)
         for entry in self.root.iterdir():
             if entry.name.startswith(_DELETED_PREFIX):
                 await asyncio.to_thread(shutil.rmtree, entry, True)
@@ -126,7 +131,7 @@ class HostDirVolumes(VolumeBackend):
     async def begin_write(self, volume_id: str, path: str) -> HostFileWriter:
         """Start an atomic upload to ``path``."""
         with anyio.CancelScope(shield=True):  # a cancel must not lose the temporary file the thread made
-            pending = await anyio.to_thread.run_sync(begin_write, self.host_path(volume_id), path)
+            pending = await anyio.to_thread.run_sync(begin_write, self.host_path(volume_id), path, self.staging)
         return HostFileWriter(pending)
 
     async def move(self, volume_id: str, source: str, destination: str) -> None:

@@ -15,7 +15,6 @@ from ..base import FileEntry, Listing
 from .paths import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_SCANNED,
-    TEMP_PREFIX,
     display_path,
     lstat_at,
     open_dir,
@@ -29,8 +28,6 @@ _ChildrenOf = Callable[[tuple[str, ...], int], tuple[list[FileEntry], bool]]
 
 def _usable(entry: os.DirEntry[str]) -> bool:
     """Whether a listing shows this entry: regular files and directories with UTF-8 names."""
-    if entry.name.startswith(TEMP_PREFIX):
-        return False  # an upload in flight, not a file yet
     try:
         entry.name.encode("utf-8")
     except UnicodeEncodeError:

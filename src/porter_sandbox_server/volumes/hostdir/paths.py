@@ -25,9 +25,10 @@ is used, and needs a second check to close the race; walking with descriptors
 has no window to close. The last component is handled the same way: files
 are opened with ``O_NOFOLLOW | O_NONBLOCK`` (a planted fifo cannot block us)
 and checked with ``fstat`` on the descriptor; uploads create their temporary
-file with ``O_CREAT | O_EXCL | O_NOFOLLOW`` inside the directory descriptor;
-renames name both ends relative to directory descriptors, and a rename never
-follows a final symbolic link.
+file with ``O_CREAT | O_EXCL | O_NOFOLLOW`` in the server's own staging
+directory, outside every volume, and rename it into the target's directory
+descriptor; renames name both ends relative to directory descriptors, and a
+rename never follows a final symbolic link.
 
 Consequences: symbolic links are never followed, not even those that point
 inside the volume (a path through one is a 400 that says so); listings leave
@@ -56,7 +57,7 @@ from ... import errors
 DEFAULT_MAX_ENTRIES = 1000
 #: How many directory entries a search examines at most before it answers what it found.
 DEFAULT_MAX_SCANNED = 100_000
-#: Uploads are written to ``<directory>/<TEMP_PREFIX><random>`` and renamed into place.
+#: Uploads are written to ``<staging directory>/<TEMP_PREFIX><random>`` and renamed into place.
 TEMP_PREFIX = ".porter-upload-"
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -100,7 +101,9 @@ def symlink_error(parts: tuple[str, ...]) -> errors.BadRequest:
 def os_error(parts: tuple[str, ...], exc: OSError) -> errors.ApiError:
     """An API error for an unexpected failure on a volume path (permissions changed by a sandbox, a full disk)."""
     if exc.errno in NO_SPACE:
-        return errors.Unavailable("the volume's disk is full; free some space and retry")
+        return errors.InsufficientStorage(
+            "the volume's disk is full; nothing was written: free some space (delete files or volumes) and retry"
+        )
     if exc.errno == errno.ENAMETOOLONG:
         return errors.BadRequest(f"the path {display_path(parts)} is too long; use a shorter one")
     return errors.Conflict(f"cannot use {display_path(parts)}: {exc.strerror or exc}")

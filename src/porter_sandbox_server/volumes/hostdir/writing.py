@@ -1,4 +1,10 @@
-"""Writing into a volume directory: atomic streamed uploads (temp file, then rename) and no-replace moves."""
+"""Writing into a volume directory: atomic streamed uploads (temp file, then rename) and no-replace moves.
+
+An upload's bytes go to a temporary file in a staging directory outside every
+volume (but on the same filesystem, so the final rename is atomic): a sandbox
+never sees a half-written file, and what a killed server left there is
+removed at start in one sweep of that directory (``clear_staging``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import ctypes
 import errno
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,7 +36,7 @@ from .paths import (
 
 
 class PendingWrite:
-    """An upload in progress: bytes go to a temporary file beside the target, renamed into place on commit.
+    """An upload in progress: bytes go to a temporary file in the staging directory, renamed into place on commit.
 
     Until ``commit`` the old file is untouched; ``abort`` (or leaving a
     ``with`` block without committing) removes the temporary file and the
@@ -37,10 +44,17 @@ class PendingWrite:
     """
 
     def __init__(
-        self, parts: tuple[str, ...], parent_fd: int, temp_name: str, temp_fd: int, created: list[tuple[int, str]]
+        self,
+        parts: tuple[str, ...],
+        parent_fd: int,
+        staging_fd: int,
+        temp_name: str,
+        temp_fd: int,
+        created: list[tuple[int, str]],
     ) -> None:
         self._parts = parts
         self._parent_fd = parent_fd
+        self._staging_fd = staging_fd
         self._temp_name = temp_name
         self._temp_fd = temp_fd
         self._created = created  # (descriptor of a parent, name of a directory we made there)
@@ -71,7 +85,7 @@ class PendingWrite:
         try:
             os.fsync(self._temp_fd)
             try:
-                os.replace(self._temp_name, name, src_dir_fd=self._parent_fd, dst_dir_fd=self._parent_fd)
+                os.replace(self._temp_name, name, src_dir_fd=self._staging_fd, dst_dir_fd=self._parent_fd)
             except IsADirectoryError:
                 raise errors.Conflict(
                     f"{self.path} is a directory; a file cannot replace it: choose another path"
@@ -93,7 +107,7 @@ class PendingWrite:
             return
         self._done = True
         with contextlib.suppress(OSError):
-            os.unlink(self._temp_name, dir_fd=self._parent_fd)
+            os.unlink(self._temp_name, dir_fd=self._staging_fd)
         for parent_fd, name in reversed(self._created):
             try:
                 os.rmdir(name, dir_fd=parent_fd)  # only if still empty: never removes what others put there
@@ -102,7 +116,7 @@ class PendingWrite:
         self._close()
 
     def _close(self) -> None:
-        for fd in {self._temp_fd, self._parent_fd, *(fd for fd, _ in self._created)}:
+        for fd in {self._temp_fd, self._parent_fd, self._staging_fd, *(fd for fd, _ in self._created)}:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._created = []
@@ -122,8 +136,17 @@ class PendingWrite:
             self.abort()
 
 
-def begin_write(root: Path, path: str) -> PendingWrite:
+def clear_staging(staging: Path) -> None:
+    """Make the staging directory, empty: whatever is in it is what uploads cut off by a killed server left."""
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def begin_write(root: Path, path: str, staging: Path) -> PendingWrite:
     """Start replacing (or creating) the file at ``path``, creating its parent directories.
+
+    The bytes wait in a temporary file in ``staging`` (a directory of the
+    server's on the volume's filesystem) until ``commit`` renames it into place.
 
     Fails before any byte is sent when the path is unusable: 400 for the
     volume root or a symbolic link, 409 when ``path`` is a directory or lies
@@ -156,9 +179,11 @@ def begin_write(root: Path, path: str) -> PendingWrite:
                 raise errors.Conflict(f"{display_path(parts)} is not a regular file; choose another path")
             mode = stat.S_IMODE(st.st_mode)
         temp_name = TEMP_PREFIX + secrets.token_hex(8)
+        staging_fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            temp_fd = os.open(temp_name, TEMP_FLAGS, mode, dir_fd=parent_fd)
+            temp_fd = os.open(temp_name, TEMP_FLAGS, mode, dir_fd=staging_fd)
         except OSError as exc:
+            os.close(staging_fd)
             raise os_error(parts, exc) from None
         if st is not None:
             with contextlib.suppress(OSError):
@@ -167,7 +192,7 @@ def begin_write(root: Path, path: str) -> PendingWrite:
         os.close(parent_fd)
         _close_created(created, remove=True)
         raise
-    return PendingWrite(parts, parent_fd, temp_name, temp_fd, created)
+    return PendingWrite(parts, parent_fd, staging_fd, temp_name, temp_fd, created)
 
 
 def _open_parent_creating(root_fd: int, parts: tuple[str, ...], created: list[tuple[int, str]]) -> int:
@@ -204,9 +229,9 @@ def _close_created(created: list[tuple[int, str]], *, remove: bool = False) -> N
     created.clear()
 
 
-def write_file(root: Path, path: str, chunks: Iterable[bytes]) -> int:
+def write_file(root: Path, path: str, chunks: Iterable[bytes], staging: Path) -> int:
     """Write ``chunks`` to ``path`` atomically (see ``begin_write``); answers the number of bytes written."""
-    with begin_write(root, path) as pending:
+    with begin_write(root, path, staging) as pending:
         for chunk in chunks:
             pending.write(chunk)
         pending.commit()
