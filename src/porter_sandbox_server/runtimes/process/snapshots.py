@@ -88,11 +88,13 @@ def _copy_data(source: int, out: int, size: int) -> None:
     while position < size:
         try:
             start = os.lseek(source, position, os.SEEK_DATA)
+            end = os.lseek(source, start, os.SEEK_HOLE)
         except OSError as error:
-            if error.errno == errno.ENXIO:  # only a hole is left
+            # Only a hole is left, or the file shrank past this point meanwhile (a verified
+            # capture notices the change and copies again).
+            if error.errno == errno.ENXIO:
                 break
             raise
-        end = os.lseek(source, start, os.SEEK_HOLE)
         offset_in, offset_out = start, start
         while offset_in < end:
             copied = os.copy_file_range(source, out, min(end - offset_in, _COPY_CHUNK), offset_in, offset_out)
