@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from ._base_client import async_call, expect, sync_call
-from ._exceptions import error_for_status
 from ._models import Health, Readiness
 from ._raw import BoundOperations
 from ._retry import CallOptions
@@ -32,18 +31,14 @@ def health_from(answer: Response[Any]) -> Health:
 
 
 def readiness_from(answer: Response[Any]) -> Readiness:
-    """A :class:`Readiness` from the answer to ``GET /readyz``: 200 is ready, 503 with a status is not."""
+    """A :class:`Readiness` from the answer to ``GET /readyz``: a 2xx is ready, a 503 with a status is not."""
     from porter_sandbox_api.models import ReadyResponse
-    from porter_sandbox_api.types import Unset
 
     status = int(answer.status_code)
-    parsed = answer.parsed
-    if status not in (200, 503) or not isinstance(parsed, ReadyResponse):
-        if status == 200:
-            expect(answer, ReadyResponse)  # raises: a 200 without the expected body
-        raise error_for_status(status, answer.content)
-    active = None if isinstance(parsed.active_sandboxes, Unset) else parsed.active_sandboxes
-    return Readiness(status=parsed.status, active_sandboxes=active, ready=status == 200)
+    if status == 503 and isinstance(answer.parsed, ReadyResponse):
+        return Readiness(status=answer.parsed.status, active_sandboxes=answer.parsed.active_sandboxes, ready=False)
+    parsed = expect(answer, ReadyResponse)  # raises the error for any other status
+    return Readiness(status=parsed.status, active_sandboxes=parsed.active_sandboxes, ready=True)
 
 
 class Healthz:
