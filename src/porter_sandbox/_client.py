@@ -14,6 +14,7 @@ from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._models import Health, Readiness
 from ._retry import AsyncRetryTransport, RetryTransport
 from ._sandboxes import AsyncSandboxes, Sandboxes
+from ._snapshots import AsyncSnapshots, Snapshots
 from ._version import __version__
 from ._volumes import AsyncVolumes, Volumes
 
@@ -50,20 +51,24 @@ class _BasePorter:
         """Make ``raw`` on ``http`` (which sends through ``transport``); answer it for the namespaces."""
         from ._raw_client import bound_client
 
-        self.raw: AuthenticatedClient | Client = bound_client(
+        self._raw = bound_client(
             base_url=self._config.base_url,
             api_key=self._config.api_key,
             timeout=self._config.timeout,
             http=http,
             transport=transport,
         )
+        return self._raw
+
+    @property
+    def raw(self) -> AuthenticatedClient | Client:
         """The generated low-level client (``porter_sandbox_api``), on this client's httpx client.
 
         Its ``with_headers()``, ``with_cookies()`` and ``with_timeout()`` answer a
         copy with the change, sharing this client's connections and retries; this
         client and its SDK calls are left as they are.
         """
-        return self.raw
+        return self._raw
 
     @property
     def base_url(self) -> str:
@@ -101,13 +106,18 @@ class Porter(_BasePorter):
     policy in the README). ``transport`` replaces the network layer (for
     tests: an ``httpx.MockTransport``); retries still apply around it.
 
-    Namespaces: ``sandboxes``, ``volumes``, ``healthz``, ``readyz``; ``raw`` is
-    the generated low-level client, sharing this client's connections, key,
-    timeout and retries.
+    Every argument is a keyword (``Porter(base_url="http://...")``), as in
+    Porter's published client.
+
+    Namespaces: ``sandboxes``, ``snapshots``, ``volumes``, ``healthz``,
+    ``readyz``; ``raw`` is the generated low-level client, sharing this
+    client's connections, key, timeout and retries.
     """
 
     sandboxes: Sandboxes
     """Create, find, list and count sandboxes."""
+    snapshots: Snapshots
+    """Find, list and delete snapshots of sandboxes (``sandbox.snapshot()`` takes one)."""
     volumes: Volumes
     """Create, find, list and delete volumes, and reach their files."""
     healthz: Healthz
@@ -117,10 +127,10 @@ class Porter(_BasePorter):
 
     def __init__(
         self,
+        *,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -129,6 +139,7 @@ class Porter(_BasePorter):
         self._http = httpx.Client(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = Sandboxes(raw)
+        self.snapshots = Snapshots(raw)
         self.volumes = Volumes(raw)
         self.healthz = Healthz(raw)
         self.readyz = Readyz(raw)
@@ -166,6 +177,8 @@ class AsyncPorter(_BasePorter):
 
     sandboxes: AsyncSandboxes
     """Create, find, list and count sandboxes."""
+    snapshots: AsyncSnapshots
+    """Find, list and delete snapshots of sandboxes (``await sandbox.snapshot()`` takes one)."""
     volumes: AsyncVolumes
     """Create, find, list and delete volumes, and reach their files."""
     healthz: AsyncHealthz
@@ -175,10 +188,10 @@ class AsyncPorter(_BasePorter):
 
     def __init__(
         self,
+        *,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -188,6 +201,7 @@ class AsyncPorter(_BasePorter):
         self._http = httpx.AsyncClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = AsyncSandboxes(raw)
+        self.snapshots = AsyncSnapshots(raw)
         self.volumes = AsyncVolumes(raw)
         self.healthz = AsyncHealthz(raw)
         self.readyz = AsyncReadyz(raw)
