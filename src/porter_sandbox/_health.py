@@ -46,8 +46,12 @@ class Healthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("HealthzOperations", BoundOperations(client, "healthz", asynchronous=False))
+        self._raw = cast("HealthzOperations", BoundOperations(client, "healthz", asynchronous=False))
+
+    @property
+    def raw(self) -> HealthzOperations:
         """The generated ``healthz`` operations bound to this client."""
+        return self._raw
 
     def health_check(self) -> Health:
         """Whether the API process is up (``GET /healthz``); the same as ``porter.health()``."""
@@ -61,8 +65,12 @@ class AsyncHealthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("AsyncHealthzOperations", BoundOperations(client, "healthz", asynchronous=True))
+        self._raw = cast("AsyncHealthzOperations", BoundOperations(client, "healthz", asynchronous=True))
+
+    @property
+    def raw(self) -> AsyncHealthzOperations:
         """The generated ``healthz`` operations bound to this client."""
+        return self._raw
 
     async def health_check(self) -> Health:
         """Whether the API process is up (``GET /healthz``); the same as ``await porter.health()``."""
@@ -76,8 +84,12 @@ class Readyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("ReadyzOperations", BoundOperations(client, "readyz", asynchronous=False))
+        self._raw = cast("ReadyzOperations", BoundOperations(client, "readyz", asynchronous=False))
+
+    @property
+    def raw(self) -> ReadyzOperations:
         """The generated ``readyz`` operations bound to this client."""
+        return self._raw
 
     def readiness_check(self) -> Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); a 503 answers ``ready=False``, not an error."""
@@ -91,8 +103,12 @@ class AsyncReadyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("AsyncReadyzOperations", BoundOperations(client, "readyz", asynchronous=True))
+        self._raw = cast("AsyncReadyzOperations", BoundOperations(client, "readyz", asynchronous=True))
+
+    @property
+    def raw(self) -> AsyncReadyzOperations:
         """The generated ``readyz`` operations bound to this client."""
+        return self._raw
 
     async def readiness_check(self) -> Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); a 503 answers ``ready=False``, not an error."""
