@@ -77,7 +77,7 @@ class _BasePorter:
 
     @property
     def timeout(self) -> httpx.Timeout:
-        """The timeout of each request."""
+        """The timeout of each request (an ``exec`` waits for its answer without one, unless given its own)."""
         return self._config.timeout
 
     @property
@@ -102,7 +102,8 @@ class Porter(_BasePorter):
     ``api_key`` defaults to env ``PORTER_SANDBOX_API_KEY``; ``base_url`` to env
     ``PORTER_SANDBOX_BASE_URL``, then the Porter cluster named by
     ``PORTER_CLUSTER_ID``, then the in-cluster service; ``timeout`` (seconds
-    or an ``httpx.Timeout``) to 30 s; ``max_retries`` to 2 (see the retry
+    or an ``httpx.Timeout``, for each request; an ``exec``'s answer is awaited
+    as long as its command runs) to 30 s; ``max_retries`` to 2 (see the retry
     policy in the README). ``transport`` replaces the network layer (for
     tests: an ``httpx.MockTransport``); retries still apply around it.
 
