@@ -14,11 +14,15 @@ import pytest
 from sdk_mock import STATUS, Script, answer, async_porter_with, porter_with
 
 from porter_sandbox import (
+    AsyncObjectVolume,
     NotFoundError,
+    ObjectVolume,
     SandboxError,
     ServerError,
     StatusResponsePhase,
     StatusResponseTerminationReason,
+    Volume,
+    VolumeObjectSpec,
 )
 
 SNAPSHOT = {"id": "snap-1", "sandbox_id": "sb-1", "mode": "filesystem", "status": "pending"}
@@ -170,3 +174,37 @@ def test_a_status_error_made_by_hand_takes_its_classes_status() -> None:
     error = NotFoundError("no such sandbox")
     assert (error.status_code, error.message, str(error)) == (404, "no such sandbox", "404: no such sandbox")
     assert ServerError("down").status_code == 500
+
+
+OBJECT_VOLUME = {
+    **VOLUME,
+    "id": "vol-2",
+    "name": "bucket",
+    "type": "object",
+    "path": "",
+    "object": {"bucket": "datasets", "prefix": "runs", "access": "read_only", "mode": "object"},
+}
+
+
+def test_an_object_volume_is_an_object_volume_handle_without_file_methods() -> None:
+    script = Script(answer(201, OBJECT_VOLUME), answer(200, {"volumes": [VOLUME, OBJECT_VOLUME]}))
+    script.steps.append(answer(200, {**OBJECT_VOLUME, "phase": "failed"}))
+    with porter_with(script) as porter:
+        spec = VolumeObjectSpec(bucket="datasets", prefix="runs", access="read_only")
+        created = porter.volumes.create(name="bucket", type="object", object=spec)
+        assert isinstance(created, ObjectVolume) and not hasattr(created, "write_file")
+        assert created.object == VolumeObjectSpec(bucket="datasets", prefix="runs", access="read_only", mode="object")
+        assert created.type.value == "object" and created.path == ""
+        assert [type(volume) for volume in porter.volumes.list()] == [Volume, ObjectVolume]
+        assert created.refresh() is created and created.phase == "failed"
+    assert json.loads(script.requests[0].content) == {
+        "name": "bucket",
+        "type": "object",
+        "object": {"bucket": "datasets", "prefix": "runs", "access": "read_only"},
+    }
+
+
+async def test_the_async_client_answers_object_volume_handles_too() -> None:
+    async with async_porter_with(Script(answer(201, OBJECT_VOLUME))) as porter:
+        created = await porter.volumes.create(object={"bucket": "datasets"})
+        assert isinstance(created, AsyncObjectVolume) and created.object.bucket == "datasets"
