@@ -6,6 +6,8 @@
   ``shell`` attributes say which image to create sandboxes from and how to run
   a shell command there, so one test body runs on both runtimes.
 - ``porter`` / ``async_porter``: SDK clients pointed at ``server``.
+- ``reference_python``: the interpreter of a venv holding Porter's published
+  client (``porter_reference``); skips without PyPI, fails so in CI.
 
 Sandbox names are unique forever on a server: tests sharing the module-scoped
 server make their names unique (``unique_name``).
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from porter_reference import reference_python as build_reference_python
 from runtime_servers import RuntimeServer, start_server
 from runtimes import require_bwrap, require_docker
 
@@ -51,6 +55,12 @@ async def async_porter(server: RuntimeServer) -> AsyncIterator[Any]:
     """An ``AsyncPorter`` client for ``server``."""
     async with server.async_client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def reference_python() -> Path:
+    """The interpreter of a venv holding Porter's published client 0.1.68, built on first use."""
+    return build_reference_python()
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ comment on the line just above the fence: ``<!-- readme-test: KIND -->``.
 - ``python`` + ``isolated``: like a plain block, on a server with bubblewrap
   isolation (volumes at their mount paths need it); skips without bubblewrap
   unless ``PORTER_SANDBOX_REQUIRE_BWRAP=1``.
+- ``python`` + ``env-groups``: like a plain block, on a server started with
+  ``--env-group team=team.env``, where ``team.env`` is the README's
+  ``env-file`` block.
 - ``sh`` (no marker): each line is a ``porter-sandbox`` command (or ``export``
   of a variable for the following lines, possibly ``VAR=$(porter-sandbox ...)``,
   what that command prints); each runs against the local server and must exit
@@ -25,15 +28,18 @@ comment on the line just above the fence: ``<!-- readme-test: KIND -->``.
 - ``sh`` + ``make``: each line is ``make TARGET``; the Makefile must have it
   (``make demo`` and ``make test`` themselves run in test_demo.py and CI).
 - ``sh`` + ``serve``: each line starts a server (``porter-sandbox serve ...``);
-  it runs with ``--port 0`` and a temporary data dir added, must print its
-  ``serving`` line, and stops on SIGTERM with exit 0. (The docker runtime
-  starts without an engine too: it reports it as not ready.)
+  it runs with ``--port 0`` and a temporary data dir added, in a directory
+  holding the README's ``team.env``, must print its ``serving`` line, and
+  stops on SIGTERM with exit 0. (The docker runtime starts without an engine
+  too: it reports it as not ready.)
 - ``sh`` + ``pip``: ``pip install`` lines of this project: from a checkout
   (``-e '.[server]'``), a wheel in ``dist/`` (named for pyproject.toml's
   version), or ``porter-sandbox[...] @ URL``; the extras they name must be the
   ones pyproject.toml declares (test_dist.py installs the wheel for real).
 - ``text`` + ``server-tree``: the server's folders and modules; each name must
   exist in ``src/porter_sandbox_server``, and each module there must be named.
+- ``text`` + ``env-file``: the one dotenv file the README configures as the
+  environment group ``team`` (``team.env``); the server must read it.
 """
 
 from __future__ import annotations
@@ -58,10 +64,11 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER_CLUSTER_ID", "KUBERNETES_SERVICE_HOST")
 KINDS = {
-    "python": {"", "cluster", "pytest", "standalone", "isolated"},
+    "python": {"", "cluster", "pytest", "standalone", "isolated", "env-groups"},
     "sh": {"", "make", "serve", "pip"},
-    "text": {"server-tree"},
+    "text": {"server-tree", "env-file"},
 }
+ENV_GROUP, ENV_FILE = "team", "team.env"
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _MARKER = re.compile(r"^<!--\s*readme-test:\s*([\w-]+)\s*-->\s*$")
@@ -119,6 +126,22 @@ def _base_env() -> dict[str, str]:
 def readme_server() -> Iterator[LocalServer]:
     """The server the README's examples talk to (sandbox names in the README are all different)."""
     with local_server() as server:
+        yield server
+
+
+def _write_env_file(directory: Path) -> Path:
+    """The README's ``team.env``, written into ``directory``."""
+    (block,) = _of("text", "env-file")
+    path = directory / ENV_FILE
+    path.write_text(block.code)
+    return path
+
+
+@pytest.fixture(scope="module")
+def env_group_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """A server with the README's environment group, as its ``serve --env-group`` line starts one."""
+    path = _write_env_file(tmp_path_factory.mktemp("env-group"))
+    with local_server(extra_args=["--env-group", f"{ENV_GROUP}={path}"]) as server:
         yield server
 
 
@@ -198,6 +221,17 @@ def test_isolated_python_block_runs(block: Block, readme_server: LocalServer, tm
     if readme_server.isolation == "none":
         require_bwrap()
     test_python_block_runs(block, readme_server, tmp_path)
+
+
+@pytest.mark.parametrize("block", _of("python", "env-groups"), ids=lambda b: b.id)
+def test_env_groups_python_block_runs(block: Block, env_group_server: LocalServer, tmp_path: Path) -> None:
+    test_python_block_runs(block, env_group_server, tmp_path)
+
+
+def test_the_readme_serves_the_env_file_it_shows() -> None:
+    serve_lines = [line for block in _of("sh", "serve") for line in _commands(block)]
+    assert any(f"--env-group {ENV_GROUP}={ENV_FILE}" in line for line in serve_lines)
+    assert _of("python", "env-groups"), "an env-file block with no example that uses it"
 
 
 @pytest.mark.parametrize("block", _of("python", "standalone"), ids=lambda b: b.id)
@@ -388,7 +422,8 @@ def test_serve_line_starts_a_server(block: Block, line: str, tmp_path: Path) -> 
     if runtime == "process" and isolation != "none" and not bubblewrap_available():
         require_bwrap()  # the server refuses to start unisolated unless told: that is the point
     argv = [sys.executable, "-m", "porter_sandbox._cli", *words[1:], "--port", "0", "--data-dir", str(tmp_path)]
-    process = subprocess.Popen(argv, env=_base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _write_env_file(tmp_path)  # a line may name it, as a reader who saved it would
+    process = subprocess.Popen(argv, env=_base_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], 60)

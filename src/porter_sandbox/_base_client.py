@@ -9,6 +9,10 @@ or :class:`SandboxTimeoutError`; error statuses become the
 message. The generated code raises ``ValueError`` on statuses Python's
 ``HTTPStatus`` does not know (499, 520) and on error bodies that are not JSON
 (a proxy's HTML page); those are recovered from the raw answer too.
+
+Every 2xx is a success, as in Porter's published client: one the spec does
+not list for an operation (Porter answers a create with ``202``, a delete with
+``200`` or ``204``) is read with the model the operation answers.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from ._retry import CallOptions, call_options, last_response
 if TYPE_CHECKING:
     from porter_sandbox_api.types import Response
 
-__all__ = ["async_call", "expect", "expect_content", "expect_no_content", "sync_call"]
+__all__ = ["async_call", "expect", "expect_content", "expect_no_content", "parse_body", "sync_call"]
 
 T = TypeVar("T")
 
@@ -93,13 +97,28 @@ def expect(response: Response[Any], kind: type[T]) -> T:
     """The parsed body of a successful answer, as ``kind``; raise the SDK error for an error answer."""
     _raise_for_status(response)
     value = response.parsed
-    if not isinstance(value, kind):
-        raise SandboxError(
-            f"the server answered {int(response.status_code)} without the {kind.__name__} this client expected",
-            status_code=int(response.status_code),
-            body=decode_body(response.content),
-        )
-    return value
+    if isinstance(value, kind):
+        return value
+    return parse_body(response, kind)
+
+
+def parse_body(response: Response[Any], kind: type[T]) -> T:
+    """The body of a 2xx answer the generated code did not parse (a status the spec does not list), as ``kind``."""
+    body = decode_body(response.content)
+    from_dict = getattr(kind, "from_dict", None)
+    if isinstance(body, dict) and from_dict is not None:
+        try:
+            parsed = from_dict(body)
+        except _PARSE_ERRORS:
+            pass
+        else:
+            if isinstance(parsed, kind):
+                return parsed
+    raise SandboxError(
+        f"the server answered {int(response.status_code)} without the {kind.__name__} this client expected",
+        status_code=int(response.status_code),
+        body=body,
+    )
 
 
 def expect_no_content(response: Response[Any]) -> None:

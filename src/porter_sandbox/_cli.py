@@ -33,7 +33,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._client import Porter
     from ._sandboxes import Sandbox
-    from ._volumes import Volume
+    from ._volumes import ObjectVolume, Volume
 
 PROG = "porter-sandbox"
 PHASES = ("queued", "creating", "running", "succeeded", "failed", "terminated")
@@ -537,7 +537,7 @@ def _ls(options: argparse.Namespace) -> int:
     for sandbox in sandboxes:
         row = [
             sandbox.name,
-            sandbox.phase,
+            str(sandbox.phase or ""),
             sandbox.image,
             _time(sandbox.created_at),
             _mapping_text(sandbox.tags),
@@ -634,7 +634,7 @@ def _terminate_matching(options: argparse.Namespace, *, volumes: bool) -> int:
     with _client(options) as porter:
         doomed = list(porter.sandboxes.iter(tags=tags or None, phase=options.phase or list(LIVE_PHASES)))
         doomed_ids = {sandbox.id for sandbox in doomed}
-        unused: list[Volume] = []
+        unused: list[Volume | ObjectVolume] = []
         if volumes:
             unused = [v for v in porter.volumes.list() if not set(v.attached_to) - doomed_ids]
         if not doomed and not unused:
@@ -729,7 +729,7 @@ def _volumes_ls(options: argparse.Namespace) -> int:
     return 0
 
 
-def _volume_fields(volume: Volume) -> dict[str, Any]:
+def _volume_fields(volume: Volume | ObjectVolume) -> dict[str, Any]:
     return {
         "name": volume.name,
         "id": volume.id,

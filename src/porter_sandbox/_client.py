@@ -14,6 +14,7 @@ from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._models import Health, Readiness
 from ._retry import AsyncRetryTransport, RetryTransport
 from ._sandboxes import AsyncSandboxes, Sandboxes
+from ._snapshots import AsyncSnapshots, Snapshots
 from ._version import __version__
 from ._volumes import AsyncVolumes, Volumes
 
@@ -50,20 +51,24 @@ class _BasePorter:
         """Make ``raw`` on ``http`` (which sends through ``transport``); answer it for the namespaces."""
         from ._raw_client import bound_client
 
-        self.raw: AuthenticatedClient | Client = bound_client(
+        self._raw = bound_client(
             base_url=self._config.base_url,
             api_key=self._config.api_key,
             timeout=self._config.timeout,
             http=http,
             transport=transport,
         )
+        return self._raw
+
+    @property
+    def raw(self) -> AuthenticatedClient | Client:
         """The generated low-level client (``porter_sandbox_api``), on this client's httpx client.
 
         Its ``with_headers()``, ``with_cookies()`` and ``with_timeout()`` answer a
         copy with the change, sharing this client's connections and retries; this
         client and its SDK calls are left as they are.
         """
-        return self.raw
+        return self._raw
 
     @property
     def base_url(self) -> str:
@@ -72,7 +77,7 @@ class _BasePorter:
 
     @property
     def timeout(self) -> httpx.Timeout:
-        """The timeout of each request."""
+        """The timeout of each request (an ``exec`` waits for its answer without one, unless given its own)."""
         return self._config.timeout
 
     @property
@@ -97,17 +102,23 @@ class Porter(_BasePorter):
     ``api_key`` defaults to env ``PORTER_SANDBOX_API_KEY``; ``base_url`` to env
     ``PORTER_SANDBOX_BASE_URL``, then the Porter cluster named by
     ``PORTER_CLUSTER_ID``, then the in-cluster service; ``timeout`` (seconds
-    or an ``httpx.Timeout``) to 30 s; ``max_retries`` to 2 (see the retry
+    or an ``httpx.Timeout``, for each request; an ``exec``'s answer is awaited
+    as long as its command runs) to 30 s; ``max_retries`` to 2 (see the retry
     policy in the README). ``transport`` replaces the network layer (for
     tests: an ``httpx.MockTransport``); retries still apply around it.
 
-    Namespaces: ``sandboxes``, ``volumes``, ``healthz``, ``readyz``; ``raw`` is
-    the generated low-level client, sharing this client's connections, key,
-    timeout and retries.
+    Every argument is a keyword (``Porter(base_url="http://...")``), as in
+    Porter's published client.
+
+    Namespaces: ``sandboxes``, ``snapshots``, ``volumes``, ``healthz``,
+    ``readyz``; ``raw`` is the generated low-level client, sharing this
+    client's connections, key, timeout and retries.
     """
 
     sandboxes: Sandboxes
     """Create, find, list and count sandboxes."""
+    snapshots: Snapshots
+    """Find, list and delete snapshots of sandboxes (``sandbox.snapshot()`` takes one)."""
     volumes: Volumes
     """Create, find, list and delete volumes, and reach their files."""
     healthz: Healthz
@@ -117,10 +128,10 @@ class Porter(_BasePorter):
 
     def __init__(
         self,
+        *,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -129,6 +140,7 @@ class Porter(_BasePorter):
         self._http = httpx.Client(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = Sandboxes(raw)
+        self.snapshots = Snapshots(raw)
         self.volumes = Volumes(raw)
         self.healthz = Healthz(raw)
         self.readyz = Readyz(raw)
@@ -166,6 +178,8 @@ class AsyncPorter(_BasePorter):
 
     sandboxes: AsyncSandboxes
     """Create, find, list and count sandboxes."""
+    snapshots: AsyncSnapshots
+    """Find, list and delete snapshots of sandboxes (``await sandbox.snapshot()`` takes one)."""
     volumes: AsyncVolumes
     """Create, find, list and delete volumes, and reach their files."""
     healthz: AsyncHealthz
@@ -175,10 +189,10 @@ class AsyncPorter(_BasePorter):
 
     def __init__(
         self,
+        *,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -188,6 +202,7 @@ class AsyncPorter(_BasePorter):
         self._http = httpx.AsyncClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = AsyncSandboxes(raw)
+        self.snapshots = AsyncSnapshots(raw)
         self.volumes = AsyncVolumes(raw)
         self.healthz = AsyncHealthz(raw)
         self.readyz = AsyncReadyz(raw)

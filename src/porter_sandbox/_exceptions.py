@@ -36,6 +36,7 @@ __all__ = [
     "SandboxError",
     "SandboxTimeoutError",
     "ServerError",
+    "SnapshotFailedError",
 ]
 
 
@@ -58,6 +59,7 @@ class SandboxError(Exception):
         ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
         ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
         ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
+        ├── SnapshotFailedError           ``snapshot.wait()`` saw the capture fail; ``failure_reason`` says why
         ├── ConfigurationError            no base URL could be found, or the API key cannot give one (also a ValueError)
         └── InvalidNameError              a name or mount path is invalid; raised before any request (also a ValueError)
     """
@@ -77,12 +79,18 @@ class SandboxError(Exception):
 
 
 class APIStatusError(SandboxError):
-    """The server answered with an error status; ``status_code``, ``body`` and ``message`` say which and why."""
+    """The server answered with an error status; ``status_code``, ``body`` and ``message`` say which and why.
+
+    Made without a ``status_code`` (as code written for Porter's published
+    client may raise one), each subclass takes its own status: 404 for
+    :class:`NotFoundError`, 500 for :class:`ServerError`, ...
+    """
 
     status_code: int
+    _default_status = 500  # (no annotation: errors show as porter_sandbox.X, whose namespace has no ClassVar)
 
-    def __init__(self, message: str, *, status_code: int, body: object | None = None) -> None:
-        super().__init__(message, status_code=status_code, body=body)
+    def __init__(self, message: str, *, status_code: int | None = None, body: object | None = None) -> None:
+        super().__init__(message, status_code=self._default_status if status_code is None else status_code, body=body)
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.message}"
@@ -91,17 +99,25 @@ class APIStatusError(SandboxError):
 class BadRequestError(APIStatusError):
     """400: the request is invalid; the message says what to change."""
 
+    _default_status = 400
+
 
 class AuthenticationError(APIStatusError):
     """401: the API key is missing or wrong (set ``api_key=`` or ``PORTER_SANDBOX_API_KEY``)."""
+
+    _default_status = 401
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the API key may not do this."""
 
+    _default_status = 403
+
 
 class NotFoundError(APIStatusError):
     """404: no sandbox, volume or file has this id, name or path."""
+
+    _default_status = 404
 
 
 class RouteNotFoundError(NotFoundError):
@@ -115,9 +131,13 @@ class RouteNotFoundError(NotFoundError):
 class ConflictError(APIStatusError):
     """409: the request conflicts with the current state (name taken, sandbox not running, volume attached, file exists)."""
 
+    _default_status = 409
+
 
 class RateLimitError(APIStatusError):
     """429: too many requests; raised once the retries allowed for this call are spent."""
+
+    _default_status = 429
 
 
 class ServerError(APIStatusError):
@@ -170,6 +190,20 @@ class SandboxEndedError(SandboxError):
         self.termination_reason = termination_reason
         self.exit_code = exit_code
         self.log_tail = tuple(log_tail)
+
+
+class SnapshotFailedError(SandboxError):
+    """``snapshot.wait()`` saw the snapshot's capture fail; ``failure_reason`` says why, where the server said."""
+
+    snapshot_id: str
+    """The snapshot's id."""
+    failure_reason: str | None
+    """Why the capture failed, when the server says."""
+
+    def __init__(self, message: str, *, snapshot_id: str, failure_reason: str | None = None) -> None:
+        super().__init__(message)
+        self.snapshot_id = snapshot_id
+        self.failure_reason = failure_reason
 
 
 class CommandError(SandboxError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from ._base_client import async_call, expect, sync_call
-from ._exceptions import error_for_status
 from ._models import Health, Readiness
 from ._raw import BoundOperations
 from ._retry import CallOptions
@@ -32,18 +31,14 @@ def health_from(answer: Response[Any]) -> Health:
 
 
 def readiness_from(answer: Response[Any]) -> Readiness:
-    """A :class:`Readiness` from the answer to ``GET /readyz``: 200 is ready, 503 with a status is not."""
+    """A :class:`Readiness` from the answer to ``GET /readyz``: a 2xx is ready, a 503 with a status is not."""
     from porter_sandbox_api.models import ReadyResponse
-    from porter_sandbox_api.types import Unset
 
     status = int(answer.status_code)
-    parsed = answer.parsed
-    if status not in (200, 503) or not isinstance(parsed, ReadyResponse):
-        if status == 200:
-            expect(answer, ReadyResponse)  # raises: a 200 without the expected body
-        raise error_for_status(status, answer.content)
-    active = None if isinstance(parsed.active_sandboxes, Unset) else parsed.active_sandboxes
-    return Readiness(status=parsed.status, active_sandboxes=active, ready=status == 200)
+    if status == 503 and isinstance(answer.parsed, ReadyResponse):
+        return Readiness(status=answer.parsed.status, active_sandboxes=answer.parsed.active_sandboxes, ready=False)
+    parsed = expect(answer, ReadyResponse)  # raises the error for any other status
+    return Readiness(status=parsed.status, active_sandboxes=parsed.active_sandboxes, ready=True)
 
 
 class Healthz:
@@ -51,8 +46,12 @@ class Healthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("HealthzOperations", BoundOperations(client, "healthz", asynchronous=False))
+        self._raw = cast("HealthzOperations", BoundOperations(client, "healthz", asynchronous=False))
+
+    @property
+    def raw(self) -> HealthzOperations:
         """The generated ``healthz`` operations bound to this client."""
+        return self._raw
 
     def health_check(self) -> Health:
         """Whether the API process is up (``GET /healthz``); the same as ``porter.health()``."""
@@ -66,8 +65,12 @@ class AsyncHealthz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("AsyncHealthzOperations", BoundOperations(client, "healthz", asynchronous=True))
+        self._raw = cast("AsyncHealthzOperations", BoundOperations(client, "healthz", asynchronous=True))
+
+    @property
+    def raw(self) -> AsyncHealthzOperations:
         """The generated ``healthz`` operations bound to this client."""
+        return self._raw
 
     async def health_check(self) -> Health:
         """Whether the API process is up (``GET /healthz``); the same as ``await porter.health()``."""
@@ -81,8 +84,12 @@ class Readyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("ReadyzOperations", BoundOperations(client, "readyz", asynchronous=False))
+        self._raw = cast("ReadyzOperations", BoundOperations(client, "readyz", asynchronous=False))
+
+    @property
+    def raw(self) -> ReadyzOperations:
         """The generated ``readyz`` operations bound to this client."""
+        return self._raw
 
     def readiness_check(self) -> Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); a 503 answers ``ready=False``, not an error."""
@@ -96,8 +103,12 @@ class AsyncReadyz:
 
     def __init__(self, client: RawClient) -> None:
         self._client = client
-        self.raw = cast("AsyncReadyzOperations", BoundOperations(client, "readyz", asynchronous=True))
+        self._raw = cast("AsyncReadyzOperations", BoundOperations(client, "readyz", asynchronous=True))
+
+    @property
+    def raw(self) -> AsyncReadyzOperations:
         """The generated ``readyz`` operations bound to this client."""
+        return self._raw
 
     async def readiness_check(self) -> Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); a 503 answers ``ready=False``, not an error."""

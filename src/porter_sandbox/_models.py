@@ -1,4 +1,9 @@
-"""The values SDK calls answer: command results, log lines, pages, counts, files, health."""
+"""The values SDK calls answer: command results, log lines, pages, counts, files, health.
+
+Where Porter's published client names the same value differently, its name
+is an alias here (``ExecResponse`` is :class:`ExecResult`), so code written
+for it imports what it expects.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar, overload
 
+from ._enums import FilterValuesResponsePhases, LogLineLevel, VolumeFileEntryType
 from ._exceptions import CommandError
 
 __all__ = [
     "CountPoint",
+    "ExecResponse",
     "ExecResult",
+    "ExecTarget",
+    "FilterValuesResponse",
     "Health",
+    "HealthResponse",
     "LogLine",
     "Readiness",
+    "ReadinessResponse",
     "SandboxCounts",
     "SandboxPage",
     "VolumeFile",
@@ -50,6 +61,10 @@ class ExecResult:
         return self
 
 
+ExecResponse = ExecResult
+"""The published client's name for :class:`ExecResult`."""
+
+
 @dataclass(frozen=True)
 class LogLine:
     """One line a sandbox's main process or one of its execs wrote."""
@@ -58,7 +73,7 @@ class LogLine:
     """When the line was written."""
     line: str
     """The line, without its newline."""
-    level: str
+    level: LogLineLevel
     """``info`` for standard output, ``error`` for standard error (``warning`` from some servers)."""
     exec_id: str
     """The exec that wrote it; ``""`` for the main process."""
@@ -76,6 +91,8 @@ class SandboxPage(Sequence[H], Generic[H]):
     """How many pages there are."""
     has_next_page: bool
     """Whether another page follows this one."""
+    filter_values: FilterValuesResponse | None = None
+    """The values the filters can take among all sandboxes, when asked for with ``include_filter_values=True``."""
 
     @overload
     def __getitem__(self, index: int) -> H: ...
@@ -92,6 +109,30 @@ class SandboxPage(Sequence[H], Generic[H]):
     def __iter__(self) -> Iterator[H]:
         """The sandboxes on this page, newest first."""
         return iter(self.sandboxes)
+
+
+@dataclass(frozen=True)
+class FilterValuesResponse:
+    """The values ``sandboxes.list()``'s filters can take among all sandboxes (``include_filter_values=True``)."""
+
+    tags: list[str]
+    """Every tag in use, as ``key=value``."""
+    images: list[str]
+    """Every image in use."""
+    phases: list[FilterValuesResponsePhases]
+    """Every phase the ``phase`` filter takes."""
+
+
+@dataclass(frozen=True)
+class ExecTarget:
+    """Where an interactive exec into a sandbox would go (``sandbox.exec_target``)."""
+
+    namespace: str
+    """The namespace the sandbox runs in."""
+    pod_name: str
+    """The pod (or container) that runs it."""
+    container_name: str
+    """The container inside it."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +168,7 @@ class VolumeFile:
     """Its name in its directory."""
     path: str
     """Its path from the volume root, starting with ``/``."""
-    type: str
+    type: VolumeFileEntryType
     """``file`` or ``directory``."""
     size_bytes: int
     """Its size in bytes; 0 for a directory."""
@@ -162,13 +203,21 @@ class Health:
         return self.status == "ok"
 
 
+HealthResponse = Health
+"""The published client's name for :class:`Health`."""
+
+
 @dataclass(frozen=True)
 class Readiness:
     """Whether the API can run sandboxes now (``GET /readyz``)."""
 
     status: str
     """``ready`` when sandboxes can run; another word, saying why, while they cannot."""
-    active_sandboxes: int | None
-    """How many sandboxes are in a non-terminal phase, when the server says."""
-    ready: bool
-    """Whether the server answered 200 (ready) rather than 503 (not ready)."""
+    active_sandboxes: int
+    """How many sandboxes are in a non-terminal phase."""
+    ready: bool = True
+    """Whether the server answered 2xx (ready) rather than 503 (not ready)."""
+
+
+ReadinessResponse = Readiness
+"""The published client's name for :class:`Readiness`."""

@@ -28,10 +28,16 @@ if TYPE_CHECKING:
         ListVolumesResponse,
         LogsResponse,
         LookupResponse,
+        MetricSummaryResponse,
         MoveFileRequest,
         ReadyResponse,
+        SandboxMetric,
+        SandboxMetricsResponse,
         SandboxPhase,
         SandboxSpec,
+        Snapshot,
+        SnapshotListResponse,
+        SnapshotSpec,
         StatusResponse,
         TerminationSource,
         Volume,
@@ -43,10 +49,12 @@ __all__ = [
     "AsyncHealthzOperations",
     "AsyncReadyzOperations",
     "AsyncSandboxOperations",
+    "AsyncSnapshotOperations",
     "AsyncVolumeOperations",
     "HealthzOperations",
     "ReadyzOperations",
     "SandboxOperations",
+    "SnapshotOperations",
     "VolumeOperations",
 ]
 
@@ -92,6 +100,19 @@ class SandboxOperations(_Bound, Protocol):
         self, id: str, *, limit: int | Unset = ..., since: str | Unset = ...
     ) -> Response[Error | LogsResponse]: ...
 
+    def get_sandbox_metrics(
+        self,
+        id: str,
+        *,
+        metric: SandboxMetric,
+        start_time_utc: datetime.datetime,
+        end_time_utc: datetime.datetime,
+    ) -> Response[Error | SandboxMetricsResponse]: ...
+
+    def get_sandbox_metrics_summary(
+        self, id: str, *, since: str | Unset = ...
+    ) -> Response[Error | MetricSummaryResponse]: ...
+
     def list_sandboxes(
         self,
         *,
@@ -117,6 +138,18 @@ class SandboxOperations(_Bound, Protocol):
         start_time: datetime.datetime | Unset = ...,
         end_time: datetime.datetime | Unset = ...,
     ) -> Response[CountsResponse | Error]: ...
+
+
+class SnapshotOperations(_Bound, Protocol):
+    """``porter.snapshots.raw``."""
+
+    def create_snapshot(self, id: str, *, body: SnapshotSpec | Unset = ...) -> Response[Error | Snapshot]: ...
+
+    def delete_snapshot(self, id: str) -> Response[Any | Error]: ...
+
+    def get_snapshot(self, id: str) -> Response[Error | Snapshot]: ...
+
+    def list_snapshots(self, *, sandbox_id: str | Unset = ...) -> Response[Error | SnapshotListResponse]: ...
 
 
 class VolumeOperations(_Bound, Protocol):
@@ -173,6 +206,19 @@ class AsyncSandboxOperations(_Bound, Protocol):
         self, id: str, *, limit: int | Unset = ..., since: str | Unset = ...
     ) -> Response[Error | LogsResponse]: ...
 
+    async def get_sandbox_metrics(
+        self,
+        id: str,
+        *,
+        metric: SandboxMetric,
+        start_time_utc: datetime.datetime,
+        end_time_utc: datetime.datetime,
+    ) -> Response[Error | SandboxMetricsResponse]: ...
+
+    async def get_sandbox_metrics_summary(
+        self, id: str, *, since: str | Unset = ...
+    ) -> Response[Error | MetricSummaryResponse]: ...
+
     async def list_sandboxes(
         self,
         *,
@@ -198,6 +244,18 @@ class AsyncSandboxOperations(_Bound, Protocol):
         start_time: datetime.datetime | Unset = ...,
         end_time: datetime.datetime | Unset = ...,
     ) -> Response[CountsResponse | Error]: ...
+
+
+class AsyncSnapshotOperations(_Bound, Protocol):
+    """``porter.snapshots.raw`` on an ``AsyncPorter``."""
+
+    async def create_snapshot(self, id: str, *, body: SnapshotSpec | Unset = ...) -> Response[Error | Snapshot]: ...
+
+    async def delete_snapshot(self, id: str) -> Response[Any | Error]: ...
+
+    async def get_snapshot(self, id: str) -> Response[Error | Snapshot]: ...
+
+    async def list_snapshots(self, *, sandbox_id: str | Unset = ...) -> Response[Error | SnapshotListResponse]: ...
 
 
 class AsyncVolumeOperations(_Bound, Protocol):

@@ -5,32 +5,55 @@ pagination, what ``wait()`` counts as done) is a plain
 function at the top of this module; the sync and async classes below only do
 the I/O around them.
 
-``get(name_or_id)`` takes a name or an id, as ``_references`` resolves them.
+``get(name)`` takes a name or an id, as ``_references`` resolves them. The
+arguments are those of Porter's published client (its names, keyword-only
+where it has them), and more.
 """
 
 from __future__ import annotations
 
 import builtins
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 import httpx
 
 from ._base_client import async_call, expect, expect_no_content, sync_call
 from ._config import resolve_timeout
+from ._enums import (
+    FilterValuesResponsePhases,
+    LogLineLevel,
+    SandboxesPhase,
+    SandboxMetric,
+    SnapshotMode,
+    StatusResponsePhase,
+    StatusResponseTerminationReason,
+    member,
+)
 from ._exceptions import NotFoundError, RouteNotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
-from ._handle import Handle
-from ._models import CountPoint, ExecResult, LogLine, SandboxCounts, SandboxPage
+from ._handle import NamedHandle
+from ._metrics import (
+    MetricName,
+    MetricSummaryResponse,
+    SandboxMetricsResponse,
+    metrics_from,
+    metrics_query,
+    summary_from,
+    summary_query,
+)
+from ._models import CountPoint, ExecResult, ExecTarget, FilterValuesResponse, LogLine, SandboxCounts, SandboxPage
 from ._names import check_mount_path, check_name
 from ._raw import BoundOperations
 from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
+from ._snapshots import AsyncSnapshot, AsyncSnapshots, Snapshot, Snapshots
+from ._specs import ModeName, SandboxEgressSpec, SandboxNetworkingSpec, SandboxResourcesSpec, coerce, wire
+from ._times import aware, moment, poll_delays, since_value
 from ._volumes import AsyncVolumes, Volumes
 
 if TYPE_CHECKING:
@@ -39,6 +62,7 @@ if TYPE_CHECKING:
         CountsResponse,
         ExecRequest,
         ExecResponse,
+        FilterValues,
         ListSandboxesResponse,
         LogsResponse,
         SandboxSpec,
@@ -53,9 +77,11 @@ if TYPE_CHECKING:
 __all__ = ["TERMINAL_PHASES", "AsyncSandbox", "AsyncSandboxes", "Sandbox", "SandboxPhase", "Sandboxes", "WaitPhase"]
 
 logger = logging.getLogger("porter_sandbox")
+H = TypeVar("H")
 
 SandboxPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated"]
-"""A sandbox's phase: ``queued`` -> ``creating`` -> ``running`` -> ``succeeded``, ``failed`` or ``terminated``."""
+"""A sandbox's phase as a string: ``queued`` -> ``creating`` -> ``running`` -> ``succeeded``, ``failed`` or
+``terminated`` (``sandbox.phase`` is a :class:`StatusResponsePhase`, which equals these strings)."""
 WaitPhase = Literal["queued", "creating", "running", "succeeded", "failed", "terminated", "terminal"]
 """What ``wait()`` waits for: a phase, or ``terminal`` for any phase a sandbox never leaves."""
 PHASES: Final[tuple[SandboxPhase, ...]] = get_args(SandboxPhase)
@@ -65,8 +91,6 @@ DEFAULT_WAIT_TIMEOUT: Final = 60.0
 ERROR_TAIL_LINES: Final = 5
 """How many of a failed sandbox's last error lines its ``SandboxEndedError`` quotes."""
 _ERROR_TAIL_SCAN: Final = 200  # the newest log lines searched for them
-_FIRST_POLL: Final = 0.02
-_MAX_POLL: Final = 0.5
 _MAX_PAGES: Final = 1_000_000  # the spec's bound on ``page``
 
 
@@ -86,16 +110,17 @@ class SandboxState:
     id: str
     name: str
     image: str
-    phase: SandboxPhase
+    phase: StatusResponsePhase | None
     created_at: datetime | None
     tags: Mapping[str, str] = field(default_factory=dict)
     exit_code: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    termination_reason: str | None = None
+    termination_reason: StatusResponseTerminationReason | None = None
     host: str = ""
     internal_address: str | None = None
     volume_mounts: Mapping[str, str] = field(default_factory=dict)
+    exec_target: ExecTarget | None = None
 
 
 def state_from_status(status: StatusResponse) -> SandboxState:
@@ -106,30 +131,44 @@ def state_from_status(status: StatusResponse) -> SandboxState:
         id=status.id,
         name=status.name,
         image=status.image,
-        phase=cast("SandboxPhase", str(status.phase)),
+        phase=member(StatusResponsePhase, status.phase),
         created_at=status.created_at,
         tags={} if isinstance(status.tags, Unset) else dict(status.tags.additional_properties),
         exit_code=None if isinstance(status.exit_code, Unset) else status.exit_code,
         started_at=None if isinstance(status.started_at, Unset) else status.started_at,
         finished_at=None if isinstance(status.finished_at, Unset) else status.finished_at,
-        termination_reason=None if isinstance(status.termination_reason, Unset) else str(status.termination_reason),
+        termination_reason=None
+        if isinstance(status.termination_reason, Unset)
+        else member(StatusResponseTerminationReason, status.termination_reason),
         host=status.host,
         internal_address=None if isinstance(status.internal_address, Unset) else status.internal_address,
         volume_mounts={}
         if isinstance(status.volume_mounts, Unset)
         else dict(status.volume_mounts.additional_properties),
+        exec_target=None
+        if isinstance(status.exec_target, Unset)
+        else ExecTarget(
+            namespace=status.exec_target.namespace,
+            pod_name=status.exec_target.pod_name,
+            container_name=status.exec_target.container_name,
+        ),
     )
 
 
-def state_after_create(sandbox_id: str, name: str, spec: SandboxSpec) -> SandboxState:
-    """The handle's state right after create: ``queued``, as the contract says, with what was asked for."""
+def state_after_create(sandbox_id: str, name: str, spec: SandboxSpec, status_code: int) -> SandboxState:
+    """The handle's state right after create, with what was asked for.
+
+    A ``201`` created the sandbox and queued it, as the contract says: phase
+    ``queued``. A ``202`` (Porter's API) only accepted the request: the phase
+    is ``None`` until ``refresh()`` learns it, as in Porter's published client.
+    """
     from porter_sandbox_api.types import Unset
 
     return SandboxState(
         id=sandbox_id,
         name=name,
         image=spec.image,
-        phase="queued",
+        phase=StatusResponsePhase.QUEUED if status_code == 201 else None,
         created_at=None,
         tags={} if isinstance(spec.tags, Unset) else dict(spec.tags.additional_properties),
         volume_mounts={} if isinstance(spec.volume_mounts, Unset) else dict(spec.volume_mounts.additional_properties),
@@ -139,22 +178,30 @@ def state_after_create(sandbox_id: str, name: str, spec: SandboxSpec) -> Sandbox
 def build_spec(
     *,
     image: str,
-    name: str | None,
-    command: Sequence[str] | None,
-    args: Sequence[str] | None,
-    env: Mapping[str, str] | None,
-    tags: Mapping[str, str] | None,
-    volume_mounts: Mapping[str, str | _HasId] | None,
-    resources: Mapping[str, str | int | float] | None,
-    ttl_seconds: int | None,
+    snapshot_id: str | _HasId | None = None,
+    name: str | None = None,
+    command: Sequence[str] | None = None,
+    args: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    env_groups: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    volume_mounts: Mapping[str, str | _HasId] | None = None,
+    networking: Sequence[SandboxNetworkingSpec | Mapping[str, Any]] | None = None,
+    egress: SandboxEgressSpec | Mapping[str, Any] | None = None,
+    resources: SandboxResourcesSpec | Mapping[str, str | int | float] | None = None,
+    ttl_seconds: int | None = None,
 ) -> SandboxSpec:
     """The ``SandboxSpec`` for ``create()``, every argument checked before anything is sent."""
     from porter_sandbox_api.models import Resources, SandboxSpec, StringMap
     from porter_sandbox_api.types import UNSET
 
-    if not isinstance(image, str) or not image.strip():
-        raise ValueError(f"image must be a non-empty string, such as 'python:3.12-slim', not {image!r}")
-    spec = SandboxSpec(image=image)
+    if not isinstance(image, str):
+        raise TypeError(f"image must be a string, such as 'python:3.12-slim', not {image!r}")
+    if snapshot_id is None and not image.strip():
+        raise ValueError("image must name an image, such as 'python:3.12-slim', unless snapshot_id= is given")
+    spec = SandboxSpec(image=image.strip())
+    if snapshot_id is not None:
+        spec.snapshot_id = _snapshot_id(snapshot_id)
     if name is not None:
         spec.name = check_name(name, "sandbox")
     if command is not None:
@@ -163,6 +210,10 @@ def build_spec(
         spec.args = _string_list(args, "args")
     if env is not None:
         spec.env = StringMap.from_dict(check_env(env))
+    if env_groups is not None:
+        spec.env_groups = _string_list(env_groups, "env_groups")
+        if not all(group.strip() for group in spec.env_groups):
+            raise ValueError(f"env_groups must name groups configured on the server, not {env_groups!r}")
     if tags is not None:
         spec.tags = StringMap.from_dict(_string_map(tags, "tags"))
     if volume_mounts is not None:
@@ -174,14 +225,22 @@ def build_spec(
         spec.volume_mounts = StringMap.from_dict(
             {check_mount_path(path): _volume_id(volume) for path, volume in volume_mounts.items()}
         )
+    if networking is not None:
+        if isinstance(networking, (str, Mapping)) or not isinstance(networking, Sequence):
+            raise TypeError(
+                f"networking must be a list of SandboxNetworkingSpec, such as [{{'port': 8000}}], not {networking!r}"
+            )
+        # Not in openapi.yaml yet (the server's side is issue 13's); sent as Porter's API names it.
+        spec.additional_properties["networking"] = [
+            wire(coerce(port, SandboxNetworkingSpec, "each of networking")) for port in networking
+        ]
+    if egress is not None:
+        spec.additional_properties["egress"] = wire(coerce(egress, SandboxEgressSpec, "egress"))
     if resources is not None:
-        unknown = set(resources) - {"cpu", "memory"}
-        if unknown:
-            raise ValueError(f"resources takes 'cpu' and 'memory', not {sorted(unknown)}")
-        cpu, memory = resources.get("cpu"), resources.get("memory")
+        limits = coerce(resources, SandboxResourcesSpec, "resources")
         spec.resources = Resources(
-            cpu=UNSET if cpu is None else _quantity(cpu, "cpu"),
-            memory=UNSET if memory is None else _quantity(memory, "memory"),
+            cpu=UNSET if limits.cpu is None else limits.cpu,
+            memory=UNSET if limits.memory is None else limits.memory,
         )
     if ttl_seconds is not None:
         if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
@@ -259,27 +318,23 @@ def exec_result(answer: ExecResponse, command: Sequence[str]) -> ExecResult:
     )
 
 
-def exec_options(timeout: float | httpx.Timeout | None) -> CallOptions | None:
-    """Per-call options for ``exec(timeout=...)``: ``None`` keeps the client's timeout."""
-    return None if timeout is None else CallOptions(timeout=resolve_timeout(timeout))
+def exec_options(timeout: float | httpx.Timeout | None, client_timeout: httpx.Timeout) -> CallOptions:
+    """Per-call options for ``exec()``: ``timeout`` bounds the wait for the answer; without one, the answer is
+    awaited as long as the command runs (the client's timeout still bounds connecting and sending)."""
+    if timeout is not None:
+        return CallOptions(timeout=resolve_timeout(timeout))
+    return CallOptions(
+        timeout=httpx.Timeout(
+            connect=client_timeout.connect, read=None, write=client_timeout.write, pool=client_timeout.pool
+        )
+    )
 
 
 def logs_query(since: str | datetime | timedelta | None, limit: int | None) -> dict[str, Any]:
     """The query of ``logs()``: ``since`` as RFC 3339 or a duration, ``limit`` as a positive count."""
     query: dict[str, Any] = {}
     if since is not None:
-        if isinstance(since, timedelta):
-            if since < timedelta(0):
-                raise ValueError(f"since must not be negative, not {since!r}")
-            query["since"] = f"{math.ceil(since.total_seconds())}s"
-        elif isinstance(since, datetime):
-            query["since"] = _aware(since).isoformat()
-        elif isinstance(since, str) and since.strip():
-            query["since"] = since.strip()
-        else:
-            raise TypeError(
-                f"since must be an RFC 3339 time or a duration such as '5m', a datetime or a timedelta, not {since!r}"
-            )
+        query["since"] = since_value(since)
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a whole number 1 or more, not {limit!r}")
@@ -290,19 +345,25 @@ def logs_query(since: str | datetime | timedelta | None, limit: int | None) -> d
 def log_lines(answer: LogsResponse) -> builtins.list[LogLine]:
     """The log lines of the server's answer, oldest first."""
     return [
-        LogLine(timestamp=entry.timestamp, line=entry.line, level=str(entry.level), exec_id=entry.exec_id)
+        LogLine(
+            timestamp=entry.timestamp, line=entry.line, level=member(LogLineLevel, entry.level), exec_id=entry.exec_id
+        )
         for entry in answer.logs
     ]
+
+
+PhaseFilter = SandboxPhase | SandboxesPhase | Sequence[SandboxPhase | SandboxesPhase]
+"""What the ``phase`` filter takes: one phase or several, as strings or enum members."""
 
 
 def filter_query(
     *,
     tags: Mapping[str, str] | None,
-    phase: SandboxPhase | Sequence[SandboxPhase] | None,
+    phase: PhaseFilter | None,
     search: str | None,
     image: str | None,
-    start_time: datetime | None,
-    end_time: datetime | None,
+    start_time: str | datetime | None,
+    end_time: str | datetime | None,
 ) -> dict[str, Any]:
     """The filters shared by ``list()``, ``iter()`` and ``counts()``, as keyword arguments of the generated calls."""
     from porter_sandbox_api.models import SandboxPhase as GeneratedPhase
@@ -319,23 +380,47 @@ def filter_query(
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase {unknown[0]!r}; phases are {', '.join(PHASES)}")
-        query["phase"] = [GeneratedPhase(p) for p in phases]
+        query["phase"] = [GeneratedPhase(str.__str__(p)) for p in phases]
     if search is not None:
         query["search"] = search
     if image is not None:
         query["image"] = image
     if start_time is not None:
-        query["start_time"] = _aware(start_time)
+        query["start_time"] = aware(moment(start_time, "start_time"))
     if end_time is not None:
-        query["end_time"] = _aware(end_time)
+        query["end_time"] = aware(moment(end_time, "end_time"))
     return query
 
 
-def check_page(page: int) -> int:
-    """``page`` when it is a page number the API accepts."""
+def check_page(page: int | None) -> int:
+    """``page`` when it is a page number the API accepts; ``None`` is the first."""
+    if page is None:
+        return 1
     if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= _MAX_PAGES:
         raise ValueError(f"page must be a whole number from 1, not {page!r}")
     return page
+
+
+def filter_values_from(values: FilterValues) -> FilterValuesResponse:
+    """The filter values of a listing's answer."""
+    return FilterValuesResponse(
+        tags=builtins.list(values.tags),
+        images=builtins.list(values.images),
+        phases=[member(FilterValuesResponsePhases, phase) for phase in values.phases],
+    )
+
+
+def page_from(answer: ListSandboxesResponse, sandboxes: builtins.list[H]) -> SandboxPage[H]:
+    """A :class:`SandboxPage` of ``sandboxes`` (the answer's, as handles), with the answer's pagination."""
+    from porter_sandbox_api.types import Unset
+
+    return SandboxPage(
+        sandboxes=sandboxes,
+        page=answer.pagination.current_page,
+        total_pages=answer.pagination.total_pages,
+        has_next_page=answer.pagination.has_next_page,
+        filter_values=None if isinstance(answer.filter_values, Unset) else filter_values_from(answer.filter_values),
+    )
 
 
 def next_page(answer: ListSandboxesResponse, page: int) -> int | None:
@@ -386,22 +471,11 @@ def ended_error(state: SandboxState, target: str, tail: Sequence[str]) -> Sandbo
     said = f"; its last error output: {' | '.join(tail)}" if tail else ""
     return SandboxEndedError(
         f"sandbox {state.name!r} ended {state.phase}{reason}{code} while waiting for {target!r}{said}",
-        phase=state.phase,
+        phase=str(state.phase),
         termination_reason=state.termination_reason,
         exit_code=state.exit_code,
         log_tail=tail,
     )
-
-
-def poll_delays(timeout: float) -> Iterator[float]:
-    """The waits between status polls: short first, growing, ending when ``timeout`` seconds have passed."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-        raise ValueError(f"timeout must be a number of seconds, 0 or more, not {timeout!r}")
-    deadline = time.monotonic() + timeout
-    delay = _FIRST_POLL
-    while (remaining := deadline - time.monotonic()) > 0:
-        yield min(delay, remaining)
-        delay = min(delay * 1.5, _MAX_POLL)
 
 
 def wait_timed_out(state: SandboxState, target: str, timeout: float) -> SandboxTimeoutError:
@@ -436,22 +510,18 @@ def _volume_id(volume: str | _HasId) -> str:
     return volume_id
 
 
-def _quantity(value: str | int | float, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise TypeError(f"resources[{what!r}] must be a Kubernetes quantity such as '500m' or '512Mi', not {value!r}")
-    return str(value)
-
-
-def _aware(moment: datetime) -> datetime:
-    # A naive datetime is local time, as everywhere in Python; the API wants an explicit offset.
-    return moment if moment.tzinfo is not None else moment.astimezone()
+def _snapshot_id(snapshot: str | _HasId) -> str:
+    snapshot_id = snapshot if isinstance(snapshot, str) else getattr(snapshot, "id", None)
+    if not isinstance(snapshot_id, str) or not snapshot_id.strip():
+        raise TypeError(f"snapshot_id must be a snapshot's id or a Snapshot, not {snapshot!r}")
+    return snapshot_id
 
 
 # ---------------------------------------------------------------------------------------------
 # Handles
 
 
-class _SandboxFields(Handle[SandboxState]):
+class _SandboxFields(NamedHandle[SandboxState]):
     """The last-known fields of a sandbox, shared by ``Sandbox`` and ``AsyncSandbox``."""
 
     @property
@@ -460,8 +530,13 @@ class _SandboxFields(Handle[SandboxState]):
         return self._state.image
 
     @property
-    def phase(self) -> SandboxPhase:
-        """Its last-known phase: ``queued``, ``creating``, ``running``, ``succeeded``, ``failed`` or ``terminated``."""
+    def phase(self) -> StatusResponsePhase | None:
+        """Its last-known phase: ``queued``, ``creating``, ``running``, ``succeeded``, ``failed`` or ``terminated``.
+
+        A ``str`` enum: it equals the phase's name (``sandbox.phase == "running"``)
+        and ``.value`` is that name. ``None`` on a handle from a create that the
+        server only accepted (``202``), until ``refresh()``.
+        """
         return self._state.phase
 
     @property
@@ -490,7 +565,7 @@ class _SandboxFields(Handle[SandboxState]):
         return self._state.finished_at
 
     @property
-    def termination_reason(self) -> str | None:
+    def termination_reason(self) -> StatusResponseTerminationReason | None:
         """Why it ended, such as ``sdk`` or ``ttl_expired``; ``None`` while it is live (last known)."""
         return self._state.termination_reason
 
@@ -508,6 +583,11 @@ class _SandboxFields(Handle[SandboxState]):
     def volume_mounts(self) -> dict[str, str]:
         """The volume ids it mounts, by mount path."""
         return dict(self._state.volume_mounts)
+
+    @property
+    def exec_target(self) -> ExecTarget | None:
+        """Where an interactive exec into it would go, when the server says (a pod on a Porter cluster)."""
+        return self._state.exec_target
 
     @property
     def is_terminal(self) -> bool:
@@ -542,29 +622,30 @@ class Sandbox(_SandboxFields):
         """Run ``command`` (a list: the program and its arguments) in the sandbox and answer its output.
 
         A non-zero exit code is a normal result; with ``check=True`` it raises
-        :class:`CommandError` instead (as ``result.check()`` does). ``timeout``
-        bounds how long to wait for the answer, in seconds (the client's
-        timeout when ``None``); when it passes, :class:`SandboxTimeoutError` is
-        raised and the command is not sent again. The retry policy resends an
-        exec only when the connection failed before it was sent, never once
-        the command may have run.
+        :class:`CommandError` instead (as ``result.check()`` does). Without
+        ``timeout`` the answer is awaited as long as the command runs; with
+        one (seconds), :class:`SandboxTimeoutError` is raised once it passes
+        and the command is not sent again. The retry policy resends an exec
+        only when the connection failed before it was sent, never once the
+        command may have run.
         """
         from porter_sandbox_api.api.sandboxes import exec_sandbox
         from porter_sandbox_api.models import ExecResponse
 
         body = exec_request(command)
-        answer = sync_call(
-            exec_sandbox.sync_detailed, self._state.id, client=self._client, body=body, options=exec_options(timeout)
-        )
+        options = exec_options(timeout, self._client.get_httpx_client().timeout)
+        answer = sync_call(exec_sandbox.sync_detailed, self._state.id, client=self._client, body=body, options=options)
         result = exec_result(expect(answer, ExecResponse), body.command)
         return result.check() if check else result
 
-    def logs(self, since: str | datetime | timedelta | None = None, limit: int | None = 100) -> builtins.list[LogLine]:
+    def logs(
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100
+    ) -> builtins.list[LogLine]:
         """The sandbox's log lines, oldest first: the newest ``limit`` of them, written after ``since``.
 
         ``since`` is an RFC 3339 time or a duration back from now (``"30s"``,
         ``"5m"``, ``"2h"``), a ``datetime`` or a ``timedelta``. Logs outlive
-        the sandbox.
+        the sandbox. ``limit=None`` answers as many as the server gives.
         """
         from porter_sandbox_api.api.sandboxes import get_sandbox_logs
         from porter_sandbox_api.models import LogsResponse
@@ -572,6 +653,47 @@ class Sandbox(_SandboxFields):
         query = logs_query(since, limit)
         answer = sync_call(get_sandbox_logs.sync_detailed, self._state.id, client=self._client, **query)
         return log_lines(expect(answer, LogsResponse))
+
+    def snapshot(self, mode: SnapshotMode | ModeName | None = None) -> Snapshot:
+        """Take a snapshot of the running sandbox; answer it, ``pending`` at first (``.wait()`` until ready).
+
+        ``mode``: ``filesystem`` (the default) captures its writable files;
+        ``full`` its memory too, where the server can (a 400 says otherwise).
+        Start a sandbox from it with ``sandboxes.create(snapshot_id=snapshot.id)``.
+        """
+        return Snapshots(self._client).create(self._state.id, mode=mode)
+
+    def metrics_summary(self, since: str | datetime | timedelta | None = None) -> MetricSummaryResponse:
+        """The 50th and 90th percentiles of its CPU and memory use since ``since`` (the last hour when ``None``).
+
+        ``since`` is a duration back from now (``"30m"``, a ``timedelta``) or
+        a time. ``has_data`` is false until the sandbox has been sampled.
+        """
+        from porter_sandbox_api.api.sandboxes import get_sandbox_metrics_summary
+        from porter_sandbox_api.models import MetricSummaryResponse as GeneratedSummary
+
+        query = summary_query(since)
+        answer = sync_call(get_sandbox_metrics_summary.sync_detailed, self._state.id, client=self._client, **query)
+        return summary_from(expect(answer, GeneratedSummary))
+
+    def metrics(
+        self,
+        metric: SandboxMetric | MetricName,
+        *,
+        start_time: str | datetime | timedelta | None = None,
+        end_time: str | datetime | None = None,
+    ) -> SandboxMetricsResponse:
+        """The samples of one metric (``cpu_usage``, ``memory_usage``, ...) between two times, oldest first.
+
+        ``end_time`` defaults to now; ``start_time`` is a time or a duration
+        before the end (an hour when ``None``). ``.points`` are the samples.
+        """
+        from porter_sandbox_api.api.sandboxes import get_sandbox_metrics
+        from porter_sandbox_api.models import SandboxMetricsResponse as GeneratedMetrics
+
+        query = metrics_query(metric, start_time, end_time)
+        answer = sync_call(get_sandbox_metrics.sync_detailed, self._state.id, client=self._client, **query)
+        return metrics_from(expect(answer, GeneratedMetrics))
 
     def terminate(self) -> None:
         """Terminate the sandbox (a no-op when it already ended), then refresh this handle.
@@ -654,24 +776,22 @@ class AsyncSandbox(_SandboxFields):
         """Run ``command`` (a list: the program and its arguments) in the sandbox and answer its output.
 
         As :meth:`Sandbox.exec`: ``check=True`` raises :class:`CommandError` on
-        a non-zero exit; ``timeout`` bounds the wait for the answer; never replayed.
+        a non-zero exit; ``timeout`` bounds the wait for the answer (none
+        without it); never replayed.
         """
         from porter_sandbox_api.api.sandboxes import exec_sandbox
         from porter_sandbox_api.models import ExecResponse
 
         body = exec_request(command)
+        options = exec_options(timeout, self._client.get_async_httpx_client().timeout)
         answer = await async_call(
-            exec_sandbox.asyncio_detailed,
-            self._state.id,
-            client=self._client,
-            body=body,
-            options=exec_options(timeout),
+            exec_sandbox.asyncio_detailed, self._state.id, client=self._client, body=body, options=options
         )
         result = exec_result(expect(answer, ExecResponse), body.command)
         return result.check() if check else result
 
     async def logs(
-        self, since: str | datetime | timedelta | None = None, limit: int | None = 100
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100
     ) -> builtins.list[LogLine]:
         """The sandbox's log lines, oldest first: the newest ``limit`` of them, written after ``since``.
 
@@ -684,6 +804,36 @@ class AsyncSandbox(_SandboxFields):
         query = logs_query(since, limit)
         answer = await async_call(get_sandbox_logs.asyncio_detailed, self._state.id, client=self._client, **query)
         return log_lines(expect(answer, LogsResponse))
+
+    async def snapshot(self, mode: SnapshotMode | ModeName | None = None) -> AsyncSnapshot:
+        """Take a snapshot of the running sandbox; answer it, ``pending`` at first (see :meth:`Sandbox.snapshot`)."""
+        return await AsyncSnapshots(self._client).create(self._state.id, mode=mode)
+
+    async def metrics_summary(self, since: str | datetime | timedelta | None = None) -> MetricSummaryResponse:
+        """The 50th and 90th percentiles of its CPU and memory use since ``since`` (see :meth:`Sandbox.metrics_summary`)."""
+        from porter_sandbox_api.api.sandboxes import get_sandbox_metrics_summary
+        from porter_sandbox_api.models import MetricSummaryResponse as GeneratedSummary
+
+        query = summary_query(since)
+        answer = await async_call(
+            get_sandbox_metrics_summary.asyncio_detailed, self._state.id, client=self._client, **query
+        )
+        return summary_from(expect(answer, GeneratedSummary))
+
+    async def metrics(
+        self,
+        metric: SandboxMetric | MetricName,
+        *,
+        start_time: str | datetime | timedelta | None = None,
+        end_time: str | datetime | None = None,
+    ) -> SandboxMetricsResponse:
+        """The samples of one metric between two times, oldest first (see :meth:`Sandbox.metrics`)."""
+        from porter_sandbox_api.api.sandboxes import get_sandbox_metrics
+        from porter_sandbox_api.models import SandboxMetricsResponse as GeneratedMetrics
+
+        query = metrics_query(metric, start_time, end_time)
+        answer = await async_call(get_sandbox_metrics.asyncio_detailed, self._state.id, client=self._client, **query)
+        return metrics_from(expect(answer, GeneratedMetrics))
 
     async def terminate(self) -> None:
         """Terminate the sandbox (a no-op when it already ended), then refresh this handle."""
@@ -758,38 +908,57 @@ class Sandboxes:
 
     def create(
         self,
-        image: str,
+        image: str = "",
+        *,
+        snapshot_id: str | _HasId | None = None,
         name: str | None = None,
+        tags: Mapping[str, str] | None = None,
         command: Sequence[str] | None = None,
         args: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
+        env_groups: Sequence[str] | None = None,
         volume_mounts: Mapping[str, str | _HasId] | None = None,
-        resources: Mapping[str, str | int | float] | None = None,
+        networking: Sequence[SandboxNetworkingSpec | Mapping[str, Any]] | None = None,
+        egress: SandboxEgressSpec | Mapping[str, Any] | None = None,
+        resources: SandboxResourcesSpec | Mapping[str, str | int | float] | None = None,
         ttl_seconds: int | None = None,
     ) -> Sandbox:
-        """Create a sandbox from ``image`` and queue it to start; answer its handle (phase ``queued``).
+        """Create a sandbox from ``image`` (or from a snapshot) and queue it to start; answer its handle.
 
+        ``snapshot_id`` (an id or a ``Snapshot``) starts it from that
+        snapshot's files and image instead; leave ``image`` out then.
         ``name`` is a DNS label, unique forever on the server (checked here
         before sending: :class:`InvalidNameError`; taken: :class:`ConflictError`).
         ``command``/``args`` override the image's entrypoint (without them the
-        sandbox idles, ready for ``exec``). ``volume_mounts`` maps absolute paths
-        to volumes: a name, an id or a ``Volume`` (a name is looked up first). ``resources`` takes ``cpu`` and
-        ``memory`` as Kubernetes quantities (``"500m"``, ``"512Mi"``).
+        sandbox idles, ready for ``exec``). ``env_groups`` names environment
+        groups configured on the server, merged in order under ``env``.
+        ``volume_mounts`` maps absolute paths to volumes: a name, an id or a
+        ``Volume`` (a name is looked up first). ``resources`` is a
+        ``SandboxResourcesSpec`` (or a mapping) of ``cpu`` and ``memory`` as
+        Kubernetes quantities (``"500m"``, ``"512Mi"``). ``networking`` and
+        ``egress`` (``SandboxNetworkingSpec``, ``SandboxEgressSpec``) are sent
+        as Porter's API takes them; what a server enforces is the server's.
         ``ttl_seconds`` terminates it that long after it starts running.
-        A create is retried only when the connection failed before it was sent.
+
+        The handle's phase is ``queued``, or ``None`` when the server only
+        accepted the request (``202``) until ``refresh()``. A create is retried
+        only when the connection failed before it was sent.
         """
         from porter_sandbox_api.api.sandboxes import create_sandbox
         from porter_sandbox_api.models import CreateResponse
 
         spec = build_spec(
             image=image,
+            snapshot_id=snapshot_id,
             name=name,
             command=command,
             args=args,
             env=env,
+            env_groups=env_groups,
             tags=tags,
             volume_mounts=volume_mounts,
+            networking=networking,
+            egress=egress,
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
@@ -800,15 +969,16 @@ class Sandboxes:
             except NotFoundError as exc:
                 raise mount_not_found(reference, exc) from None
         spec = with_mounts(spec, resolved)
-        created = expect(sync_call(create_sandbox.sync_detailed, client=self._client, body=spec), CreateResponse)
-        return Sandbox(self._client, state_after_create(created.id, created.name, spec))
+        answer = sync_call(create_sandbox.sync_detailed, client=self._client, body=spec)
+        created = expect(answer, CreateResponse)
+        return Sandbox(self._client, state_after_create(created.id, created.name, spec, int(answer.status_code)))
 
-    def get(self, name_or_id: str) -> Sandbox:
+    def get(self, name: str) -> Sandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
         from porter_sandbox_api.api.sandboxes import get_sandbox
         from porter_sandbox_api.models import StatusResponse
 
-        reference = check_reference(name_or_id, "sandbox")
+        reference = check_reference(name, "sandbox")
         sandbox_id = resolve_id(self._client, "sandbox", reference)
         try:
             status = expect(sync_call(get_sandbox.sync_detailed, sandbox_id, client=self._client), StatusResponse)
@@ -818,36 +988,40 @@ class Sandboxes:
 
     def list(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
-        page: int = 1,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
+        include_filter_values: bool | None = None,
+        page: int | None = None,
     ) -> SandboxPage[Sandbox]:
         """One page of sandboxes, newest first, matching every filter given.
 
         ``tags``: all must match; ``phase``: one or several, any may match;
         ``search``: a name prefix; ``image``; ``start_time``/``end_time``: the
-        creation window. The page knows ``page``, ``total_pages`` and
-        ``has_next_page``; ``iter()`` walks them all.
+        creation window, as ``datetime`` or RFC 3339 strings. ``page`` is from
+        1 (the first when ``None``). The page knows ``page``, ``total_pages``
+        and ``has_next_page``, and with ``include_filter_values=True`` the
+        values each filter can take (``filter_values``); ``iter()`` walks
+        every page.
         """
         query = filter_query(
             tags=tags, phase=phase, search=search, image=image, start_time=start_time, end_time=end_time
         )
-        return self._page(query, check_page(page))
+        return self._page(query, check_page(page), include_filter_values=bool(include_filter_values))
 
     def iter(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
     ) -> Iterator[Sandbox]:
         """Every sandbox matching the filters, newest first, fetching page after page as you go.
 
@@ -861,13 +1035,13 @@ class Sandboxes:
 
     def counts(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
     ) -> SandboxCounts:
         """How many sandboxes matching the filters of :meth:`list` were created per time bucket, with no gaps."""
         from porter_sandbox_api.api.sandboxes import sandbox_counts
@@ -879,21 +1053,18 @@ class Sandboxes:
         answer = sync_call(sandbox_counts.sync_detailed, client=self._client, **query)
         return counts_from(expect(answer, CountsResponse))
 
-    def _fetch(self, query: dict[str, Any], page: int) -> ListSandboxesResponse:
+    def _fetch(self, query: dict[str, Any], page: int, include_filter_values: bool = False) -> ListSandboxesResponse:
         from porter_sandbox_api.api.sandboxes import list_sandboxes
         from porter_sandbox_api.models import ListSandboxesResponse
 
+        if include_filter_values:
+            query = {**query, "include_filter_values": True}
         answer: Response[Any] = sync_call(list_sandboxes.sync_detailed, client=self._client, page=page, **query)
         return expect(answer, ListSandboxesResponse)
 
-    def _page(self, query: dict[str, Any], page: int) -> SandboxPage[Sandbox]:
-        answer = self._fetch(query, page)
-        return SandboxPage(
-            sandboxes=[Sandbox(self._client, state_from_status(status)) for status in answer.sandboxes],
-            page=answer.pagination.current_page,
-            total_pages=answer.pagination.total_pages,
-            has_next_page=answer.pagination.has_next_page,
-        )
+    def _page(self, query: dict[str, Any], page: int, *, include_filter_values: bool) -> SandboxPage[Sandbox]:
+        answer = self._fetch(query, page, include_filter_values)
+        return page_from(answer, [Sandbox(self._client, state_from_status(status)) for status in answer.sandboxes])
 
     def _walk(self, query: dict[str, Any]) -> Iterator[Sandbox]:
         seen: set[str] = set()
@@ -926,17 +1097,22 @@ class AsyncSandboxes:
 
     async def create(
         self,
-        image: str,
+        image: str = "",
+        *,
+        snapshot_id: str | _HasId | None = None,
         name: str | None = None,
+        tags: Mapping[str, str] | None = None,
         command: Sequence[str] | None = None,
         args: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
+        env_groups: Sequence[str] | None = None,
         volume_mounts: Mapping[str, str | _HasId] | None = None,
-        resources: Mapping[str, str | int | float] | None = None,
+        networking: Sequence[SandboxNetworkingSpec | Mapping[str, Any]] | None = None,
+        egress: SandboxEgressSpec | Mapping[str, Any] | None = None,
+        resources: SandboxResourcesSpec | Mapping[str, str | int | float] | None = None,
         ttl_seconds: int | None = None,
     ) -> AsyncSandbox:
-        """Create a sandbox from ``image`` and queue it to start; answer its handle (phase ``queued``).
+        """Create a sandbox from ``image`` (or from a snapshot) and queue it to start; answer its handle.
 
         The arguments are those of :meth:`Sandboxes.create`.
         """
@@ -945,12 +1121,16 @@ class AsyncSandboxes:
 
         spec = build_spec(
             image=image,
+            snapshot_id=snapshot_id,
             name=name,
             command=command,
             args=args,
             env=env,
+            env_groups=env_groups,
             tags=tags,
             volume_mounts=volume_mounts,
+            networking=networking,
+            egress=egress,
             resources=resources,
             ttl_seconds=ttl_seconds,
         )
@@ -963,14 +1143,14 @@ class AsyncSandboxes:
         spec = with_mounts(spec, resolved)
         answer = await async_call(create_sandbox.asyncio_detailed, client=self._client, body=spec)
         created = expect(answer, CreateResponse)
-        return AsyncSandbox(self._client, state_after_create(created.id, created.name, spec))
+        return AsyncSandbox(self._client, state_after_create(created.id, created.name, spec, int(answer.status_code)))
 
-    async def get(self, name_or_id: str) -> AsyncSandbox:
+    async def get(self, name: str) -> AsyncSandbox:
         """The sandbox with this name (or, failing that, this id), freshly fetched; :class:`NotFoundError` if none."""
         from porter_sandbox_api.api.sandboxes import get_sandbox
         from porter_sandbox_api.models import StatusResponse
 
-        reference = check_reference(name_or_id, "sandbox")
+        reference = check_reference(name, "sandbox")
         sandbox_id = await async_resolve_id(self._client, "sandbox", reference)
         try:
             answer = await async_call(get_sandbox.asyncio_detailed, sandbox_id, client=self._client)
@@ -981,30 +1161,31 @@ class AsyncSandboxes:
 
     async def list(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
-        page: int = 1,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
+        include_filter_values: bool | None = None,
+        page: int | None = None,
     ) -> SandboxPage[AsyncSandbox]:
         """One page of sandboxes, newest first, matching every filter given (see :meth:`Sandboxes.list`)."""
         query = filter_query(
             tags=tags, phase=phase, search=search, image=image, start_time=start_time, end_time=end_time
         )
-        return await self._page(query, check_page(page))
+        return await self._page(query, check_page(page), include_filter_values=bool(include_filter_values))
 
     def iter(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
     ) -> AsyncIterator[AsyncSandbox]:
         """Every sandbox matching the filters, newest first, fetching pages as you go: ``async for s in ...iter()``."""
         query = filter_query(
@@ -1014,13 +1195,13 @@ class AsyncSandboxes:
 
     async def counts(
         self,
-        tags: Mapping[str, str] | None = None,
-        phase: SandboxPhase | Sequence[SandboxPhase] | None = None,
-        search: str | None = None,
-        image: str | None = None,
         *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: str | datetime | None = None,
+        end_time: str | datetime | None = None,
+        search: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        phase: PhaseFilter | None = None,
+        image: str | None = None,
     ) -> SandboxCounts:
         """How many sandboxes matching the filters of :meth:`list` were created per time bucket, with no gaps."""
         from porter_sandbox_api.api.sandboxes import sandbox_counts
@@ -1032,21 +1213,22 @@ class AsyncSandboxes:
         answer = await async_call(sandbox_counts.asyncio_detailed, client=self._client, **query)
         return counts_from(expect(answer, CountsResponse))
 
-    async def _fetch(self, query: dict[str, Any], page: int) -> ListSandboxesResponse:
+    async def _fetch(
+        self, query: dict[str, Any], page: int, include_filter_values: bool = False
+    ) -> ListSandboxesResponse:
         from porter_sandbox_api.api.sandboxes import list_sandboxes
         from porter_sandbox_api.models import ListSandboxesResponse
 
+        if include_filter_values:
+            query = {**query, "include_filter_values": True}
         answer = await async_call(list_sandboxes.asyncio_detailed, client=self._client, page=page, **query)
         return expect(answer, ListSandboxesResponse)
 
-    async def _page(self, query: dict[str, Any], page: int) -> SandboxPage[AsyncSandbox]:
-        answer = await self._fetch(query, page)
-        return SandboxPage(
-            sandboxes=[AsyncSandbox(self._client, state_from_status(status)) for status in answer.sandboxes],
-            page=answer.pagination.current_page,
-            total_pages=answer.pagination.total_pages,
-            has_next_page=answer.pagination.has_next_page,
-        )
+    async def _page(
+        self, query: dict[str, Any], page: int, *, include_filter_values: bool
+    ) -> SandboxPage[AsyncSandbox]:
+        answer = await self._fetch(query, page, include_filter_values)
+        return page_from(answer, [AsyncSandbox(self._client, state_from_status(status)) for status in answer.sandboxes])
 
     async def _walk(self, query: dict[str, Any]) -> AsyncIterator[AsyncSandbox]:
         seen: set[str] = set()

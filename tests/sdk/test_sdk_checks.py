@@ -12,13 +12,22 @@ from sdk_mock import Script, answer, async_porter_with, porter_with, refuse_requ
 from typecheck import mypy_errors
 
 import porter_sandbox
-from porter_sandbox import TERMINAL_PHASES, SandboxPhase, WaitPhase
+from porter_sandbox import (
+    TERMINAL_PHASES,
+    FilterValuesResponsePhases,
+    SandboxesPhase,
+    SandboxPhase,
+    StatusResponsePhase,
+    WaitPhase,
+)
 
 
 def test_the_phase_types_name_the_apis_phases() -> None:
     assert set(SandboxPhase.__args__) == {phase.value for phase in GeneratedPhase}
     assert set(WaitPhase.__args__) == {*SandboxPhase.__args__, "terminal"}
     assert set(TERMINAL_PHASES) <= set(SandboxPhase.__args__)
+    for enum in (StatusResponsePhase, SandboxesPhase, FilterValuesResponsePhases):
+        assert enum.values() == SandboxPhase.__args__
 
 
 def test_a_type_checker_refuses_a_misspelt_phase(tmp_path: Path) -> None:
@@ -27,7 +36,7 @@ def test_a_type_checker_refuses_a_misspelt_phase(tmp_path: Path) -> None:
         """
         from typing import assert_type
 
-        from porter_sandbox import AsyncSandbox, Porter, Sandbox, SandboxPhase
+        from porter_sandbox import AsyncSandbox, Porter, Sandbox, SandboxesPhase, StatusResponsePhase
 
 
         def sync(porter: Porter, sandbox: Sandbox) -> None:
@@ -35,11 +44,14 @@ def test_a_type_checker_refuses_a_misspelt_phase(tmp_path: Path) -> None:
             sandbox.wait("terminal", timeout=5)
             sandbox.wait("runnning")  # error: incompatible type "Literal['runnning']"
             porter.sandboxes.list(phase=["running", "failed"])
+            porter.sandboxes.list(phase=[SandboxesPhase.RUNNING, "failed"])
             porter.sandboxes.list(phase="sleeping")  # error: incompatible type "Literal['sleeping']"
             porter.sandboxes.iter(phase=["runing"])  # error: "Literal['runing']"
-            assert_type(sandbox.phase, SandboxPhase)
-            if sandbox.phase == "succeded":  # error: Non-overlapping equality check
+            assert_type(sandbox.phase, StatusResponsePhase | None)
+            if sandbox.phase == StatusResponsePhase.SUCCEDED:  # error: has no attribute "SUCCEDED"
                 pass
+            if sandbox.phase is not None:
+                assert_type(sandbox.phase.value, str)
 
 
         async def asynchronous(sandbox: AsyncSandbox) -> None:

@@ -86,12 +86,23 @@ PROTOCOLS = {
     ("healthz", False): _operations.HealthzOperations,
     ("readyz", False): _operations.ReadyzOperations,
     ("sandboxes", False): _operations.SandboxOperations,
+    ("snapshots", False): _operations.SnapshotOperations,
     ("volumes", False): _operations.VolumeOperations,
     ("healthz", True): _operations.AsyncHealthzOperations,
     ("readyz", True): _operations.AsyncReadyzOperations,
     ("sandboxes", True): _operations.AsyncSandboxOperations,
+    ("snapshots", True): _operations.AsyncSnapshotOperations,
     ("volumes", True): _operations.AsyncVolumeOperations,
 }
+
+
+def test_every_tag_of_the_spec_has_its_protocols() -> None:
+    import pkgutil
+
+    import porter_sandbox_api.api
+
+    tags = {info.name for info in pkgutil.iter_modules(porter_sandbox_api.api.__path__)}
+    assert {tag for tag, _ in PROTOCOLS} == tags
 
 
 def _generated_names() -> dict[str, object]:
@@ -114,18 +125,12 @@ def _shape(function: typing.Callable[..., object], drop: str) -> list[tuple[str,
     ] + [("return", None, False, hints.get("return"))]
 
 
-#: Operations the spec has and the SDK's protocols do not declare yet: the SDK half of issue 15 declares
-#: them (and a protocol for the ``snapshots`` tag). Each is checked as soon as its protocol declares it;
-#: delete this set then.
-NOT_YET_DECLARED = {"get_sandbox_metrics", "get_sandbox_metrics_summary"}
-
-
 @pytest.mark.parametrize(("tag", "asynchronous"), list(PROTOCOLS), ids=lambda v: str(v))
 def test_each_raw_operation_is_typed_as_the_generated_function_without_client(tag: str, asynchronous: bool) -> None:
     protocol = PROTOCOLS[(tag, asynchronous)]
     with porter_with(Script(answer(200, STATUS))) as porter:
         listed = BoundOperations(porter.raw, tag, asynchronous=asynchronous).operations()
-    names = [name for name in listed if name not in NOT_YET_DECLARED or hasattr(protocol, name)]
+    names = listed
     declared = sorted(name for name in vars(protocol) if not name.startswith("_"))
     assert declared == names, f"{protocol.__name__} should declare exactly the {tag} operations"
     for name in names:

@@ -15,17 +15,23 @@ import pytest
 import porter_sandbox
 from porter_sandbox import (
     AsyncHealthz,
+    AsyncObjectVolume,
     AsyncPorter,
     AsyncReadyz,
     AsyncSandbox,
     AsyncSandboxes,
+    AsyncSnapshot,
+    AsyncSnapshots,
     AsyncVolume,
     AsyncVolumes,
     Healthz,
+    ObjectVolume,
     Porter,
     Readyz,
     Sandbox,
     Sandboxes,
+    Snapshot,
+    Snapshots,
     Volume,
     Volumes,
 )
@@ -36,6 +42,9 @@ TWINS = [
     (Sandbox, AsyncSandbox),
     (Volumes, AsyncVolumes),
     (Volume, AsyncVolume),
+    (ObjectVolume, AsyncObjectVolume),
+    (Snapshots, AsyncSnapshots),
+    (Snapshot, AsyncSnapshot),
     (Healthz, AsyncHealthz),
     (Readyz, AsyncReadyz),
 ]
@@ -81,10 +90,11 @@ def test_each_async_class_has_the_same_public_names_and_arguments_as_its_sync_tw
 def test_the_namespaces_and_raw_are_there_on_both_clients() -> None:
     for cls in (Porter, AsyncPorter):
         porter = cls(base_url="http://sandbox.test")
-        assert {"sandboxes", "volumes", "healthz", "readyz", "raw"} <= set(vars(porter))
+        assert {"sandboxes", "snapshots", "volumes", "healthz", "readyz"} <= set(vars(porter))
         assert porter.sandboxes.raw.client is porter.raw
         assert "get_sandbox" in dir(porter.sandboxes.raw)
         assert "write_volume_file" in dir(porter.volumes.raw)
+        assert "get_snapshot" in dir(porter.snapshots.raw) and porter.snapshots.raw.client is porter.raw
         assert callable(porter.healthz.health_check) and callable(porter.readyz.readiness_check)
         with pytest.raises(AttributeError, match="has no operation 'nope'"):
             porter.sandboxes.raw.nope  # noqa: B018
