@@ -77,12 +77,13 @@ def test_run_passes_ttl_and_resources(cli: Cli, cli_server: LocalServer, unique_
     assert "--ttl" in assert_one_line_error(cli("run", "python:3.12-slim", "--ttl", "-5"), code=2)
 
 
-def test_run_wait_fails_when_the_sandbox_fails(cli: Cli, unique_name: str) -> None:
-    outcome = cli("run", "python:3.12-slim", "--name", unique_name, "--wait", "--", "sh", "-c", "exit 5")
+def test_run_wait_fails_when_the_sandbox_fails_and_says_why(cli: Cli, unique_name: str) -> None:
+    # A sandbox that never runs: `--wait` cannot see it running first (an `exit 5` may be seen running).
+    outcome = cli("run", "python:3.12-slim", "--name", unique_name, "--wait", "--", "porter-no-such-binary")
     assert outcome.out == f"{unique_name}\n"
     line = assert_one_line_error(outcome)
-    assert "failed" in line
-    assert "exit code 5" in line
+    assert "failed" in line and "launch_failed" in line
+    assert "porter-no-such-binary" in line, "the reason is where the user looks"
 
 
 def test_exec_passes_output_and_exit_code_through(cli_env: dict[str, str], cli: Cli, unique_name: str) -> None:
