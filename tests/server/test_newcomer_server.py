@@ -101,3 +101,12 @@ def test_running_the_server_module_without_the_server_extra_says_which_extra() -
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "'server' extra" in done.stderr and "pip install -e '.[server]'" in done.stderr
+
+
+def test_egress_and_networking_a_runtime_cannot_enforce_are_refused_not_ignored(api: httpx.Client) -> None:
+    denied = api.post("/v1/sandbox/run", json={"image": "python:3.12-slim", "egress": {"allowed_destinations": []}})
+    assert denied.status_code == 400
+    assert "cannot enforce an egress policy" in denied.json()["error"]
+    ports = api.post("/v1/sandbox/run", json={"image": "python:3.12-slim", "networking": [{"port": 8000}]})
+    assert ports.status_code == 400 and "networking" in ports.json()["error"]
+    assert api.post("/v1/sandbox/run", json={"image": "python:3.12-slim", "networking": []}).status_code == 201

@@ -110,6 +110,10 @@ class SandboxRequest:
     snapshot_id: str | None = None
     #: Environment groups of the server to merge under ``env``, in order.
     env_groups: Sequence[str] = ()
+    #: Ports to serve (``SandboxNetworkingSpec`` objects), as sent; ``None`` when not asked for.
+    networking: Sequence[Mapping[str, Any]] | None = None
+    #: The egress policy (``SandboxEgressSpec``), as sent; ``None`` leaves egress open.
+    egress: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.image and self.snapshot_id is None:
@@ -152,6 +156,8 @@ class SandboxRequest:
             ttl_seconds=int(ttl) if ttl is not None else None,
             snapshot_id=body.get("snapshot_id"),
             env_groups=list(body.get("env_groups") or ()),
+            networking=list(body["networking"]) if body.get("networking") is not None else None,
+            egress=dict(body["egress"]) if body.get("egress") is not None else None,
         )
 
 

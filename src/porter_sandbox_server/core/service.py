@@ -377,6 +377,7 @@ class SandboxService:
         mounts = dict(request.volume_mounts or {})
         env = self.env_groups.merge(request.env_groups, request.env or {})
         check_env(env)
+        self._check_network_requests(request)
         unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
@@ -422,6 +423,21 @@ class SandboxService:
         self._launching.add(launching)
         launching.add_done_callback(self._launching.discard)
         return record
+
+    def _check_network_requests(self, request: SandboxRequest) -> None:
+        """Refuse what the runtime cannot enforce: a policy accepted and ignored would be believed."""
+        capabilities = self.runtime.capabilities
+        if request.egress is not None and not capabilities.egress:
+            raise errors.BadRequest(
+                f"egress: the {self.runtime.name} runtime of this server cannot enforce an egress policy, so a "
+                "sandbox that asks for one is refused rather than started unrestricted; leave out egress to run "
+                "with open egress"
+            )
+        if request.networking and not capabilities.networking:
+            raise errors.BadRequest(
+                f"networking: the {self.runtime.name} runtime of this server cannot serve a sandbox's ports; "
+                "leave out networking"
+            )
 
     def _track(self, entry: _Live) -> None:
         self._live[entry.record.id] = entry

@@ -180,6 +180,11 @@ class Capabilities:
     streaming_exec: bool = False
     #: Whether ``sample`` reads sandboxes' CPU and memory counters.
     metrics: bool = False
+    #: Whether it enforces an egress policy (``egress.allowed_destinations``); without it such a
+    #: sandbox is refused, never started unrestricted.
+    egress: bool = False
+    #: Whether it serves a sandbox's ports (``networking``); without it such a sandbox is refused.
+    networking: bool = False
 
 
 class RuntimeUnavailable(Exception):
