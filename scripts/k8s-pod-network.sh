@@ -9,7 +9,7 @@
 # (a restartPolicy: Always pod starts again, for ever). Giving pods an address fixes that.
 #
 # The network: CNI's `bridge` plugin on a bridge of its own with no address on the host side
-# (isGateway false), no masquerade, no route: pods reach each other and nothing else, neither this
+# (isGateway false, no IPv6), no masquerade, no route: pods reach each other and nothing else, neither this
 # host nor anything beyond it. Pod addresses come from 198.18.0.0/24 (a range reserved for
 # benchmarks, routed nowhere). The kubelet is restarted with the same arguments plus the CNI ones,
 # its new PID written where cluster.sh keeps it (so `cluster.sh down` stops it). Idempotent.
@@ -47,6 +47,13 @@ cat >"$dir/cni/conf/10-porter-pods.conflist" <<EOF
   ]
 }
 EOF
+
+# The bridge made in advance without IPv6, so the host has no link-local address pods could reach.
+if ! ip link show porter-pods0 >/dev/null 2>&1; then
+    ip link add porter-pods0 type bridge
+fi
+sysctl -qw net.ipv6.conf.porter-pods0.disable_ipv6=1
+ip link set porter-pods0 up
 
 kill "$pid"
 for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done

@@ -88,8 +88,8 @@ class KubeClient:
             path += f"/{sub}"
         return path
 
-    async def _headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {"Accept": "application/json"}
+    async def _headers(self, accept: str | None = "application/json") -> dict[str, str]:
+        headers: dict[str, str] = {"Accept": accept} if accept else {}
         # Bearer tokens (refreshed by the loader's hook where they expire); client certificates are in the TLS context.
         await self._api.update_params_for_auth(headers, [], ["BearerToken"])
         return headers
@@ -173,7 +173,7 @@ class KubeClient:
 
     async def websocket(self, path: str, query: Query) -> aiohttp.ClientWebSocketResponse[bool]:
         """A websocket on a channel subresource (``pods/exec``) speaking ``v4.channel.k8s.io``; the caller closes it."""
-        headers = await self._headers()
+        headers = await self._headers(accept=None)  # the upgrade answers 406 to an Accept of JSON
         url = self._url(path, query).replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         try:
             return await self._session.ws_connect(

@@ -43,6 +43,8 @@ __all__ = ["ClaimFileReader", "ClaimFileWriter", "ClaimVolumes"]
 
 #: The largest piece of an upload sent in one frame.
 _UPLOAD_FRAME = 1024 * 1024
+#: How long a new claim may take to bind before its helper pod is made anyway.
+_BIND_WAIT = 5.0
 #: How much of the agent's stderr is kept for a message.
 _STDERR_KEPT = 4096
 
@@ -239,12 +241,14 @@ class ClaimVolumes(VolumeBackend):
                 body = objects.persistent_volume(volume_id, self.server_id, client.namespace, self.settings)
                 await client.request("POST", "/api/v1/persistentvolumes", body=body)
                 made.append("pv")
+                await self._wait_phase(client, f"/api/v1/persistentvolumes/{name}", {"Available", "Bound"})
             await client.request(
                 "POST",
                 client.namespaced("persistentvolumeclaims"),
                 body=objects.claim(volume_id, self.server_id, self.settings),
             )
             made.append("pvc")
+            await self._wait_phase(client, client.namespaced("persistentvolumeclaims", name), {"Bound"})
             await client.request(
                 "POST",
                 client.namespaced("pods"),
@@ -255,6 +259,26 @@ class ClaimVolumes(VolumeBackend):
                 await self._delete_objects(client, name, made)
             raise self._unavailable(f"creating the volume's claim failed: {error}") from error
         return await self._wait_ready(client, volume_id, self.settings.ready_timeout)
+
+    async def _wait_phase(self, client: KubeClient, path: str, phases: set[str]) -> None:
+        """Give a new PersistentVolume or claim a moment to reach one of ``phases``.
+
+        The volume controller binds a claim only once it has seen its
+        PersistentVolume (else at its next resync, 15 s later), and the
+        scheduler sets aside a pod whose claim is unbound, trying it again
+        only after a back-off of many seconds: so each step waits for the one
+        before. A storage class that binds only for a first consumer leaves
+        the claim unbound: after ``_BIND_WAIT`` the helper pod is made anyway,
+        and is that consumer.
+        """
+        deadline = time.monotonic() + _BIND_WAIT
+        delay = 0.02
+        while time.monotonic() < deadline:
+            answer = await client.request("GET", path)
+            if (answer.get("status") or {}).get("phase") in phases:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def delete(self, volume_id: str) -> None:
         """Empty the volume (host-path mode), then delete its helper pod, claim and PersistentVolume."""
