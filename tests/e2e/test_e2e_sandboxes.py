@@ -146,13 +146,13 @@ def test_the_context_manager_terminates_on_exit_and_on_exception(porter: Porter,
 
 def test_wait_for_running_then_terminal(porter: Porter, server: Any) -> None:
     quick = porter.sandboxes.create(image=server.image, command=sh("exit 0"))
-    assert quick.wait("terminal", timeout=60).phase == "succeeded"
+    assert quick.wait("terminal", timeout=server.start_timeout).phase == "succeeded"
     assert quick.is_terminal and quick.phase in TERMINAL_PHASES
     assert quick.exit_code == 0 and quick.finished_at is not None
 
     failing = porter.sandboxes.create(image=server.image, command=sh("exit 7"))
     with pytest.raises(SandboxEndedError) as caught:
-        failing.wait("succeeded", timeout=60)
+        failing.wait("succeeded", timeout=server.start_timeout)
     assert caught.value.phase == "failed" and failing.exit_code == 7
 
     with porter.sandboxes.create(image=server.image) as idle:
