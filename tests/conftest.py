@@ -48,14 +48,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
 @pytest.fixture
 def porter(server: RuntimeServer) -> Iterator[Any]:
     """A ``Porter`` client for ``server``."""
-    with server.client() as client:
+    with server.client(**server.client_options()) as client:
         yield client
 
 
 @pytest.fixture
 async def async_porter(server: RuntimeServer) -> AsyncIterator[Any]:
     """An ``AsyncPorter`` client for ``server``."""
-    async with server.async_client() as client:
+    async with server.async_client(**server.client_options()) as client:
         yield client
 
 

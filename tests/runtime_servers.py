@@ -19,6 +19,12 @@ class RuntimeServer(LocalServer):
     #: How long a sandbox queued behind many others may take to start: a pod takes a second or
     #: more of a loaded node's kubelet, where a process or a container takes milliseconds.
     start_timeout: float = 60.0
+    #: The clients' timeout, where the SDK's default (30 s) is too short for an exec that waits for a slow start.
+    client_timeout: float | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """What the ``porter`` fixtures pass to their clients."""
+        return {} if self.client_timeout is None else {"timeout": self.client_timeout}
 
 
 def start_server(runtime: str, **options: Any) -> RuntimeServer:
@@ -37,6 +43,7 @@ def start_server(runtime: str, **options: Any) -> RuntimeServer:
         server = RuntimeServer(runtime="kubernetes", extra_args=extra_args, **options)
         server.image = DOCKER_TEST_IMAGE
         server.start_timeout = 300.0
+        server.client_timeout = 120.0
     else:
         if options.get("isolation") in (None, "bwrap"):
             if not bwrap_available():

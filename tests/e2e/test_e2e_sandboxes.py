@@ -238,8 +238,8 @@ def test_list_by_phase_and_creation_window(porter: Porter, server: Any, unique_n
     before = datetime.now(timezone.utc) - timedelta(seconds=5)
     done = porter.sandboxes.create(image=server.image, command=sh("exit 0"), tags=tags)
     with porter.sandboxes.create(image=server.image, tags=tags) as live:
-        done.wait("succeeded")
-        live.wait("running")
+        done.wait("succeeded", timeout=server.start_timeout)
+        live.wait("running", timeout=server.start_timeout)
         assert [s.id for s in porter.sandboxes.list(tags=tags, phase="running")] == [live.id]
         assert {s.id for s in porter.sandboxes.list(tags=tags, phase=["running", "succeeded"])} == {live.id, done.id}
         assert len(porter.sandboxes.list(tags=tags, start_time=before)) == 2

@@ -43,8 +43,10 @@ __all__ = ["ClaimFileReader", "ClaimFileWriter", "ClaimVolumes"]
 
 #: The largest piece of an upload sent in one frame.
 _UPLOAD_FRAME = 1024 * 1024
-#: How long a new claim may take to bind before its helper pod is made anyway.
+#: How long a new claim may take to bind before its helper pod is made anyway; in host-path mode
+#: (a PersistentVolume made for it, so it binds for sure) as long as the controller takes.
 _BIND_WAIT = 5.0
+_HOST_PATH_BIND_WAIT = 60.0
 #: How much of the agent's stderr is kept for a message.
 _STDERR_KEPT = 4096
 
@@ -271,7 +273,8 @@ class ClaimVolumes(VolumeBackend):
         the claim unbound: after ``_BIND_WAIT`` the helper pod is made anyway,
         and is that consumer.
         """
-        deadline = time.monotonic() + _BIND_WAIT
+        wait = _HOST_PATH_BIND_WAIT if self.settings.host_path_dir is not None else _BIND_WAIT
+        deadline = time.monotonic() + wait
         delay = 0.02
         while time.monotonic() < deadline:
             answer = await client.request("GET", path)
