@@ -525,14 +525,26 @@ class KubernetesRuntime(Runtime):
     async def _end_of(self, entry: _Pod) -> SandboxExit | None:
         """How the pod ended, or ``None`` when it still runs (after a short wait for the watch to catch up)."""
         for _ in range(3):
-            if entry.gone:
+            if entry.gone or (entry.pod is not None and pods.is_deleting(entry.pod)):
+                # Not by us (``stop`` ends the follower first): whatever its container said on the way out.
                 return SandboxExit(ExitKind.LOST, None, "the pod was deleted by someone else")
             if entry.pod is not None:
                 end = pods.ended(entry.pod, entry.memory_bytes)
                 if end is not None:
+                    if end.kind is ExitKind.EXITED and end.exit_code == 137 and entry.memory_bytes:
+                        return await self._oom_or(entry, end)
                     return end
             await self._changed(entry, 1.0)
         return None
+
+    async def _oom_or(self, entry: _Pod, end: SandboxExit) -> SandboxExit:
+        """A kill (137) under a memory limit: the engine may mark it ``OOMKilled`` a moment after the exit."""
+        for _ in range(3):
+            await self._changed(entry, 1.0)
+            again = pods.ended(entry.pod or {}, entry.memory_bytes)
+            if again is not None and again.kind is ExitKind.OUT_OF_MEMORY:
+                return again
+        return end
 
     async def _read_log(self, entry: _Pod, follow: bool) -> None:
         """Read the container's log (following it until it ends), reporting lines not reported before."""
@@ -559,11 +571,13 @@ class KubernetesRuntime(Runtime):
         try:
             value = _stamp_ns(stamp)
         except ValueError:
-            value, content = 0, raw
-        if value:
-            if value <= entry.last_stamp:
-                return  # reported before the break
-            entry.last_stamp = value
+            # Every line the container wrote has a timestamp; this is the kubelet's own complaint
+            # (the container went away mid-follow), not the sandbox's output.
+            logger.debug("kubernetes runtime: log of %s: %s", entry.name, raw[:200])
+            return
+        if value <= entry.last_stamp:
+            return  # reported before the break
+        entry.last_stamp = value
         self._report(entry.sandbox_id, "", "stdout", splitter.feed(content + b"\n"))
 
     async def _report_exit(self, entry: _Pod, end: SandboxExit) -> None:
