@@ -39,6 +39,7 @@ def test_the_manifests_pass_the_api_servers_validation() -> None:
         "persistentvolumeclaim/sandbox-api-data",
         "deployment.apps/sandbox-api",
         "service/sandbox-api",
+        "networkpolicy.networking.k8s.io/sandbox-api-not-from-sandboxes",
     ):
         assert f"{kind_name} " in out and "(server dry run)" in out, out
     assert "clusterrole" not in out.lower(), "the kustomization grants nothing cluster-wide"
@@ -54,6 +55,18 @@ def test_the_service_is_where_the_sdk_looks_in_a_cluster() -> None:
     from porter_sandbox._config import IN_CLUSTER_BASE_URL
 
     assert IN_CLUSTER_BASE_URL == "http://sandbox-api.porter-sandbox-system.svc.cluster.local:8080"
+
+
+def test_the_sandboxes_namespace_is_kept_from_the_servers_api() -> None:
+    labels = {doc["metadata"]["name"]: doc["metadata"]["labels"] for doc in documents("namespaces.yaml")}
+    assert labels["porter-sandboxes"] == {"porter-sandbox/role": "sandboxes"}
+    (policy,) = documents("networkpolicy.yaml")
+    assert policy["metadata"]["namespace"] == "porter-sandbox-system"
+    (allowed,) = policy["spec"]["ingress"]
+    (source,) = allowed["from"]
+    assert source["namespaceSelector"]["matchExpressions"] == [
+        {"key": "porter-sandbox/role", "operator": "NotIn", "values": ["sandboxes"]}
+    ]
 
 
 def test_the_role_is_the_least_the_runtime_needs() -> None:

@@ -473,12 +473,13 @@ class KubernetesRuntime(Runtime):
                 if isinstance(result, BaseException):
                     logger.warning("kubernetes runtime: could not delete sandbox %s: %s", sandbox_id, result)
         self._closed = True
+        tasks = [entry.follower for entry in self._pods.values() if entry.follower is not None]
         for entry in list(self._pods.values()):
             self._stop_follower(entry)
         self._pods.clear()
-        tasks = [task for task in (self._watcher,) if task is not None]
-        for task in tasks:
-            task.cancel()
+        if self._watcher is not None:
+            tasks.append(self._watcher)
+            self._watcher.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._shared.close()
 
