@@ -19,6 +19,8 @@ class RuntimeServer(LocalServer):
     #: How long a sandbox queued behind many others may take to start: a pod takes a second or
     #: more of a loaded node's kubelet, where a process or a container takes milliseconds.
     start_timeout: float = 60.0
+    #: Whether the main process's stderr is logged apart from its stdout (not in a pod's merged log).
+    separate_main_streams: bool = True
     #: The clients' timeout, where the SDK's default (30 s) is too short for an exec that waits for a slow start.
     client_timeout: float | None = None
 
@@ -44,6 +46,7 @@ def start_server(runtime: str, **options: Any) -> RuntimeServer:
         server.image = DOCKER_TEST_IMAGE
         server.start_timeout = 300.0
         server.client_timeout = 120.0
+        server.separate_main_streams = False
     else:
         if options.get("isolation") in (None, "bwrap"):
             if not bwrap_available():

@@ -213,7 +213,7 @@ class SnapshotFailed(Exception):
 class Runtime(abc.ABC):
     """Runs sandboxes. One instance serves the whole server."""
 
-    #: What ``--runtime`` names: ``process``, ``docker``.
+    #: What ``--runtime`` names: ``process``, ``docker``, ``kubernetes``.
     name: str
     capabilities: Capabilities = Capabilities()
     #: Where this runtime's volumes live; its sandboxes mount them from there.
