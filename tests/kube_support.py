@@ -44,6 +44,14 @@ def ensure_namespace() -> None:
     kubectl("create", "namespace", KUBE_NAMESPACE)
 
 
+def wait_until_deleted(*namespaces: str, timeout: float = 300) -> None:
+    """Wait for those of ``namespaces`` that are being deleted to be gone (an earlier run's, say)."""
+    for namespace in namespaces:
+        phase = kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "jsonpath={.status.phase}")
+        if phase.strip() == "Terminating":
+            kubectl("wait", "--for=delete", f"namespace/{namespace}", f"--timeout={timeout:.0f}s", timeout=timeout + 20)
+
+
 def pod(name: str) -> dict[str, Any] | None:
     """A pod of the tests' namespace as JSON, or ``None`` when there is none."""
     out = kubectl("get", "pod", name, "-n", KUBE_NAMESPACE, "--ignore-not-found", "-o", "json")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kube_support import kubectl
+from kube_support import kubectl, wait_until_deleted
 from runtimes import require_kubernetes
 
 pytestmark = pytest.mark.kubernetes
@@ -27,6 +27,8 @@ def documents(name: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module", autouse=True)
 def namespaces() -> None:
     require_kubernetes()
+    # The in-cluster test deletes them when it ends, without waiting: a later run waits here.
+    wait_until_deleted("porter-sandboxes", "porter-sandbox-system")
     kubectl("apply", "-f", str(DEPLOY / "namespaces.yaml"))
 
 

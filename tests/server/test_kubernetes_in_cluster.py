@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_support import kubectl
+from kube_support import kubectl, wait_until_deleted
 from runtimes import DOCKER_TEST_IMAGE, KUBE_HELPER_IMAGE, require_kubernetes
 
 from porter_sandbox import Porter
@@ -124,6 +124,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     port = free_port()
     key = secrets.token_hex(16)
     _, _, certificate = api_server()
+    # An earlier run's namespaces may still be going away (their deletion is not waited for).
+    wait_until_deleted(SANDBOXES, SYSTEM)
     kubectl("apply", "-f", str(DEPLOY / "namespaces.yaml"))
     kubectl("create", "secret", "generic", "sandbox-api-key", "-n", SYSTEM, f"--from-literal=api-key={key}")
     kubectl("create", "serviceaccount", "sandbox-api", "-n", SYSTEM, check=False)
@@ -168,8 +170,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
                 time.sleep(0.5)
         yield url, key
     finally:
-        # Waited for, so that a later run does not meet namespaces still being deleted.
-        kubectl("delete", "namespace", SANDBOXES, SYSTEM, "--timeout=180s", check=False, timeout=200)
+        kubectl("delete", "namespace", SANDBOXES, SYSTEM, "--wait=false", check=False)
         kubectl("delete", "persistentvolume", "porter-test-server-data", "--wait=false", check=False)
 
 
