@@ -28,6 +28,7 @@ from typing import Any
 
 from ...kube import JSON
 from ...kube.security import container_security, pod_security
+from ...volumes.claims.objects import DATA as CLAIM_DATA
 from ..base import ExitKind, LaunchSpec, SandboxExit
 
 CONTAINER = "sandbox"
@@ -123,7 +124,8 @@ def sandbox_pod(
         if name is None:
             name = volume_names[mount.volume_id] = f"volume-{len(volume_names)}"
             volumes.append({"name": name, "persistentVolumeClaim": {"claimName": claim_of[mount.volume_id]}})
-        container["volumeMounts"].append({"name": name, "mountPath": mount.path})
+        # The claim's data folder only: its staging folder stays out of sight (volumes.claims.objects).
+        container["volumeMounts"].append({"name": name, "mountPath": mount.path, "subPath": CLAIM_DATA})
 
     return {
         "apiVersion": "v1",

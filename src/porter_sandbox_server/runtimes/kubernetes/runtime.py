@@ -63,6 +63,7 @@ from ..base import (
     Stream,
 )
 from ..lines import LineSplitter
+from ..output import CappedOutput, LogBudget
 from . import pods
 from .pods import CONTAINER, LABEL_ID, LABEL_SERVER, pod_name
 
@@ -75,6 +76,23 @@ DEFAULT_LAUNCH_TIMEOUT = 300.0
 #: The file in the data directory that holds this server's label value.
 _INSTANCE_FILE = "kubernetes-server-id"
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
+#: How often a reader held back by a full log backlog looks again.
+_LOG_ROOM_RECHECK = 0.01
+#: How much output one reader holds back while the service takes no lines, before it stops reading.
+_BACKLOG = 256 * 1024
+
+
+def _budgeted(lines: list[str], budget: LogBudget) -> list[str]:
+    """An exec's lines its log budget allows; past it, one line that says the rest is not logged."""
+    allowed = []
+    for line in lines:
+        if not budget.take(line):
+            note = budget.note()
+            if note is not None:
+                allowed.append(note)
+            break
+        allowed.append(line)
+    return allowed
 
 
 @dataclass
@@ -350,27 +368,43 @@ class KubernetesRuntime(Runtime):
             if error.status in (400, 404):  # no such pod, or its container is not running
                 raise SandboxGone(f"sandbox {sandbox_id}'s pod is not running: {error.message}") from error
             raise RuntimeUnavailable(f"the API server refused the exec: {error}") from error
-        out, err = bytearray(), bytearray()
+        limits = self.output_limits
+        out, err = CappedOutput("stdout", limits.exec_answer_bytes), CappedOutput("stderr", limits.exec_answer_bytes)
+        budget = LogBudget(limits)
         splitters = {1: LineSplitter(), 2: LineSplitter()}
-        buffers = {1: out, 2: err}
+        answers = {1: out, 2: err}
         names: dict[int, Stream] = {1: "stdout", 2: "stderr"}
         start_failure: bytes | None = None
+        # Lines wait here while the service takes none; past _BACKLOG bytes, reading waits too.
+        held: list[tuple[Stream, list[str]]] = []
+        held_bytes = 0
         try:
             while (frame := await session.next_frame()) is not None:
                 channel, data = frame
-                if channel == 1 and not out and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
+                if channel == 1 and not out.written and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
                     # Docker (under the kubelet's dockershim) reports a program it cannot start
                     # on stdout; it is kept apart and said on stderr, as a shell would.
                     start_failure = data
                     continue
-                buffers[channel] += data
-                self._report(sandbox_id, exec_id, names[channel], splitters[channel].feed(data))
+                answers[channel].add(data)
+                if budget.spent():
+                    continue  # past the log budget: read at stream speed, drop
+                held.append((names[channel], _budgeted(splitters[channel].feed(data), budget)))
+                held_bytes += len(data)
+                if held_bytes > _BACKLOG:
+                    await self._log_room(entry)
+                if self._events is not None and self._events.accepting_logs():
+                    for stream, lines in held:
+                        self._report(sandbox_id, exec_id, stream, lines)
+                    held, held_bytes = [], 0
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             raise RuntimeUnavailable(f"the exec's connection to the API server broke: {error}") from error
         finally:
             await session.close()
         for channel, splitter in splitters.items():
-            self._report(sandbox_id, exec_id, names[channel], splitter.flush())
+            held.append((names[channel], _budgeted(splitter.flush(), budget)))
+        for stream, lines in held:  # at most _BACKLOG: the answer does not wait for the logs
+            self._report(sandbox_id, exec_id, stream, lines)
         status = session.status
         extra_err = ""
         if start_failure is not None:
@@ -391,10 +425,23 @@ class KubernetesRuntime(Runtime):
             extra_err = f"{command[0]}: cannot run: {status.message}\n"
         else:
             exit_code = status.exit_code
+        stderr = err.text()
         if extra_err:
-            err += extra_err.encode()
+            stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + extra_err
             self._report(sandbox_id, exec_id, "stderr", extra_err.rstrip("\n").split("\n"))
-        return ExecOutput(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), exit_code)
+        return ExecOutput(
+            stdout=out.text(),
+            stderr=stderr,
+            exit_code=exit_code,
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
+        )
+
+    async def _log_room(self, entry: _Pod) -> None:
+        """Hold this reader (and so, through the connection, the process writing) while the service's log backlog is full."""
+        events = self._events
+        while events is not None and not events.accepting_logs() and not (entry.stopping or self._closed):
+            await asyncio.sleep(_LOG_ROOM_RECHECK)
 
     def _report(self, sandbox_id: str, exec_id: str, stream: Stream, lines: list[str]) -> None:
         events = self._events
@@ -562,6 +609,8 @@ class KubernetesRuntime(Runtime):
                 partial = pieces.pop()
                 for piece in pieces:
                     self._log_line(entry, piece, splitter)
+                if self._events is not None and not self._events.accepting_logs():
+                    await self._log_room(entry)  # the follow's connection then holds the writer back
             if partial:
                 self._log_line(entry, partial, splitter)
         finally:

@@ -1,12 +1,16 @@
 """The file agent: run in a volume's helper pod, it serves one file operation on the claim mounted there.
 
-    python3 -m porter_sandbox_server.volumes.claims.agent /volume list PATH SEARCH
-    ... /volume read PATH        (then read requests on stdin)
-    ... /volume write PATH       (then data, commit or abort on stdin)
-    ... /volume move FROM TO
-    ... /volume wipe             (remove everything in the volume)
-    ... /volume own UID          (once, as root: give the volume's root directory to UID)
-    ... /volume idle             (the helper's main process: wait for SIGTERM)
+    python3 -m porter_sandbox_server.volumes.claims.agent /claim list PATH SEARCH
+    ... /claim read PATH        (then read requests on stdin)
+    ... /claim write PATH       (then data, commit or abort on stdin)
+    ... /claim move FROM TO
+    ... /claim wipe             (remove everything in the volume)
+    ... /claim own UID          (once, as root: make the data and staging folders, owned by UID)
+    ... /claim idle             (the helper's main process: clear cut-off uploads, wait for SIGTERM)
+
+``/claim`` is the whole claim: the volume's files are in its ``data`` folder
+(what sandboxes mount, as a ``subPath``), uploads wait in ``.uploads`` beside
+it, where no sandbox sees them.
 
 Every path goes through the host-directory backend's own functions
 (``hostdir.listing``, ``reading``, ``writing``), so a claim keeps exactly the
@@ -31,7 +35,8 @@ from ... import errors
 from ..base import FileEntry
 from ..hostdir.listing import list_files
 from ..hostdir.reading import open_file
-from ..hostdir.writing import begin_write, move
+from ..hostdir.writing import begin_write, clear_staging, move
+from . import objects
 from .protocol import COMMIT, DATA, FRAME_HEAD, LENGTH, READ, READ_REQUEST, error_header, ok_header
 
 
@@ -85,9 +90,9 @@ def serve_reads(root: Path, path: str, stdin: BinaryIO, out: BinaryIO) -> None:
             out.flush()
 
 
-def serve_write(root: Path, path: str, stdin: BinaryIO, out: BinaryIO) -> None:
+def serve_write(root: Path, path: str, staging: Path, stdin: BinaryIO, out: BinaryIO) -> None:
     """Start the upload, then take data until commit (answered) or abort (also when stdin ends)."""
-    with begin_write(root, path) as pending:
+    with begin_write(root, path, staging) as pending:
         out.write(ok_header())
         out.flush()
         while (request := _next_frame(stdin)) is not None:
@@ -120,16 +125,21 @@ def wipe(root: Path) -> None:
                     os.unlink(entry.path)
 
 
-def own(root: Path, uid: int) -> None:
-    """Give the volume's root directory to ``uid`` when it is root's (a new hostPath directory is)."""
-    st = os.stat(root)
-    if st.st_uid == 0:
-        os.chown(root, uid, uid)
-        os.chmod(root, 0o2775)
+def own(claim: Path, uid: int) -> None:
+    """Make the claim's data and staging folders (once), owned by ``uid``: the sandboxes' user."""
+    for name, mode in ((objects.DATA, 0o2775), (objects.STAGING, 0o700)):
+        folder = claim / name  # the claim's root: no sandbox sees it, so nothing there was planted
+        try:
+            folder.mkdir(mode=mode)
+        except FileExistsError:
+            continue
+        os.chown(folder, uid, uid)
+        os.chmod(folder, mode)
 
 
-def idle() -> None:
-    """Wait until SIGTERM (as PID 1, a signal without a handler would be ignored)."""
+def idle(staging: Path) -> None:
+    """Clear uploads an earlier helper was cut off in, then wait until SIGTERM (PID 1 ignores it without a handler)."""
+    clear_staging(staging)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         signal.pause()
@@ -140,12 +150,13 @@ def run(argv: list[str], stdin: BinaryIO, out: BinaryIO) -> int:
     if len(argv) < 2:
         print("usage: agent ROOT OP [ARGS...]", file=sys.stderr)
         return 2
-    root, op, args = Path(argv[0]), argv[1], argv[2:]
+    claim, op, args = Path(argv[0]), argv[1], argv[2:]
+    root, staging = claim / objects.DATA, claim / objects.STAGING
     try:
         if op == "idle":
-            idle()
+            idle(staging)
         elif op == "own":
-            own(root, int(args[0]))
+            own(claim, int(args[0]))
         elif op == "list":
             listing = list_files(root, args[0], search=(args[1] if len(args) > 1 else "") or None)
             out.write(
@@ -158,7 +169,7 @@ def run(argv: list[str], stdin: BinaryIO, out: BinaryIO) -> int:
         elif op == "read":
             serve_reads(root, args[0], stdin, out)
         elif op == "write":
-            serve_write(root, args[0], stdin, out)
+            serve_write(root, args[0], staging, stdin, out)
         elif op == "move":
             move(root, args[0], args[1])
             out.write(ok_header())

@@ -14,8 +14,13 @@ from ...kube.security import SANDBOX_UID, container_security, pod_security
 LABEL_VOLUME = "porter-sandbox/volume-id"
 LABEL_SERVER = "porter-sandbox/server"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-#: Where the helper pod mounts the claim.
-MOUNT = "/volume"
+#: Where the helper pod mounts the whole claim.
+MOUNT = "/claim"
+#: The folder of the claim that holds the volume's files: what sandboxes mount (``subPath``). Beside it,
+#: ``STAGING`` holds uploads in flight, on the same filesystem (so a commit is a rename) yet out of
+#: every sandbox's sight, as the host-directory backend's staging directory is.
+DATA = "data"
+STAGING = ".uploads"
 HELPER_CONTAINER = "files"
 #: The agent's command line, before its operation.
 AGENT = ["python3", "-m", "porter_sandbox_server.volumes.claims.agent", MOUNT]
@@ -91,8 +96,8 @@ def helper_pod(volume_id: str, server: str, image: str, image_pull_policy: str |
 
     It also makes the claim bind on storage classes that wait for a first
     consumer. Its init container, the only thing that runs as root (with
-    only ``CHOWN`` and ``FOWNER``), gives a new, root-owned volume directory to the
-    sandboxes' user; everything else runs as that user.
+    only ``CHOWN`` and ``FOWNER``), makes the claim's ``data`` and staging
+    folders, owned by the sandboxes' user; everything else runs as that user.
     """
     volume_mount = [{"name": "volume", "mountPath": MOUNT}]
     pull = {"imagePullPolicy": image_pull_policy} if image_pull_policy else {}
