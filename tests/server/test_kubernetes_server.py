@@ -163,6 +163,14 @@ def test_a_missing_image_fails_the_launch_with_the_kubelets_words(api: httpx.Cli
     wait_gone(f"porter-sandbox-{sandbox_id}")
 
 
+def test_a_snapshot_is_refused_with_a_message(api: httpx.Client) -> None:
+    sandbox_id = create(api)
+    server_calls.wait_for(api, sandbox_id, {"running"}, START)
+    answer = api.post(f"/v1/sandbox/{sandbox_id}/snapshot", json={"mode": "filesystem"})
+    assert answer.status_code == 400 and "kubernetes runtime" in answer.json()["error"], answer.text
+    assert api.delete(f"/v1/sandbox/{sandbox_id}").status_code == 204
+
+
 def test_volume_files_on_a_claim_keep_the_path_rules(api: httpx.Client) -> None:
     volume = api.post("/v1/volume", json={})
     assert volume.status_code == 201 and volume.json()["phase"] == "ready", volume.text
