@@ -21,7 +21,7 @@ $(RUNTIME): pyproject.toml | $(PY)
 	touch $(RUNTIME)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[server,dev]'
+	$(PY) -m pip install --quiet -e '.[server,kubernetes,dev]'
 	touch $(STAMP) $(RUNTIME)
 
 install: $(STAMP)

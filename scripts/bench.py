@@ -23,7 +23,10 @@ files (create -> ready, and create from it -> first command, over plain
 HTTP) beside copying those files with ``cp -a`` (process) or committing the
 container with ``docker commit`` (docker), and what sampling metrics costs
 the server at 100 live sandboxes on each runtime (its CPU time with sampling
-every 0.5 s, less the same server's without sampling, per sampling).
+every 0.5 s, less the same server's without sampling, per sampling), and the
+Kubernetes runtime's time to first command, create -> running and exec round
+trip where ``KUBECONFIG`` names a cluster with the test images (see
+``.ci/run``), beside ``kubectl exec``.
 
 Every loop is bounded in count and time; the only processes it ends are the
 servers and the one container it started itself.
@@ -69,6 +72,18 @@ TERMINAL_PHASES = {"succeeded", "failed", "terminated"}
 PROCESS_LIMITS = ("`bwrap … true`, bare", '`subprocess.run(["true"])`')
 IMPORT_LABEL = "`import porter_sandbox` (fresh interpreter)"
 DOCKER_LIMITS = ("`docker run --rm --network none … true` (CLI)", "`docker exec … true` (CLI)")
+KUBE_LIMITS = ("a bare pod's start (not measured: the cluster's own)", "`kubectl exec … true` (CLI)")
+#: Where the Kubernetes rows run: the test cluster's options (see tests/kube_support.py).
+KUBE_NAMESPACE = "porter-bench"
+KUBE_HELPER_IMAGE = "porter-sandbox/server:dev"
+KUBE_ARGS = [
+    "--kube-namespace",
+    KUBE_NAMESPACE,
+    "--kube-image-pull-policy",
+    "Never",
+    "--kube-helper-image",
+    KUBE_HELPER_IMAGE,
+]
 
 
 @dataclass
@@ -109,6 +124,7 @@ class Plan:
     sampling_windows: int
     #: What the flood's exec prints, in bytes.
     flood_bytes: int
+    kube_reps: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -127,6 +143,7 @@ class Plan:
                 sampled_sandboxes=3,
                 sampling_windows=1,
                 flood_bytes=20_000_000,
+                kube_reps=1,
             )
         return cls(
             sdk_calls=400,
@@ -142,6 +159,7 @@ class Plan:
             sampled_sandboxes=100,
             sampling_windows=4,
             flood_bytes=200_000_000,
+            kube_reps=10,
         )
 
 
@@ -869,6 +887,53 @@ def bench_sampling(plan: Plan) -> list[Row]:
 
 
 # ---------------------------------------------------------------------------
+# Kubernetes
+
+
+def kube_cluster() -> str:
+    """An empty string when KUBECONFIG names a cluster whose node has the test images; else why not."""
+    if not os.environ.get("KUBECONFIG") or shutil.which("kubectl") is None:
+        return "no cluster: set KUBECONFIG (and install kubectl)"
+    found = subprocess.run(["kubectl", "get", "nodes", "-o", "json"], capture_output=True, timeout=WAIT_LIMIT_S)
+    if found.returncode != 0:
+        return f"no cluster answers at KUBECONFIG: {found.stderr.decode(errors='replace').strip()[:120]}"
+    for node in json.loads(found.stdout).get("items", []):
+        images = {name for image in node.get("status", {}).get("images", []) for name in image.get("names", [])}
+        if {DOCKER_IMAGE, KUBE_HELPER_IMAGE} <= images:
+            return ""
+    return f"no node of the cluster has {DOCKER_IMAGE} and {KUBE_HELPER_IMAGE} (see .ci/run)"
+
+
+def bench_kubernetes(plan: Plan) -> list[Row]:
+    """The Kubernetes runtime's rows, beside ``kubectl exec`` (a pod per sandbox: seconds, not milliseconds)."""
+    title = "kubernetes"
+    why_not = kube_cluster()
+    if why_not:
+        return skipped_rows("kubernetes", plan, why_not)
+    subprocess.run(["kubectl", "create", "namespace", KUBE_NAMESPACE], capture_output=True, timeout=WAIT_LIMIT_S)
+    with LocalServer(runtime="kubernetes", extra_args=KUBE_ARGS) as server, server.client() as porter:
+        box = porter.sandboxes.create(image=DOCKER_IMAGE, name=f"bench-kubectl-{uuid.uuid4().hex[:8]}")
+        try:
+            wait_running(box)
+            pod = f"porter-sandbox-{box.id}"
+            kubectl_exec = ["kubectl", "exec", "-n", KUBE_NAMESPACE, pod, "--", "true"]
+            samples = bench_runtime(
+                porter,
+                image=DOCKER_IMAGE,
+                shell=["sh", "-c"],
+                reps=plan.kube_reps,
+                exec_per_rep=plan.exec_per_rep,
+                limit_launch=None,
+                limit_exec=lambda: time_command(kubectl_exec),
+            )
+        finally:
+            box.terminate()
+    rows = runtime_rows("kubernetes", title, samples, targets=False, limit_labels=KUBE_LIMITS)
+    rows[3].skipped = "not measured: a pod's start is the cluster's (scheduler, kubelet, engine)"
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # the report
 
 
@@ -915,6 +980,7 @@ def machine() -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "bwrap": shutil.which("bwrap"),
         "docker_host": os.environ.get("DOCKER_HOST", ""),
+        "kubeconfig": os.environ.get("KUBECONFIG", ""),
     }
 
 
@@ -1026,7 +1092,7 @@ def bench_flood(isolation: str, title: str, plan: Plan) -> list[Row]:
     return [health, memory]
 
 
-SECTIONS = ("import", "sdk", "process", "fanout", "flood", "docker", "snapshots", "metrics")
+SECTIONS = ("import", "sdk", "process", "fanout", "flood", "docker", "snapshots", "metrics", "kubernetes")
 
 
 def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
@@ -1053,9 +1119,11 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
         ]
     elif section == "flood":
         rows = flood_rows("process", plan.flood_bytes)
-    else:
+    elif section == "docker":
         rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
         rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
+    else:
+        rows = runtime_rows("kubernetes", "kubernetes", RuntimeSamples(), targets=False, limit_labels=KUBE_LIMITS)
     for row in rows:
         row.skipped = why
     return rows
@@ -1123,6 +1191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += bench_docker(plan)
     else:
         rows += skip("docker")
+
+    if "kubernetes" in selected:
+        say("kubernetes runtime")
+        rows += bench_kubernetes(plan)
+    else:
+        rows += skip("kubernetes")
 
     load_after = os.getloadavg()[0]
     table = markdown(rows)

@@ -2,7 +2,8 @@
 
 - ``server``: a running local server (module-scoped), parametrised over the
   runtimes: ``process`` always (bubblewrap isolation when installed), ``docker``
-  when an engine answers (see ``runtimes.require_docker``). Its ``image`` and
+  when an engine answers (see ``runtimes.require_docker``), ``kubernetes`` when
+  KUBECONFIG names a cluster with the test images (``runtimes.require_kubernetes``). Its ``image`` and
   ``shell`` attributes say which image to create sandboxes from and how to run
   a shell command there, so one test body runs on both runtimes.
 - ``porter`` / ``async_porter``: SDK clients pointed at ``server``.
@@ -23,13 +24,14 @@ from typing import Any
 import pytest
 from porter_reference import reference_python as build_reference_python
 from runtime_servers import RuntimeServer, start_server
-from runtimes import require_bwrap, require_docker
+from runtimes import require_bwrap, require_docker, require_kubernetes
 
-__all__ = ["require_bwrap", "require_docker"]
+__all__ = ["require_bwrap", "require_docker", "require_kubernetes"]
 
 RUNTIMES = [
     pytest.param("process", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("kubernetes", marks=pytest.mark.kubernetes),
 ]
 
 
@@ -46,14 +48,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
 @pytest.fixture
 def porter(server: RuntimeServer) -> Iterator[Any]:
     """A ``Porter`` client for ``server``."""
-    with server.client() as client:
+    with server.client(**server.client_options()) as client:
         yield client
 
 
 @pytest.fixture
 async def async_porter(server: RuntimeServer) -> AsyncIterator[Any]:
     """An ``AsyncPorter`` client for ``server``."""
-    async with server.async_client() as client:
+    async with server.async_client(**server.client_options()) as client:
         yield client
 
 

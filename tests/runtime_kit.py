@@ -19,6 +19,14 @@ def build_runtime(kind: str, data_dir: Path) -> Runtime:
         from porter_sandbox_server.runtimes.docker import DockerRuntime
 
         return DockerRuntime(data_dir, network="none")
+    if kind == "kubernetes":
+        from runtimes import KUBE_HELPER_IMAGE, KUBE_HOST_PATH_DIR, KUBE_NAMESPACE
+
+        from porter_sandbox_server.runtimes.kubernetes import KubernetesRuntime
+        from porter_sandbox_server.volumes.claims.objects import ClaimSettings
+
+        claims = ClaimSettings(host_path_dir=KUBE_HOST_PATH_DIR, helper_image=KUBE_HELPER_IMAGE)
+        return KubernetesRuntime(data_dir, namespace=KUBE_NAMESPACE, image_pull_policy="Never", claims=claims)
     from porter_sandbox_server.runtimes.process import ProcessRuntime
 
     return ProcessRuntime(data_dir, "bwrap")

@@ -1,15 +1,16 @@
-"""What the tests need from this machine: bubblewrap, a Docker engine.
+"""What the tests need from this machine: bubblewrap, a Docker engine, a Kubernetes cluster.
 
 Without them a test skips, unless CI demands them with
-``PORTER_SANDBOX_REQUIRE_BWRAP=1`` / ``PORTER_SANDBOX_REQUIRE_DOCKER=1``, and
-then it fails instead.
+``PORTER_SANDBOX_REQUIRE_BWRAP=1`` / ``PORTER_SANDBOX_REQUIRE_DOCKER=1`` /
+``PORTER_SANDBOX_REQUIRE_KUBERNETES=1``, and then it fails instead.
 
-    from runtimes import require_bwrap, require_docker, docker_available
+    from runtimes import require_bwrap, require_docker, require_kubernetes, docker_available
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import socket
@@ -83,4 +84,43 @@ def require_docker() -> None:
         _missing(
             f"no Docker engine with the image {DOCKER_TEST_IMAGE} at DOCKER_HOST (start one with scripts/ci-docker.sh)",
             "PORTER_SANDBOX_REQUIRE_DOCKER",
+        )
+
+
+#: The image the kubernetes runtime's volume helpers run: the server's own (``scripts/k8s-image.sh``).
+KUBE_HELPER_IMAGE = "porter-sandbox/server:dev"
+#: Where the Kubernetes tests make their pods and claims.
+KUBE_NAMESPACE = "porter-test"
+#: The node directory under which the test cluster's hostPath PersistentVolumes live (no provisioner there).
+KUBE_HOST_PATH_DIR = "/tmp/porter-test-volumes"
+
+
+@functools.cache
+def kubernetes_available() -> bool:
+    """Whether KUBECONFIG names a cluster whose node is Ready and has the test and helper images."""
+    if not os.environ.get("KUBECONFIG") or shutil.which("kubectl") is None:
+        return False
+    try:
+        found = subprocess.run(["kubectl", "get", "nodes", "-o", "json"], capture_output=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False
+    if found.returncode != 0:
+        return False
+    for node in json.loads(found.stdout).get("items", []):
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in node.get("status", {}).get("conditions", [])
+        )
+        images = {name for image in node.get("status", {}).get("images", []) for name in image.get("names", [])}
+        if ready and {DOCKER_TEST_IMAGE, KUBE_HELPER_IMAGE} <= images:
+            return True
+    return False
+
+
+def require_kubernetes() -> None:
+    """Skip (or fail, with PORTER_SANDBOX_REQUIRE_KUBERNETES=1) without a cluster that has the test images."""
+    if not kubernetes_available():
+        _missing(
+            f"no Kubernetes cluster at KUBECONFIG with a Ready node holding {DOCKER_TEST_IMAGE} and {KUBE_HELPER_IMAGE} "
+            "(start one with ../shared/k8s/cluster.sh up, then import them as .ci/run does)",
+            "PORTER_SANDBOX_REQUIRE_KUBERNETES",
         )

@@ -32,6 +32,7 @@ SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
 PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
 FLOOD_ROWS = ["process_flood_healthz", "process_flood_memory"]
+KUBE_ROWS = [f"kubernetes_{name}" for name in RUNTIME_ROWS if name != "fan_out"]
 EVERY_ROW = [
     "import",
     *SDK_ROWS,
@@ -42,6 +43,7 @@ EVERY_ROW = [
     "process_metrics_sampling",
     "docker_metrics_sampling",
     *DOCKER_ROWS,
+    *KUBE_ROWS,
 ]
 
 
@@ -73,6 +75,15 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     else:
         for row_id in [*DOCKER_ROWS, *DOCKER_SNAPSHOT_ROWS, "docker_metrics_sampling"]:
             assert "engine" in rows[row_id]["skipped"], f"{row_id} neither measured nor skipped for want of an engine"
+    # The same for the Kubernetes rows (but a bare pod's start, which is never measured).
+    if (
+        os.environ.get("PORTER_SANDBOX_REQUIRE_KUBERNETES", "") not in ("", "0", "false")
+        or not rows["kubernetes_first_command"]["skipped"]
+    ):
+        measured += [row_id for row_id in KUBE_ROWS if row_id != "kubernetes_limit_launch"]
+    else:
+        for row_id in KUBE_ROWS:
+            assert "cluster" in rows[row_id]["skipped"], f"{row_id} neither measured nor skipped for want of a cluster"
     for row_id in measured:
         row = rows[row_id]
         assert not row["skipped"], f"{row_id} skipped: {row['skipped']}"

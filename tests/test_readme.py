@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from runtimes import require_bwrap
+from runtimes import require_bwrap, require_kubernetes
 
 from porter_sandbox.testing import LocalServer, bubblewrap_available, local_server
 
@@ -65,7 +65,7 @@ README = ROOT / "README.md"
 CONFIG_VARIABLES = ("PORTER_SANDBOX_BASE_URL", "PORTER_SANDBOX_API_KEY", "PORTER_CLUSTER_ID", "KUBERNETES_SERVICE_HOST")
 KINDS = {
     "python": {"", "cluster", "pytest", "standalone", "isolated", "env-groups"},
-    "sh": {"", "make", "serve", "pip"},
+    "sh": {"", "make", "serve", "pip", "deploy"},
     "text": {"server-tree", "env-file"},
 }
 ENV_GROUP, ENV_FILE = "team", "team.env"
@@ -410,6 +410,19 @@ def test_pip_block_names_this_package(block: Block) -> None:
             assert not extra or extra in extras, f"no extra {extra!r}"
 
 
+@pytest.mark.parametrize("block", _of("sh", "deploy"), ids=lambda b: b.id)
+def test_deploy_block_names_real_scripts_and_manifests(block: Block) -> None:
+    for line in _commands(block):
+        words = shlex.split(line, comments=True)
+        if words[0].startswith("scripts/"):
+            assert os.access(ROOT / words[0], os.X_OK), f"README.md:{block.line}: no script {words[0]}"
+            continue
+        assert words[0] == "kubectl", f"README.md:{block.line}: {line!r}"
+        for flag in ("-f", "-k"):
+            if flag in words:
+                assert (ROOT / words[words.index(flag) + 1]).exists(), f"README.md:{block.line}: {line!r}"
+
+
 SERVE_LINES = [(block, line) for block in _of("sh", "serve") for line in _commands(block)]
 
 
@@ -421,6 +434,8 @@ def test_serve_line_starts_a_server(block: Block, line: str, tmp_path: Path) -> 
     isolation = words[words.index("--isolation") + 1] if "--isolation" in words else "auto"
     if runtime == "process" and isolation != "none" and not bubblewrap_available():
         require_bwrap()  # the server refuses to start unisolated unless told: that is the point
+    if runtime == "kubernetes":
+        require_kubernetes()  # without any cluster configuration the server refuses to start
     argv = [sys.executable, "-m", "porter_sandbox._cli", *words[1:], "--port", "0", "--data-dir", str(tmp_path)]
     _write_env_file(tmp_path)  # a line may name it, as a reader who saved it would
     process = subprocess.Popen(argv, env=_base_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -53,6 +53,7 @@ from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 logger = logging.getLogger("porter_sandbox_server")
 
 API_KEY_ENV = "PORTER_SANDBOX_SERVER_API_KEY"
+HELPER_IMAGE_ENV = "PORTER_SANDBOX_HELPER_IMAGE"
 #: How long a sandbox created without ``ttl_seconds`` lives, unless ``--default-ttl`` says otherwise.
 DEFAULT_TTL_SECONDS = 86_400
 
@@ -83,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--data-dir", type=Path, default=None, help=f"where records and volumes live (default {default_data_dir()})"
     )
-    serve.add_argument("--runtime", choices=["process", "docker"], default="process", help="what runs sandboxes")
+    serve.add_argument(
+        "--runtime", choices=["process", "docker", "kubernetes"], default="process", help="what runs sandboxes"
+    )
     serve.add_argument(
         "--isolation",
         choices=["auto", "bwrap", "none"],
@@ -151,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"close connections whose request body stops arriving for this long (default {BODY_IDLE_TIMEOUT:g})",
     )
+    add_kubernetes_arguments(serve)
     return parser
 
 
@@ -177,6 +181,38 @@ def _seconds(text: str) -> float:
     return value
 
 
+def add_kubernetes_arguments(serve: argparse.ArgumentParser) -> None:
+    """The ``kubernetes`` runtime's options (the cluster itself comes from KUBECONFIG or the pod's service account)."""
+    kube = serve.add_argument_group("kubernetes runtime (the cluster: KUBECONFIG, or in a pod its service account)")
+    kube.add_argument(
+        "--kube-namespace", default=None, help="namespace of the sandboxes' pods and claims (default: the context's)"
+    )
+    kube.add_argument(
+        "--kube-image-pull-policy",
+        choices=["Always", "IfNotPresent", "Never"],
+        default=None,
+        help="imagePullPolicy of every pod (default: Kubernetes' own)",
+    )
+    kube.add_argument(
+        "--kube-helper-image",
+        default=os.environ.get(HELPER_IMAGE_ENV) or None,
+        help=f"image of the pods that serve volume files: one with porter-sandbox[server] (default: env {HELPER_IMAGE_ENV})",
+    )
+    kube.add_argument("--storage-class", default=None, help="StorageClass of volume claims (default: the cluster's)")
+    kube.add_argument("--volume-size", default="1Gi", help="storage each volume claim requests (default 1Gi)")
+    kube.add_argument(
+        "--volume-access-mode",
+        choices=["ReadWriteOnce", "ReadWriteMany"],
+        default="ReadWriteOnce",
+        help="access mode of volume claims; ReadWriteMany to share a volume across nodes (default ReadWriteOnce)",
+    )
+    kube.add_argument(
+        "--kube-host-path-dir",
+        default=None,
+        help="clusters without a storage provisioner (one node): make a hostPath PersistentVolume per claim in this node directory",
+    )
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` only accepts connections from this machine."""
     if host == "localhost":
@@ -187,8 +223,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def make_runtime(name: str, data_dir: Path, isolation: str, docker_network: str | None) -> Runtime:
-    """The runtime ``--runtime`` names, keeping its data under ``data_dir``; each is imported only when asked for."""
+def make_runtime(
+    name: str, data_dir: Path, isolation: str, docker_network: str | None, options: argparse.Namespace | None = None
+) -> Runtime:
+    """The runtime ``--runtime`` names, keeping its data under ``data_dir``; each is imported only when asked for.
+
+    ``options`` are ``serve``'s parsed arguments, for the kubernetes runtime's.
+    """
+    if name == "kubernetes":
+        return make_kubernetes_runtime(data_dir, options or build_parser().parse_args(["serve"]))
     if name == "docker":
         from .runtimes.docker import DockerRuntime
 
@@ -196,6 +239,25 @@ def make_runtime(name: str, data_dir: Path, isolation: str, docker_network: str 
     from .runtimes.process import ProcessRuntime
 
     return ProcessRuntime(data_dir, isolation)
+
+
+def make_kubernetes_runtime(data_dir: Path, options: argparse.Namespace) -> Runtime:
+    """The kubernetes runtime with ``serve``'s ``--kube-*``, ``--storage-class`` and ``--volume-*`` options."""
+    from .core.quantities import parse_memory_bytes
+    from .runtimes.kubernetes import KubernetesRuntime
+    from .volumes.claims.objects import ClaimSettings
+
+    parse_memory_bytes(options.volume_size)  # a bad quantity is refused now, not at the first volume
+    claims = ClaimSettings(
+        storage_class=options.storage_class,
+        size=options.volume_size,
+        access_mode=options.volume_access_mode,
+        host_path_dir=options.kube_host_path_dir,
+        helper_image=options.kube_helper_image,
+    )
+    return KubernetesRuntime(
+        data_dir, namespace=options.kube_namespace, image_pull_policy=options.kube_image_pull_policy, claims=claims
+    )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -266,10 +328,14 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         print("porter-sandbox: --metrics-interval must be 0 (off) or more seconds", file=sys.stderr)
         return 2
     try:
-        runtime = make_runtime(args.runtime, data_dir, args.isolation, args.docker_network)
+        runtime = make_runtime(args.runtime, data_dir, args.isolation, args.docker_network, args)
     except ImportError as error:
-        print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}", file=sys.stderr)
+        extra = " (pip install 'porter-sandbox[kubernetes]')" if args.runtime == "kubernetes" else ""
+        print(f"porter-sandbox: the {args.runtime} runtime is not available: {error}{extra}", file=sys.stderr)
         return 1
+    except ValueError as error:  # a bad --volume-size
+        print(f"porter-sandbox: --volume-size: {error}", file=sys.stderr)
+        return 2
     runtime.output_limits = OutputLimits(
         exec_answer_bytes=args.max_exec_output,
         exec_log_lines=retention.kept_lines,

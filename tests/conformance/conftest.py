@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from runtime_events import Recorder
 from runtime_kit import Kit, build_runtime
-from runtimes import DOCKER_TEST_IMAGE, require_bwrap, require_docker
+from runtimes import DOCKER_TEST_IMAGE, require_bwrap, require_docker, require_kubernetes
 
 RUNTIMES = [
     pytest.param("process", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("kubernetes", marks=pytest.mark.kubernetes),
 ]
 
 
@@ -35,6 +36,14 @@ def runtime_kind(request: pytest.FixtureRequest) -> Iterator[str]:
         from docker_support import remove_test_containers
 
         remove_test_containers()
+        return
+    if kind == "kubernetes":
+        require_kubernetes()
+        from kube_support import cleanup, ensure_namespace
+
+        ensure_namespace()
+        yield kind
+        cleanup()
         return
     require_bwrap()
     yield kind
@@ -50,7 +59,7 @@ async def kit(runtime_kind: str, tmp_path: Path) -> AsyncIterator[Kit]:
     events = Recorder()
     await runtime.volumes.open()
     await runtime.open(events)
-    image = DOCKER_TEST_IMAGE if runtime_kind == "docker" else "python:3.12-slim"
+    image = "python:3.12-slim" if runtime_kind == "process" else DOCKER_TEST_IMAGE
     opened = Kit(runtime_kind, runtime, events, data_dir, image, dict(RUN_TAG))
     try:
         yield opened

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 async def snapshot_id(kit: Kit) -> AsyncIterator[str]:
     """A fresh snapshot id, whose snapshot is deleted after the test."""
+    if kit.kind == "kubernetes":
+        pytest.skip("the kubernetes runtime takes no snapshots (it declares none; the README says so)")
     assert "filesystem" in kit.runtime.capabilities.snapshot_modes
     snapshot = f"snap-{uuid.uuid4().hex[:12]}"
     yield snapshot

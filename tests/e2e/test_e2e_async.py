@@ -73,14 +73,14 @@ async def test_async_wait_iter_and_counts(async_porter: AsyncPorter, server: Any
     created = [
         await async_porter.sandboxes.create(image=server.image, command=sh("exit 0"), tags=tags) for _ in range(52)
     ]
-    assert (await created[-1].wait("terminal")).phase == "succeeded"
+    assert (await created[-1].wait("terminal", timeout=server.start_timeout)).phase == "succeeded"
     walked = [s.id async for s in async_porter.sandboxes.iter(tags=tags)]
     assert walked == [s.id for s in reversed(created)]
     assert (await async_porter.sandboxes.counts(tags=tags)).total == 52
 
     failing = await async_porter.sandboxes.create(image=server.image, command=sh("exit 2"))
     with pytest.raises(SandboxEndedError) as caught:
-        await failing.wait("succeeded", timeout=60)
+        await failing.wait("succeeded", timeout=server.start_timeout)
     assert caught.value.phase == "failed" and failing.exit_code == 2
 
 
@@ -97,6 +97,9 @@ async def test_fan_out_50_creates_and_execs_concurrently(async_porter: AsyncPort
     async def one(index: int) -> tuple[str, str]:
         sandbox = await async_porter.sandboxes.create(image=server.image, tags={"fan-out": "50"})
         try:
+            # An exec waits for its sandbox to start, up to the client's timeout: wait for it first
+            # where starting 50 takes longer (pods).
+            await sandbox.wait("running", timeout=server.start_timeout)
             result = await sandbox.exec(sh(f"echo {index}"), check=True)
             return sandbox.id, result.stdout
         finally:

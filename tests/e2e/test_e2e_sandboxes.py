@@ -146,13 +146,13 @@ def test_the_context_manager_terminates_on_exit_and_on_exception(porter: Porter,
 
 def test_wait_for_running_then_terminal(porter: Porter, server: Any) -> None:
     quick = porter.sandboxes.create(image=server.image, command=sh("exit 0"))
-    assert quick.wait("terminal", timeout=60).phase == "succeeded"
+    assert quick.wait("terminal", timeout=server.start_timeout).phase == "succeeded"
     assert quick.is_terminal and quick.phase in TERMINAL_PHASES
     assert quick.exit_code == 0 and quick.finished_at is not None
 
     failing = porter.sandboxes.create(image=server.image, command=sh("exit 7"))
     with pytest.raises(SandboxEndedError) as caught:
-        failing.wait("succeeded", timeout=60)
+        failing.wait("succeeded", timeout=server.start_timeout)
     assert caught.value.phase == "failed" and failing.exit_code == 7
 
     with porter.sandboxes.create(image=server.image) as idle:
@@ -238,8 +238,8 @@ def test_list_by_phase_and_creation_window(porter: Porter, server: Any, unique_n
     before = datetime.now(timezone.utc) - timedelta(seconds=5)
     done = porter.sandboxes.create(image=server.image, command=sh("exit 0"), tags=tags)
     with porter.sandboxes.create(image=server.image, tags=tags) as live:
-        done.wait("succeeded")
-        live.wait("running")
+        done.wait("succeeded", timeout=server.start_timeout)
+        live.wait("running", timeout=server.start_timeout)
         assert [s.id for s in porter.sandboxes.list(tags=tags, phase="running")] == [live.id]
         assert {s.id for s in porter.sandboxes.list(tags=tags, phase=["running", "succeeded"])} == {live.id, done.id}
         assert len(porter.sandboxes.list(tags=tags, start_time=before)) == 2

@@ -185,6 +185,9 @@ class Capabilities:
     egress: bool = False
     #: Whether it serves a sandbox's ports (``networking``); without it such a sandbox is refused.
     networking: bool = False
+    #: Whether the main process's stdout and stderr reach ``events.log`` apart. A backend whose log
+    #: merges them (a pod's log on Kubernetes) reports every line of the main process as stdout.
+    separate_main_streams: bool = True
 
 
 class RuntimeUnavailable(Exception):
@@ -210,7 +213,7 @@ class SnapshotFailed(Exception):
 class Runtime(abc.ABC):
     """Runs sandboxes. One instance serves the whole server."""
 
-    #: What ``--runtime`` names: ``process``, ``docker``.
+    #: What ``--runtime`` names: ``process``, ``docker``, ``kubernetes``.
     name: str
     capabilities: Capabilities = Capabilities()
     #: Where this runtime's volumes live; its sandboxes mount them from there.
