@@ -105,6 +105,7 @@ async def test_command_args_env_labels_and_limits(runtime: DockerRuntime, record
         tags={**RUN_TAG, "team": "blue"},
         memory_bytes=64 * 1024 * 1024,
         cpu_millis=500,
+        pids_max=99,
     )
     await runtime.launch(spec)
     await eventually(lambda: len(recorder.lines_of(spec.sandbox_id)) == 2, "the main process's two lines")
@@ -122,6 +123,19 @@ async def test_command_args_env_labels_and_limits(runtime: DockerRuntime, record
     assert inspected["HostConfig"]["Memory"] == 64 * 1024 * 1024
     assert inspected["HostConfig"]["NanoCpus"] == 500_000_000
     assert inspected["HostConfig"]["NetworkMode"] == "none"
+    # Confined: no new privileges, few capabilities, bounded processes, a read-only root.
+    assert inspected["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert inspected["HostConfig"]["CapDrop"] == ["ALL"]
+    assert "SYS_ADMIN" not in inspected["HostConfig"]["CapAdd"] and "MKNOD" not in inspected["HostConfig"]["CapAdd"]
+    assert inspected["HostConfig"]["PidsLimit"] == 99
+    assert inspected["HostConfig"]["ReadonlyRootfs"] is True
+    assert inspected["HostConfig"]["ShmSize"] == 16 * 1024 * 1024
+    writable = await runtime.exec(
+        spec.sandbox_id, ["sh", "-c", "touch /tmp/t /workspace/w /root/r && echo ok"], "w", {}
+    )
+    assert writable.stdout == "ok\n", writable.stderr
+    refused = await runtime.exec(spec.sandbox_id, ["sh", "-c", "touch /etc/x"], "r", {})
+    assert refused.exit_code != 0 and "Read-only" in refused.stderr
 
     output = await runtime.exec(spec.sandbox_id, ["sh", "-c", 'echo "$GREETING $EXTRA"'], "e", {"EXTRA": "world"})
     assert output.stdout == "hello world\n"
@@ -303,3 +317,15 @@ async def test_image_workdir_is_kept_and_workspace_exists(runtime: DockerRuntime
 
 def _run_labels() -> dict[str, str]:
     return {f"porter-sandbox.tag.{key}": value for key, value in RUN_TAG.items()}
+
+
+async def test_a_writable_root_when_the_server_asks_for_one(recorder: Recorder, tmp_path: Path) -> None:
+    writable = DockerRuntime(tmp_path / "data", network="none", read_only_root=False)
+    await writable.open(recorder)
+    try:
+        spec = make_spec()
+        await writable.launch(spec)
+        output = await writable.exec(spec.sandbox_id, ["sh", "-c", "touch /etc/installed && echo ok"], "e", {})
+        assert output.stdout == "ok\n", output.stderr
+    finally:
+        await writable.close(stop_sandboxes=True)
