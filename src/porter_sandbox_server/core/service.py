@@ -481,7 +481,7 @@ class SandboxService:
             image=record.image,
             command=record.command,
             args=record.args,
-            env=cls._environment(record),
+            env=self._environment(record),
             tags=record.tags,
             mounts=tuple(VolumeMount(path, volume_id) for path, volume_id in mounts),
             memory_bytes=memory,
