@@ -267,7 +267,7 @@ def bwrap_launch() -> Iterator[BwrapLaunch | None]:
                     mounts=(),
                     info_fd=info_fd,
                     user_namespace=user_namespace,
-                    tmpfs_bytes=tmpfs_sizes(DEFAULT_MEMORY_BYTES),
+                    shm_bytes=tmpfs_sizes(DEFAULT_MEMORY_BYTES)[1],
                 )
 
             candidate = BwrapLaunch(

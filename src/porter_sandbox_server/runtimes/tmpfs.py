@@ -1,4 +1,9 @@
-"""How large a sandbox's memory-backed directories (``/tmp``, ``/dev/shm``) may grow: one rule for every runtime."""
+"""How large a sandbox's memory-backed directories may grow: one rule for every runtime.
+
+``/dev/shm`` is one on every runtime; ``/tmp`` is one only under a Docker
+container's read-only root (elsewhere it is on disk, in the scratch space or
+the container's writable layer).
+"""
 
 from __future__ import annotations
 

@@ -14,11 +14,11 @@ What it sees: the host's system directories read-only (``/usr`` and its
 fresh ``/proc`` (only the sandbox's own processes) whose ``/proc/sys`` and
 ``/proc/sysrq-trigger`` are read-only; a minimal ``/dev`` (``null``, ``zero``,
 ``random``, ``tty``...: no disk or memory devices, and every mount is
-``nodev``); ``/tmp`` and ``/dev/shm`` as tmpfs of a bounded size (see
-``runtimes.tmpfs``), so filling them is ``ENOSPC`` inside instead of memory the
-kernel must reclaim by killing; a private ``/workspace`` and home (``/root``)
-bound from the sandbox's scratch directory, so every process of the sandbox
-sees the same files. Volumes are bound read-write at their mount paths. Every
+``nodev``); ``/dev/shm`` as a tmpfs a quarter of the sandbox's memory limit
+(see ``runtimes.tmpfs``), so filling it is ``ENOSPC`` inside instead of memory
+the kernel must reclaim by killing; a private ``/tmp``, ``/workspace`` and
+home (``/root``) bound from the sandbox's scratch directory on disk (what a
+snapshot copies), so every process of the sandbox sees the same files. Volumes are bound read-write at their mount paths. Every
 bind is ``nosuid`` and ``nodev``: a setuid file in a volume gives no one its
 owner's rights through a sandbox. Nothing else of the host is there: not
 ``/home``, not the host's ``/root``, not ``/var``, ``/srv`` or ``/work``, and
@@ -104,22 +104,21 @@ def bwrap_argv(
     mounts: Sequence[tuple[str, Path]],
     info_fd: int,
     user_namespace: bool,
-    tmpfs_bytes: tuple[int, int],
+    shm_bytes: int,
     hidden: Sequence[Path] = (),
     passwd: Path | None = None,
     seccomp_fd: int | None = None,
 ) -> list[str]:
     """The ``bwrap`` command line that runs ``agent`` as PID 1 of a sandbox named ``name``.
 
-    ``scratch`` holds the sandbox's ``workspace`` and ``home``; ``mounts`` are
-    ``(mount path, host directory)`` pairs; ``user_namespace`` picks how the
-    sandbox's user is made (``user_args``); ``tmpfs_bytes`` are the sizes of
-    ``/tmp`` and ``/dev/shm``; ``hidden`` are host directories to cover with an
+    ``scratch`` holds the sandbox's ``tmp``, ``workspace`` and ``home``;
+    ``mounts`` are ``(mount path, host directory)`` pairs; ``user_namespace``
+    picks how the sandbox's user is made (``user_args``); ``shm_bytes`` is the
+    size of ``/dev/shm``; ``hidden`` are host directories to cover with an
     empty tmpfs (the server's data directory, when a system directory contains
     it); ``passwd``, a directory holding the ``passwd`` and ``group`` files to
     show in ``/etc``; ``seccomp_fd``, a descriptor to read the filter from.
     """
-    tmp_bytes, shm_bytes = tmpfs_bytes
     argv = [bwrap, *_NAMESPACE_ARGS, *user_args(user_namespace), "--hostname", hostname(name)]
     argv += _system_binds()
     if passwd is not None:
@@ -133,7 +132,7 @@ def bwrap_argv(
     for knob in _READ_ONLY_PROC:
         argv += ["--ro-bind-try", knob, knob]
     argv += ["--dev", "/dev", "--perms", "1777", "--size", str(shm_bytes), "--tmpfs", "/dev/shm"]
-    argv += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+    argv += ["--bind", str(scratch / "tmp"), "/tmp"]
     argv += ["--bind", str(scratch / "workspace"), WORKSPACE, "--bind", str(scratch / "home"), SANDBOX_HOME]
     made: set[str] = set()
     for mount_path, source in mounts:
@@ -226,7 +225,7 @@ async def probe_bwrap(bwrap: str, python: str, *, user_namespace: bool, seccomp:
     argv = [bwrap, *_NAMESPACE_ARGS, *user_args(user_namespace), *_system_binds(), "--proc", "/proc"]
     for knob in _READ_ONLY_PROC:
         argv += ["--ro-bind-try", knob, knob]
-    argv += ["--dev", "/dev", "--perms", "1777", "--size", str(1 << 20), "--tmpfs", "/tmp"]
+    argv += ["--dev", "/dev", "--perms", "1777", "--size", str(1 << 20), "--tmpfs", "/dev/shm"]
     read_fd = -1
     if seccomp is not None:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)

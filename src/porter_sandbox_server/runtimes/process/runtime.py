@@ -34,10 +34,10 @@ as an unprivileged sandbox uid, a non-root server's as its own uid in a user
 namespace per sandbox. Every sandbox process runs under the system-call
 filter of ``seccomp``.
 
-Scratch space: each sandbox's ``workspace`` and ``home`` live in
+Scratch space: each sandbox's ``tmp``, ``workspace`` and ``home`` live in
 ``<data dir>/sandboxes/<id>`` (owned by the sandbox uid), made at launch and
-removed once it ended; its ``/tmp`` and ``/dev/shm`` are tmpfs sized from its
-memory limit (``runtimes.tmpfs``).
+removed once it ended; its ``/dev/shm`` is a tmpfs sized from its memory limit
+(``runtimes.tmpfs``).
 
 Snapshots (``filesystem`` mode): a copy of those three directories in
 ``<data dir>/snapshots/<id>``, taken while the sandbox's freezer cgroup
@@ -397,7 +397,7 @@ class ProcessRuntime(Runtime):
                     mounts=mounts,
                     info_fd=info_w,
                     user_namespace=in_user_namespace,
-                    tmpfs_bytes=tmpfs_sizes(spec.memory_bytes or host_memory_bytes()),
+                    shm_bytes=tmpfs_sizes(spec.memory_bytes or host_memory_bytes())[1],
                     hidden=hidden_dirs([scratch, *(source for _, source in mounts)]),
                     passwd=None if in_user_namespace else self._passwd_dir,
                     seccomp_fd=filter_r if filter_r >= 0 else None,

@@ -1,4 +1,4 @@
-"""A sandbox's scratch space on the host (its private ``workspace`` and ``home``), its ownership, and host limits sandboxes need."""
+"""A sandbox's scratch space on the host (its private ``tmp``, ``workspace`` and ``home``), its ownership, and host limits sandboxes need."""
 
 from __future__ import annotations
 
@@ -36,20 +36,20 @@ def raise_open_files_limit() -> None:
 
 
 def prepare_scratch(scratch: Path, identity: SandboxIdentity | None) -> None:
-    """Make the scratch directories, owned by the sandbox uid (``identity``; None: unisolated).
+    """Make the scratch directories (``tmp`` sticky and world-writable, as a ``/tmp`` is), owned by the
+    sandbox uid (``identity``; None: unisolated, the server's own).
 
-    The scratch directory itself stays the server's (mode 0700): bwrap binds its ``workspace`` and
-    ``home`` and the sandbox sees nothing of the path above them.
+    The scratch directory itself stays the server's (mode 0700): bwrap binds what is in it and the
+    sandbox sees nothing of the path above.
     """
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for name in ("workspace", "home"):
+    for name in ("tmp", "workspace", "home"):
         (scratch / name).mkdir(exist_ok=True)
         if identity is not None:
             identity.own(scratch / name)
+    (scratch / "tmp").chmod(0o1777)
     if identity is None:
-        # Unisolated commands see the host's filesystem: their TMPDIR and `python` live in the scratch dir.
-        (scratch / "tmp").mkdir(exist_ok=True)
-        (scratch / "tmp").chmod(0o1777)
+        # Unisolated commands see the host's filesystem: their `python` lives in the scratch dir.
         python = python_alias_target()
         if python is not None:
             (scratch / "bin").mkdir(exist_ok=True)
