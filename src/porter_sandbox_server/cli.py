@@ -173,9 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"close connections whose request body stops arriving for this long (default {BODY_IDLE_TIMEOUT:g})",
     )
     serve.add_argument(
-        "--docker-writable-root",
+        "--docker-read-only-root",
         action="store_true",
-        help="docker runtime: leave containers' root filesystem writable (for images that install at run time)",
+        help="docker runtime: make containers' root filesystem read-only, with /tmp, /run, /workspace, the "
+        "working directory and /root writable (then no snapshots: a commit would hold nothing)",
     )
     serve.add_argument(
         "--default-memory",
@@ -273,7 +274,7 @@ def make_runtime(
     """The runtime ``--runtime`` names, keeping its data under ``data_dir``; each is imported only when asked for.
 
     ``options`` are ``serve``'s parsed arguments, for each runtime's own (``--kube-*``,
-    ``--docker-writable-root``, ``--max-total-pids``); their defaults when not given.
+    ``--docker-read-only-root``, ``--max-total-pids``); their defaults when not given.
     """
     options = options or build_parser().parse_args(["serve"])
     if name == "kubernetes":
@@ -281,7 +282,7 @@ def make_runtime(
     if name == "docker":
         from .runtimes.docker import DockerRuntime
 
-        return DockerRuntime(data_dir, network=docker_network, read_only_root=not options.docker_writable_root)
+        return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
     from .runtimes.process import ProcessRuntime
 
     return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids)

@@ -123,19 +123,13 @@ async def test_command_args_env_labels_and_limits(runtime: DockerRuntime, record
     assert inspected["HostConfig"]["Memory"] == 64 * 1024 * 1024
     assert inspected["HostConfig"]["NanoCpus"] == 500_000_000
     assert inspected["HostConfig"]["NetworkMode"] == "none"
-    # Confined: no new privileges, few capabilities, bounded processes, a read-only root.
+    # Confined: no new privileges, few capabilities, bounded processes, a sized /dev/shm.
     assert inspected["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
     assert inspected["HostConfig"]["CapDrop"] == ["ALL"]
     assert "SYS_ADMIN" not in inspected["HostConfig"]["CapAdd"] and "MKNOD" not in inspected["HostConfig"]["CapAdd"]
     assert inspected["HostConfig"]["PidsLimit"] == 99
-    assert inspected["HostConfig"]["ReadonlyRootfs"] is True
     assert inspected["HostConfig"]["ShmSize"] == 16 * 1024 * 1024
-    writable = await runtime.exec(
-        spec.sandbox_id, ["sh", "-c", "touch /tmp/t /workspace/w /root/r && echo ok"], "w", {}
-    )
-    assert writable.stdout == "ok\n", writable.stderr
-    refused = await runtime.exec(spec.sandbox_id, ["sh", "-c", "touch /etc/x"], "r", {})
-    assert refused.exit_code != 0 and "Read-only" in refused.stderr
+    assert inspected["HostConfig"]["ReadonlyRootfs"] is False
 
     output = await runtime.exec(spec.sandbox_id, ["sh", "-c", 'echo "$GREETING $EXTRA"'], "e", {"EXTRA": "world"})
     assert output.stdout == "hello world\n"
@@ -319,13 +313,17 @@ def _run_labels() -> dict[str, str]:
     return {f"porter-sandbox.tag.{key}": value for key, value in RUN_TAG.items()}
 
 
-async def test_a_writable_root_when_the_server_asks_for_one(recorder: Recorder, tmp_path: Path) -> None:
-    writable = DockerRuntime(tmp_path / "data", network="none", read_only_root=False)
-    await writable.open(recorder)
+async def test_a_read_only_root_when_the_server_asks_for_one(recorder: Recorder, tmp_path: Path) -> None:
+    read_only = DockerRuntime(tmp_path / "data", network="none", read_only_root=True)
+    assert read_only.capabilities.snapshot_modes == frozenset(), "a commit would hold nothing"
+    await read_only.open(recorder)
     try:
-        spec = make_spec()
-        await writable.launch(spec)
-        output = await writable.exec(spec.sandbox_id, ["sh", "-c", "touch /etc/installed && echo ok"], "e", {})
-        assert output.stdout == "ok\n", output.stderr
+        spec = make_spec(memory_bytes=64 * 1024 * 1024)
+        await read_only.launch(spec)
+        script = "touch /tmp/t /run/r /workspace/w /root/h && echo ok; touch /etc/x"
+        output = await read_only.exec(spec.sandbox_id, ["sh", "-c", script], "e", {})
+        assert output.stdout == "ok\n" and "Read-only" in output.stderr, output
+        full = await read_only.exec(spec.sandbox_id, ["sh", "-c", "dd if=/dev/zero of=/tmp/f bs=1M count=64"], "f", {})
+        assert "No space left" in full.stderr, full  # /tmp is a tmpfs of half the memory limit
     finally:
-        await writable.close(stop_sandboxes=True)
+        await read_only.close(stop_sandboxes=True)

@@ -85,7 +85,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -186,8 +186,8 @@ class DockerRuntime(Runtime):
 
     ``network`` is the network containers join (``--docker-network``); ``None``
     leaves the engine's default. ``docker_host`` overrides ``DOCKER_HOST``.
-    ``read_only_root`` (the default) gives containers a read-only root
-    filesystem with a few writable places (see the module doc).
+    ``read_only_root`` gives containers a read-only root filesystem with a few
+    writable places (see the module doc); such a runtime takes no snapshots.
     """
 
     name = "docker"
@@ -202,13 +202,16 @@ class DockerRuntime(Runtime):
         *,
         docker_host: str | None = None,
         max_workers: int = 64,
-        read_only_root: bool = True,
+        read_only_root: bool = False,
     ) -> None:
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.data_dir = data_dir
         self._owner = ""
         self.network = network
         self.read_only_root = read_only_root
+        if read_only_root:
+            # A commit holds only the container's writable layer, where a read-only root writes nothing.
+            self.capabilities = replace(type(self).capabilities, snapshot_modes=frozenset())
         #: Whether the engine's users were looked at (who container root is on the host).
         self._users_known = False
         self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
