@@ -6,7 +6,7 @@ import os
 import stat
 
 import pytest
-from conftest import Target, run_as, sh
+from redteam import Target, run_as, sh
 
 from porter_sandbox import Porter
 

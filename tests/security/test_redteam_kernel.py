@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import Target, sh
+from redteam import Target, sh
 
 from porter_sandbox import Porter
 

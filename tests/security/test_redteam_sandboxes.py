@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import Target, sh
+from redteam import Target, sh
 
 from porter_sandbox import Porter
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Target, sh
+from redteam import Target, sh
 
 from porter_sandbox import BadRequestError, Porter, SandboxError
 
