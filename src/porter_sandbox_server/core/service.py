@@ -87,6 +87,11 @@ SAVE_RETRY_SECONDS = 1.0
 CLOSE_WAIT_SECONDS = 15.0
 #: How long an exec that found the main process gone waits for the runtime to report its end.
 EXIT_REPORT_WAIT = 2.0
+#: What ended a sandbox, said to an exec that came too late, by termination reason.
+_ENDINGS = {
+    "workload_exited": "its main process ended, and the sandbox with it",
+    "backend_lost": "the runtime lost its main process",
+}
 
 
 def new_id(prefix: str) -> str:
@@ -632,16 +637,14 @@ class SandboxService:
             return f"sandbox {record.id} failed to start (launch_failed: {detail}); fix that and create a new one"
         if record.terminal:
             how = str(record.termination_reason)
-            if record.termination_reason == "workload_exited":
-                how += ": its main process ended, and the sandbox with it"
-            elif record.termination_reason == "backend_lost":
-                how += ": the runtime lost its main process"
             if record.exit_code is not None:
                 how += f", exit code {record.exit_code}"
+            ending = _ENDINGS.get(str(record.termination_reason))
+            why = f": {ending}" if ending else ""
             last = self.store.last_error_line(record.id)
             said = f"; its last error line: {last!r}" if last else ""
             return (
-                f"sandbox {record.id} is {record.phase} ({how}){said}; "
+                f"sandbox {record.id} is {record.phase} ({how}){why}{said}; "
                 "exec needs a running sandbox, so create a new one"
             )
         return f"sandbox {record.id} is {record.phase}, not running"
