@@ -137,7 +137,10 @@ def start_target(kind: str) -> Target:
     if kind == "docker":
         require_docker()
         server = LocalServer(runtime="docker", extra_args=["--docker-network", "none", *LIMITS]).start()
-        return Target(kind, server, DOCKER_TEST_IMAGE, sandbox_uid=0, server_uid=os.geteuid())
+        # Container root is host root, unless the engine remaps users (the server's log says which).
+        remapped = re.search(r"container root is host uid (\d+)", server.log())
+        sandbox_uid = int(remapped.group(1)) if remapped else 0
+        return Target(kind, server, DOCKER_TEST_IMAGE, sandbox_uid=sandbox_uid, server_uid=os.geteuid())
     if not bwrap_available():
         require_bwrap()
     if kind == "process-root":

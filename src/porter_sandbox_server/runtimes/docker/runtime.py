@@ -578,7 +578,8 @@ class DockerRuntime(Runtime):
         except docker.errors.NotFound as error:
             raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
         except docker.errors.APIError as error:
-            if error.status_code == 409:  # not running
+            # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
+            if error.status_code == 409 or "is not running" in _engine_message(error):
                 raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
             raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
