@@ -127,8 +127,10 @@ class _VolumeCleanup:
 
 
 def _sandbox_uid_from_log(server: LocalServer) -> int:
-    match = re.search(r"sandboxes run as host uid (\d+)", server.log())
-    assert match, f"the server's log does not say whose uid sandboxes run as:\n{server.log()}"
+    log = server.log()
+    match = re.search(r"sandboxes run as host uid (\d+)", log)
+    assert match, f"the server's log does not say whose uid sandboxes run as:\n{log}"
+    assert "processes per sandbox" in log and "all sandboxes together at most" in log, log
     return int(match.group(1))
 
 

@@ -627,6 +627,25 @@ async def test_a_sandbox_bubblewrap_refuses_fails_with_its_message(
         assert code != 0 and reason is not None and "porter-test-no-such-dir" in reason
 
 
+async def test_a_sandbox_with_volumes_whose_mount_fails_fails_its_launch(
+    bw: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keep-alive sandbox with volumes runs only once bwrap made its mounts: one it could not make is the
+    launch's failure (launch_failed, with bwrap's word), never a sandbox running without it."""
+    real = process_runtime.bwrap_argv
+
+    def with_a_failing_mount(*args: Any, **kwargs: Any) -> list[str]:
+        argv = real(*args, **kwargs)
+        at = argv.index("--chdir")
+        return [*argv[:at], "--bind", "/porter-test-no-such-volume", "/data/never", *argv[at:]]
+
+    await bw.volume("vol-mounted")
+    monkeypatch.setattr(process_runtime, "bwrap_argv", with_a_failing_mount)
+    with pytest.raises(LaunchFailed, match="porter-test-no-such-volume"):
+        await bw.launch("mount-fails", mounts={"/data": "vol-mounted"})
+    assert "sb-mount-fails" not in bw.events.ends
+
+
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])
 async def test_python_runs_as_images_name_it(isolation: str, tmp_path: Path) -> None:
     """`python` works in a sandbox even on a host that has only `python3`."""

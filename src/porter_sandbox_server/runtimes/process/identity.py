@@ -10,8 +10,8 @@ directory) and mount what it needs; it keeps only ``CAP_SETUID`` and
 ``CAP_SETGID`` for the sandbox's first process, the agent, whose first act is
 to drop every supplementary group and become the sandbox uid and gid (which
 also empties its capabilities and makes it non-dumpable, so code in the
-sandbox cannot ptrace it). The server checks the agent's uid before it sends
-it anything. For the host's kernel every sandbox process is then a plain
+sandbox cannot ptrace it). The server checks the agent's uid before it has
+it start anything. For the host's kernel every sandbox process is then a plain
 user: ``/proc/sys``, ``/proc/sysrq-trigger`` and the other root-only knobs
 refuse it, and a file it makes setuid in a volume is setuid to the sandbox
 uid, never to root. Inside, ``id`` says ``sandbox`` (a ``passwd`` entry the

@@ -461,6 +461,8 @@ class ProcessRuntime(Runtime):
                     raise LaunchFailed(await self._refusal(sandbox))
             else:
                 agent_pid = process.pid
+            # Here every namespace of the sandbox exists and PID 1's host pid is known, while bwrap may
+            # still be mounting: the place to act on those namespaces from outside.
             if cgroup is not None:
                 # Before the agent starts anything: what it starts inherits the cgroups.
                 try:
