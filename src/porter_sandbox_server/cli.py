@@ -347,7 +347,7 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
     data_dir: Path = (args.data_dir or default_data_dir()).resolve()
     lock = DataDirLock(data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the server's alone (see secure_data_dir)
         lock.acquire()
     except DataDirInUse as error:
         print(f"porter-sandbox: {error}", file=sys.stderr)
