@@ -113,7 +113,7 @@ def test_what_the_api_writes_in_a_volume_belongs_to_the_sandboxes_uid(tmp_path: 
     asyncio.run(volumes.create("vol-1"))
     root = volumes.host_path("vol-1")
     assert (root.stat().st_uid, root.stat().st_gid) == owner
-    write_file(root, "/made/here/file.txt", [b"data"], owner)
+    write_file(root, "/made/here/file.txt", [b"data"], volumes.staging, owner)
     for path in (root / "made", root / "made" / "here", root / "made" / "here" / "file.txt"):
         assert (path.lstat().st_uid, path.lstat().st_gid) == owner, path
 
