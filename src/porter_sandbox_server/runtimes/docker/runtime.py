@@ -681,7 +681,15 @@ class DockerRuntime(Runtime):
 
     def _oom_killed(self, container_id: str, since: float) -> bool:
         # The engine sets State.OOMKilled only when the main process dies; an
-        # exec's process killed for memory shows up as an "oom" event instead.
+        # exec's process killed for memory shows up as an "oom" event instead,
+        # which a busy engine records a moment after the exec's stream ended.
+        for _ in range(5):  # (an exec killed otherwise waits this half second more for its answer)
+            if self._oom_event(container_id, since):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _oom_event(self, container_id: str, since: float) -> bool:
         try:
             events = self._api.events(
                 since=int(since) - 1,
