@@ -248,13 +248,27 @@ def bwrap_launch() -> Iterator[BwrapLaunch | None]:
         launch = BwrapLaunch([path, *SIMPLE_BWRAP, "true"], None, (), "`bwrap … true`, bare")
         python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
         try:
+            from porter_sandbox_server.core.limits import DEFAULT_MEMORY_BYTES
             from porter_sandbox_server.runtimes.process import bwrap
+            from porter_sandbox_server.runtimes.process.identity import SandboxIdentity
+            from porter_sandbox_server.runtimes.tmpfs import tmpfs_sizes
 
             for name in ("tmp", "workspace", "home"):
                 (work_dir / name).mkdir()
+            # As the runtime runs a sandbox of the default size (without its passwd entry and filter).
+            user_namespace = SandboxIdentity.for_this_server().is_server_uid
 
             def runtime_argv(agent: list[str]) -> list[str]:
-                return bwrap.bwrap_argv(path, "bench", agent, scratch=work_dir, mounts=(), info_fd=info_fd)
+                return bwrap.bwrap_argv(
+                    path,
+                    "bench",
+                    agent,
+                    scratch=work_dir,
+                    mounts=(),
+                    info_fd=info_fd,
+                    user_namespace=user_namespace,
+                    shm_bytes=tmpfs_sizes(DEFAULT_MEMORY_BYTES)[1],
+                )
 
             candidate = BwrapLaunch(
                 runtime_argv(["true"]),

@@ -141,6 +141,17 @@ class LocalServer:
         """
         if self.process is not None and self.process.poll() is None:
             return self
+        env = dict(os.environ)
+        env.pop("PORTER_SANDBOX_SERVER_API_KEY", None)
+        if self.api_key is not None:
+            env["PORTER_SANDBOX_SERVER_API_KEY"] = self.api_key
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=log, env=env)
+        self.url = self._wait_for_url(self.process)
+        return self
+
+    def _command(self) -> list[str]:
+        """The ``serve`` command line this server runs."""
         argv = [
             sys.executable,
             "-m",
@@ -158,14 +169,7 @@ class LocalServer:
         ]
         if self.runtime == "process":
             argv += ["--isolation", self.isolation]
-        env = dict(os.environ)
-        env.pop("PORTER_SANDBOX_SERVER_API_KEY", None)
-        if self.api_key is not None:
-            env["PORTER_SANDBOX_SERVER_API_KEY"] = self.api_key
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=env)
-        self.url = self._wait_for_url(self.process)
-        return self
+        return argv
 
     def _wait_for_url(self, process: subprocess.Popen[bytes]) -> str:
         assert process.stdout is not None

@@ -43,6 +43,7 @@ from typing import Any
 import uvicorn
 
 from .core.env_groups import EnvGroupError, EnvGroups
+from .core.limits import DEFAULT_MAX_PIDS, DEFAULT_MEMORY_BYTES, SandboxLimits
 from .core.logs import LogRetention
 from .core.metrics import DEFAULT_INTERVAL
 from .core.quantities import QuantityError, parse_memory_bytes
@@ -72,6 +73,23 @@ def default_data_dir() -> Path:
     """Where the server keeps its data unless told: ``$XDG_DATA_HOME/porter-sandbox``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "porter-sandbox"
+
+
+def memory_limit(text: str) -> int | None:
+    """``--default-memory``: a Kubernetes quantity, or ``none`` for no limit."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return parse_memory_bytes(text)
+    except QuantityError as error:
+        raise argparse.ArgumentTypeError(f"{error}, or none") from None
+
+
+def process_count(text: str) -> int:
+    """``--max-pids`` and ``--max-total-pids``: a whole number of processes, at least 8."""
+    if not text.strip().isdigit() or int(text) < 8:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes of at least 8")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +172,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"close connections whose request body stops arriving for this long (default {BODY_IDLE_TIMEOUT:g})",
     )
+    serve.add_argument(
+        "--docker-read-only-root",
+        action="store_true",
+        help="docker runtime: make containers' root filesystem read-only, with /tmp, /run, /workspace, the "
+        "working directory and /root writable (then no snapshots: a commit would hold nothing)",
+    )
+    serve.add_argument(
+        "--default-memory",
+        type=memory_limit,
+        default=DEFAULT_MEMORY_BYTES,
+        metavar="QUANTITY",
+        help="memory of a sandbox whose request names none, such as 512Mi or 2Gi; none for no limit (default 1Gi)",
+    )
+    serve.add_argument(
+        "--max-pids",
+        type=process_count,
+        default=DEFAULT_MAX_PIDS,
+        metavar="N",
+        help=f"processes (and threads) of one sandbox at once (default {DEFAULT_MAX_PIDS})",
+    )
+    serve.add_argument(
+        "--max-total-pids",
+        type=process_count,
+        default=None,
+        metavar="N",
+        help="process runtime: processes of all sandboxes together (default: half of what the host's kernel allows)",
+    )
     add_kubernetes_arguments(serve)
     return parser
 
@@ -228,17 +273,19 @@ def make_runtime(
 ) -> Runtime:
     """The runtime ``--runtime`` names, keeping its data under ``data_dir``; each is imported only when asked for.
 
-    ``options`` are ``serve``'s parsed arguments, for the kubernetes runtime's.
+    ``options`` are ``serve``'s parsed arguments, for each runtime's own (``--kube-*``,
+    ``--docker-read-only-root``, ``--max-total-pids``); their defaults when not given.
     """
+    options = options or build_parser().parse_args(["serve"])
     if name == "kubernetes":
-        return make_kubernetes_runtime(data_dir, options or build_parser().parse_args(["serve"]))
+        return make_kubernetes_runtime(data_dir, options)
     if name == "docker":
         from .runtimes.docker import DockerRuntime
 
-        return DockerRuntime(data_dir, network=docker_network)
+        return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
     from .runtimes.process import ProcessRuntime
 
-    return ProcessRuntime(data_dir, isolation)
+    return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids)
 
 
 def make_kubernetes_runtime(data_dir: Path, options: argparse.Namespace) -> Runtime:
@@ -300,7 +347,7 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
     data_dir: Path = (args.data_dir or default_data_dir()).resolve()
     lock = DataDirLock(data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the server's alone (see secure_data_dir)
         lock.acquire()
     except DataDirInUse as error:
         print(f"porter-sandbox: {error}", file=sys.stderr)
@@ -348,6 +395,7 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         env_groups=env_groups,
         metrics_interval=args.metrics_interval,
         log_retention=retention,
+        limits=SandboxLimits(default_memory_bytes=args.default_memory, max_pids=args.max_pids),
     )
     try:
         await service.start()

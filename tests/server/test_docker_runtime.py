@@ -105,6 +105,7 @@ async def test_command_args_env_labels_and_limits(runtime: DockerRuntime, record
         tags={**RUN_TAG, "team": "blue"},
         memory_bytes=64 * 1024 * 1024,
         cpu_millis=500,
+        pids_max=99,
     )
     await runtime.launch(spec)
     await eventually(lambda: len(recorder.lines_of(spec.sandbox_id)) == 2, "the main process's two lines")
@@ -122,6 +123,13 @@ async def test_command_args_env_labels_and_limits(runtime: DockerRuntime, record
     assert inspected["HostConfig"]["Memory"] == 64 * 1024 * 1024
     assert inspected["HostConfig"]["NanoCpus"] == 500_000_000
     assert inspected["HostConfig"]["NetworkMode"] == "none"
+    # Confined: no new privileges, few capabilities, bounded processes, a sized /dev/shm.
+    assert inspected["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert inspected["HostConfig"]["CapDrop"] == ["ALL"]
+    assert "SYS_ADMIN" not in inspected["HostConfig"]["CapAdd"] and "MKNOD" not in inspected["HostConfig"]["CapAdd"]
+    assert inspected["HostConfig"]["PidsLimit"] == 99
+    assert inspected["HostConfig"]["ShmSize"] == 16 * 1024 * 1024
+    assert inspected["HostConfig"]["ReadonlyRootfs"] is False
 
     output = await runtime.exec(spec.sandbox_id, ["sh", "-c", 'echo "$GREETING $EXTRA"'], "e", {"EXTRA": "world"})
     assert output.stdout == "hello world\n"
@@ -303,3 +311,19 @@ async def test_image_workdir_is_kept_and_workspace_exists(runtime: DockerRuntime
 
 def _run_labels() -> dict[str, str]:
     return {f"porter-sandbox.tag.{key}": value for key, value in RUN_TAG.items()}
+
+
+async def test_a_read_only_root_when_the_server_asks_for_one(recorder: Recorder, tmp_path: Path) -> None:
+    read_only = DockerRuntime(tmp_path / "data", network="none", read_only_root=True)
+    assert read_only.capabilities.snapshot_modes == frozenset(), "a commit would hold nothing"
+    await read_only.open(recorder)
+    try:
+        spec = make_spec(memory_bytes=64 * 1024 * 1024)
+        await read_only.launch(spec)
+        script = "touch /tmp/t /run/r /workspace/w /root/h && echo ok; touch /etc/x"
+        output = await read_only.exec(spec.sandbox_id, ["sh", "-c", script], "e", {})
+        assert output.stdout == "ok\n" and "Read-only" in output.stderr, output
+        full = await read_only.exec(spec.sandbox_id, ["sh", "-c", "dd if=/dev/zero of=/tmp/f bs=1M count=64"], "f", {})
+        assert "No space left" in full.stderr, full  # /tmp is a tmpfs of half the memory limit
+    finally:
+        await read_only.close(stop_sandboxes=True)

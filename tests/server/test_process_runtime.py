@@ -135,10 +135,13 @@ async def test_files_one_exec_writes_are_seen_by_the_next_and_by_the_main_proces
     sid = await bw.launch("files", ["sh", "-c", wait_then_show])
     await bw.sh(sid, "echo from-tmp > /tmp/note && echo from-home > ~/.profile-note")
     assert (await bw.sh(sid, "cat /tmp/note ~/.profile-note"))[0] == "from-tmp\nfrom-home\n"
-    # The writable areas live in the sandbox's scratch directory on the host while it runs.
+    # The writable areas live in the sandbox's scratch directory on the host while it runs, owned by
+    # the sandbox's host uid.
     scratch = bw.scratch(sid)
     assert (scratch / "tmp" / "note").read_text() == "from-tmp\n"
     assert (scratch / "home" / ".profile-note").read_text() == "from-home\n"
+    assert bw.runtime.identity is not None
+    assert (scratch / "home" / ".profile-note").stat().st_uid == bw.runtime.identity.uid
     await bw.sh(sid, "echo from-workspace > /workspace/go")
     assert await bw.events.wait_exit(sid) == (0, None)
     assert bw.events.of(sid, "", "stdout") == ["from-workspace", "from-tmp", "from-home"]
@@ -591,20 +594,12 @@ def test_the_runtime_works_on_uvloop_as_the_server_runs_it(isolation: str, tmp_p
     uvloop.run(uvloop_scenario(isolation, tmp_path))
 
 
-async def test_a_fork_bomb_meets_the_sandboxs_pids_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    require_bwrap()
-    monkeypatch.setattr(process_runtime, "SANDBOX_PIDS_MAX", 16)
-    harness = await open_harness("bwrap", tmp_path)
-    try:
-        cgroups = harness.runtime._cgroups
-        if cgroups is None or cgroups.pids is None:
-            pytest.skip("this host lets the server create no pids cgroup")
-        sid = await harness.launch("forks")
-        _, err, _ = await harness.sh(sid, "for i in $(seq 40); do sleep 30 & done; echo spawned")
-        assert "fork" in err.lower(), err
-        assert (await harness.sh(sid, "echo alive"))[0] == "alive\n"
-    finally:
-        await harness.runtime.close(stop_sandboxes=True)
+async def test_a_fork_bomb_meets_the_sandboxs_pids_limit(bw: Harness) -> None:
+    spec = dataclasses.replace(bw.spec("forks"), pids_max=16)
+    await bw.runtime.launch(spec)
+    _, err, _ = await bw.sh(spec.sandbox_id, "for i in $(seq 40); do sleep 30 & done; echo spawned")
+    assert "fork" in err.lower(), err
+    assert (await bw.sh(spec.sandbox_id, "echo alive"))[0] == "alive\n"
 
 
 async def test_a_sandbox_bubblewrap_refuses_fails_with_its_message(
@@ -630,6 +625,25 @@ async def test_a_sandbox_bubblewrap_refuses_fails_with_its_message(
     else:
         code, reason = await bw.events.wait_exit("sb-refused-idle")
         assert code != 0 and reason is not None and "porter-test-no-such-dir" in reason
+
+
+async def test_a_sandbox_with_volumes_whose_mount_fails_fails_its_launch(
+    bw: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keep-alive sandbox with volumes runs only once bwrap made its mounts: one it could not make is the
+    launch's failure (launch_failed, with bwrap's word), never a sandbox running without it."""
+    real = process_runtime.bwrap_argv
+
+    def with_a_failing_mount(*args: Any, **kwargs: Any) -> list[str]:
+        argv = real(*args, **kwargs)
+        at = argv.index("--chdir")
+        return [*argv[:at], "--bind", "/porter-test-no-such-volume", "/data/never", *argv[at:]]
+
+    await bw.volume("vol-mounted")
+    monkeypatch.setattr(process_runtime, "bwrap_argv", with_a_failing_mount)
+    with pytest.raises(LaunchFailed, match="porter-test-no-such-volume"):
+        await bw.launch("mount-fails", mounts={"/data": "vol-mounted"})
+    assert "sb-mount-fails" not in bw.events.ends
 
 
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])

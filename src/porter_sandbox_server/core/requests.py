@@ -2,9 +2,9 @@
 
 The HTTP layer has already checked each body against ``openapi.yaml`` (types,
 required fields, patterns); what is checked here are the rules a schema does
-not say well: names are DNS labels, mount paths are absolute directories,
-quantities are in range, and no argument or variable holds a NUL byte (no
-program can receive one).
+not say well: names are DNS labels, mount paths are plain absolute
+directories none of which lies inside another, quantities are in range,
+and no argument or variable holds a NUL byte (no program can receive one).
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ def _shown(text: str, most: int = 60) -> str:
 
 
 def check_mount_path(mount_path: str) -> None:
-    """Raise ``BadRequest`` unless ``mount_path`` is an absolute directory other than ``/``, without ``..``."""
+    """Raise ``BadRequest`` unless ``mount_path`` is a plain absolute directory path other than ``/``.
+
+    Plain: no ``..``, ``.``, empty component or trailing slash, so that one path has one spelling
+    and ``check_mounts`` can compare paths as they are written.
+    """
     if not mount_path.startswith("/"):
         raise errors.BadRequest(
             f"volume_mounts: mount path {mount_path!r} is relative; use an absolute path such as /data"
@@ -87,6 +91,30 @@ def check_mount_path(mount_path: str) -> None:
         raise errors.BadRequest(
             f"volume_mounts: mount path {mount_path!r} is not allowed; use an absolute directory such as /data"
         )
+    parts = mount_path.split("/")[1:]
+    if any(part in ("", ".") for part in parts):
+        plain = "/" + "/".join(part for part in parts if part not in ("", "."))
+        raise errors.BadRequest(
+            f"volume_mounts: mount path {mount_path!r} is not a plain path; write it as {plain!r} "
+            "(no '.', no empty component, no trailing slash)"
+        )
+
+
+def check_mounts(mount_paths: Sequence[str]) -> None:
+    """Raise ``BadRequest`` when one mount path lies inside another.
+
+    A volume mounted inside another (``/data/sub/x`` inside ``/data``) would be reached through the
+    outer volume's directories, where any sandbox mounting that volume may have planted a symbolic
+    link that leads elsewhere on the host.
+    """
+    for inner in mount_paths:
+        for outer in mount_paths:
+            if inner != outer and inner.startswith(outer + "/"):
+                raise errors.BadRequest(
+                    f"volume_mounts: {inner} lies inside {outer}, another mount of this sandbox; a volume cannot be "
+                    f"mounted inside another (a link planted in the outer volume could redirect it): mount them side "
+                    f"by side, such as {outer} and /{inner.strip('/').replace('/', '-')}"
+                )
 
 
 @dataclass(frozen=True)
@@ -124,6 +152,7 @@ class SandboxRequest:
             check_name(self.name, "sandbox")
         for mount_path in self.volume_mounts or {}:
             check_mount_path(mount_path)
+        check_mounts(list(self.volume_mounts or {}))
         check_argv(self.command or [], "command")
         check_argv(self.args or [], "args")
         check_env(self.env or {})

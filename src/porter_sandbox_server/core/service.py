@@ -59,6 +59,7 @@ from ..store import TERMINAL_PHASES, LogPage, NameTaken, SandboxFilter, SandboxR
 from ..volumes.base import FileReader, FileWriter, Listing, VolumeBackend
 from .counts import DEFAULT_WINDOW, buckets_for
 from .env_groups import EnvGroups
+from .limits import SandboxLimits
 from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
 from .requests import SandboxRequest, VolumeRequest, check_argv, check_env
@@ -84,6 +85,13 @@ MIN_FREE_BYTES = 64 * 1024 * 1024
 SAVE_RETRY_SECONDS = 1.0
 #: How long shutting down waits for launches under way.
 CLOSE_WAIT_SECONDS = 15.0
+#: How long an exec that found the main process gone waits for the runtime to report its end.
+EXIT_REPORT_WAIT = 2.0
+#: What ended a sandbox, said to an exec that came too late, by termination reason.
+_ENDINGS = {
+    "workload_exited": "its main process ended, and the sandbox with it",
+    "backend_lost": "the runtime lost its main process",
+}
 
 
 def new_id(prefix: str) -> str:
@@ -147,6 +155,8 @@ class _Live:
 
     record: SandboxRecord
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once it reached a terminal phase.
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
     launch_error: str | None = None
     #: An exit the runtime reported before ``launch`` returned.
     early_exit: SandboxExit | None = None
@@ -155,7 +165,11 @@ class _Live:
 
 
 class SandboxService:
-    """The Sandbox API's rules over a store, a runtime and its volume backend."""
+    """The Sandbox API's rules over a store, a runtime and its volume backend.
+
+    ``limits`` are what a sandbox gets when its request names none (``serve --default-memory``,
+    ``--max-pids``).
+    """
 
     def __init__(
         self,
@@ -168,11 +182,13 @@ class SandboxService:
         metrics_interval: float = DEFAULT_INTERVAL,
         log_retention: LogRetention | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
+        limits: SandboxLimits | None = None,
     ) -> None:
         self.data_dir = data_dir
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
         self.default_ttl_seconds = default_ttl_seconds
         self.runtime = runtime
+        self.limits = limits or SandboxLimits()
         self.volumes: VolumeBackend = runtime.volumes
         self.clock: Clock = clock or LoopClock()
         self.env_groups = env_groups or EnvGroups()
@@ -205,7 +221,7 @@ class SandboxService:
         """
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(self.data_dir)
         self._store = Store(self.data_dir / "porter-sandbox.db")
         self._logs = LogBook(self._store, self.clock, self.log_retention)
         await self.volumes.open()
@@ -461,21 +477,21 @@ class SandboxService:
         """The sandbox's env, over what every sandbox gets unless it says otherwise."""
         return {**SANDBOX_ENV_DEFAULTS, **record.env}
 
-    @classmethod
-    def _launch_spec(cls, record: SandboxRecord) -> LaunchSpec:
-        # Parents before children, so a volume at /data/x lands inside one at /data.
-        mounts = sorted(record.volume_mounts.items(), key=lambda item: (item[0].count("/"), item[0]))
+    def _launch_spec(self, record: SandboxRecord) -> LaunchSpec:
+        mounts = sorted(record.volume_mounts.items())
+        memory = record.memory_bytes if record.memory_bytes is not None else self.limits.default_memory_bytes
         return LaunchSpec(
             sandbox_id=record.id,
             name=record.name,
             image=record.image,
             command=record.command,
             args=record.args,
-            env=cls._environment(record),
+            env=self._environment(record),
             tags=record.tags,
             mounts=tuple(VolumeMount(path, volume_id) for path, volume_id in mounts),
-            memory_bytes=record.memory_bytes,
+            memory_bytes=memory,
             cpu_millis=record.cpu_millis,
+            pids_max=self.limits.max_pids,
         )
 
     async def _launch(self, entry: _Live) -> None:
@@ -531,6 +547,7 @@ class SandboxService:
         self._save(record)
         self._untrack(record.id)
         entry.started.set()
+        entry.ended.set()
         self.logbook.flush()
 
     def get_record(self, sandbox_id: str) -> SandboxRecord:
@@ -594,8 +611,18 @@ class SandboxService:
         exec_id = new_id("ex")
         try:
             output = await self.runtime.exec(sandbox_id, list(command), exec_id, self._environment(record))
-        except SandboxGone:
-            raise errors.Conflict(self._not_running_message(self.get_record(sandbox_id), None)) from None
+        except SandboxGone as gone:
+            # The runtime saw the sandbox end before its end was reported: wait for the report, so the
+            # answer says how it ended rather than that a running sandbox is not running.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(entry.ended.wait(), EXIT_REPORT_WAIT)
+            record = self.get_record(sandbox_id)
+            if not record.terminal:
+                raise errors.Conflict(
+                    f"sandbox {sandbox_id} is no longer running: its main process ended ({gone}) and its end is "
+                    "being recorded; exec needs a running sandbox, so see its logs and create a new one"
+                ) from None
+            raise errors.Conflict(self._not_running_message(record, entry.launch_error)) from None
         except CommandRefused as error:
             raise errors.BadRequest(str(error)) from None
         except RuntimeUnavailable as error:
@@ -612,10 +639,12 @@ class SandboxService:
             how = str(record.termination_reason)
             if record.exit_code is not None:
                 how += f", exit code {record.exit_code}"
+            ending = _ENDINGS.get(str(record.termination_reason))
+            why = f": {ending}" if ending else ""
             last = self.store.last_error_line(record.id)
             said = f"; its last error line: {last!r}" if last else ""
             return (
-                f"sandbox {record.id} is {record.phase} ({how}){said}; "
+                f"sandbox {record.id} is {record.phase} ({how}){why}{said}; "
                 "exec needs a running sandbox, so create a new one"
             )
         return f"sandbox {record.id} is {record.phase}, not running"
@@ -774,3 +803,19 @@ class SandboxService:
         """Move a file or directory inside the volume."""
         self.get_volume_record(volume_id)
         await self.volumes.move(volume_id, source, destination)
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Make the data directory (if needed) and keep it mode 0700: only the server's user may enter it.
+
+    Volumes and sandbox scratch space below it hold files that sandboxes made, setuid ones
+    included; no other local user may reach them. A directory an older server left wider is
+    narrowed, and the log says so.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = data_dir.stat().st_mode & 0o7777
+    if mode != 0o700:
+        data_dir.chmod(0o700)
+        logger.warning(
+            "the data directory %s was mode %o; it is 0700 now (only the server's user may enter it)", data_dir, mode
+        )

@@ -65,12 +65,14 @@ class LaunchSpec:
     args: Sequence[str] | None
     env: Mapping[str, str]
     tags: Mapping[str, str]
-    #: The volumes to mount, parents before children (``/data`` before ``/data/x``).
+    #: The volumes to mount; none lies inside another (the service refuses ``/data`` with ``/data/x``).
     mounts: Sequence[VolumeMount] = ()
     memory_bytes: int | None = None
     cpu_millis: int | None = None
     #: Start from this snapshot's files (one this runtime took) instead of a fresh ``image``.
     snapshot_id: str | None = None
+    #: At most this many processes (and threads) at once in the sandbox; None: the runtime's default.
+    pids_max: int | None = None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ A sandbox's container:
   not given);
 - bind-mounts each volume's directory at its mount path, so what the sandbox
   writes there is the volume's files;
-- has ``memory`` as its memory limit (with no swap beyond it) and ``cpu`` as
-  its CPU quota;
+- has ``memory`` as its memory limit (with no swap beyond it), ``cpu`` as
+  its CPU quota, and ``pids_max`` as its process limit;
 - works in ``/workspace`` unless the image names its own working directory
   (the engine creates it; ``/workspace`` exists either way);
 - is removed on ``stop``, and once it has ended by itself and its exit has been
@@ -32,6 +32,21 @@ main process when the engine runs on this host (a few file reads). With an
 engine elsewhere, from the engine's one-shot stats instead, which wait for
 its once-a-second collection (in a pool of their own, so sampling never holds
 up launches and execs).
+
+What a container may do (``hardening``): ``no-new-privileges`` (setuid and
+file capabilities are inert, in volumes too), every capability dropped but
+those a normal image's root uses on its own files (``CAPABILITIES``: no
+``MKNOD``, ``NET_RAW``, ``SYS_CHROOT``, ``SETFCAP``...), the engine's default
+seccomp profile and read-only ``/proc/sys``, a process limit and a sized
+``/dev/shm``. With ``--docker-read-only-root`` its root filesystem is
+read-only too: then ``/tmp`` (a tmpfs sized from its memory), ``/run``,
+``/workspace``, the image's working directory and root's home are the
+writable places, the last three as anonymous volumes on disk that go with
+the container; a commit would hold none of that, so such a server takes no
+snapshots. Who container root is on the host is the engine's business: host
+root, unless the engine remaps users (``--userns-remap``) or is rootless.
+``open`` says which in the log, and when the engine remaps, volumes are given
+to the remapped root so that sandboxes can write them.
 
 The idle keep-alive: a sandbox created without ``command`` stays ``running``
 so it can be exec'd into, unless its image has a real program of its own to
@@ -70,7 +85,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -80,7 +95,7 @@ import requests.exceptions
 from docker.types.daemon import CancellableStream
 from docker.utils import kwargs_from_env, parse_repository_tag
 
-from ...volumes.hostdir import HostDirVolumes
+from ...volumes.hostdir import FileOwner, HostDirVolumes
 from ..base import (
     Capabilities,
     ExecOutput,
@@ -101,6 +116,7 @@ from ..cgroup_usage import CgroupUsage, network_bytes
 from ..lines import LineSplitter
 from ..output import CappedOutput, LogBudget
 from . import snapshots
+from .hardening import engine_users, hardening
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
 from .streams import HijackedStream, close_stream, frames, split_timestamp
 
@@ -170,6 +186,8 @@ class DockerRuntime(Runtime):
 
     ``network`` is the network containers join (``--docker-network``); ``None``
     leaves the engine's default. ``docker_host`` overrides ``DOCKER_HOST``.
+    ``read_only_root`` gives containers a read-only root filesystem with a few
+    writable places (see the module doc); such a runtime takes no snapshots.
     """
 
     name = "docker"
@@ -184,11 +202,18 @@ class DockerRuntime(Runtime):
         *,
         docker_host: str | None = None,
         max_workers: int = 64,
+        read_only_root: bool = False,
     ) -> None:
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.data_dir = data_dir
         self._owner = ""
         self.network = network
+        self.read_only_root = read_only_root
+        if read_only_root:
+            # A commit holds only the container's writable layer, where a read-only root writes nothing.
+            self.capabilities = replace(type(self).capabilities, snapshot_modes=frozenset())
+        #: Whether the engine's users were looked at (who container root is on the host).
+        self._users_known = False
         self.base_url = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         #: Why DOCKER_HOST (or the TLS settings beside it) cannot be used at all; ``open`` refuses then.
         self._config_error: str | None = None
@@ -281,6 +306,8 @@ class DockerRuntime(Runtime):
         reason = await self.readiness()
         if reason is None:
             logger.info("docker runtime: engine at %s answers", self.base_url)
+            with contextlib.suppress(RuntimeUnavailable):
+                await self._call(self._learn_engine_users)
         else:
             logger.warning("docker runtime: %s", reason)
 
@@ -420,8 +447,23 @@ class DockerRuntime(Runtime):
             raise LaunchFailed(f"pulling the image {image} failed: {_engine_message(error)}") from error
         logger.info("docker runtime: pulled %s", image)
 
+    def _learn_engine_users(self) -> None:
+        """Look once at who container root is on the host; say it in the log; give volumes to a remapped root."""
+        if self._users_known:
+            return
+        try:
+            info = self._api.info()
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+        self._users_known = True
+        users = engine_users(info)
+        if users.remapped_root is not None:
+            self.volumes.claim(FileOwner(*users.remapped_root))
+        (logger.info if users.safe else logger.warning)("docker runtime: %s", users.describe())
+
     def _launch(self, spec: LaunchSpec) -> _Container:
         try:
+            self._learn_engine_users()
             return self._create_and_start(spec)
         except (LaunchFailed, RuntimeUnavailable):
             raise
@@ -473,6 +515,7 @@ class DockerRuntime(Runtime):
             # The same as the memory limit: no swap beyond it, so a process over it is killed.
             memswap_limit=spec.memory_bytes,
             nano_cpus=spec.cpu_millis * 1_000_000 if spec.cpu_millis else None,
+            **hardening(spec, config, working_dir, read_only_root=self.read_only_root),
         )
         created = cast(
             "dict[str, Any]",
@@ -490,7 +533,8 @@ class DockerRuntime(Runtime):
         container_id = str(created["Id"])
         entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes, snapshot_image)
         try:
-            if working_dir != WORKSPACE:
+            if working_dir != WORKSPACE and not self.read_only_root:
+                # (A read-only root has /workspace as a volume of its own.)
                 self._api.put_archive(container_id, "/", workspace_archive())
             self._api.start(container_id)
         except BaseException:
@@ -534,7 +578,8 @@ class DockerRuntime(Runtime):
         except docker.errors.NotFound as error:
             raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
         except docker.errors.APIError as error:
-            if error.status_code == 409:  # not running
+            # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
+            if error.status_code == 409 or "is not running" in _engine_message(error):
                 raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
             raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
@@ -636,7 +681,15 @@ class DockerRuntime(Runtime):
 
     def _oom_killed(self, container_id: str, since: float) -> bool:
         # The engine sets State.OOMKilled only when the main process dies; an
-        # exec's process killed for memory shows up as an "oom" event instead.
+        # exec's process killed for memory shows up as an "oom" event instead,
+        # which a busy engine records a moment after the exec's stream ended.
+        for _ in range(5):  # (an exec killed otherwise waits this half second more for its answer)
+            if self._oom_event(container_id, since):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _oom_event(self, container_id: str, since: float) -> bool:
         try:
             events = self._api.events(
                 since=int(since) - 1,

@@ -10,7 +10,18 @@ only built-in modules, which import in no time (``_socket``, ``_signal``,
 newer: it needs ``os.posix_spawn``).
 
 It talks to the server over one ``SOCK_SEQPACKET`` socket (its file
-descriptor number is ``argv[1]``) in the messages of ``protocol``.
+descriptor number is ``argv[1]``) in the messages of ``protocol``. Its other
+arguments: ``bwrap`` or ``none`` (isolated or not), ``UID:GID`` to become
+before anything else (a root server's sandbox uid; ``-`` for none), and the
+process limit to set on itself and so on everything it starts (``RLIMIT_NPROC``;
+0 for none).
+
+Before it serves, it drops every supplementary group and becomes ``UID:GID``
+(it holds ``CAP_SETUID``/``CAP_SETGID`` only for this, and the change empties
+its capabilities and makes it non-dumpable), then lowers ``RLIMIT_NPROC``,
+soft and hard. Every process it starts has ``oom_score_adj`` 1000, its own
+stays as it was: when the sandbox runs out of memory the kernel kills the
+workload, never PID 1 first.
 
 A process spawned here reads ``/dev/null`` and writes straight into the
 server's pipes, so output never passes through the agent. When the server's
@@ -49,11 +60,57 @@ def find_program(name: str, env: dict[str, str]) -> str | None:
     return None
 
 
-def spawn(argv: list[str], env: dict[str, str], out_fd: int, err_fd: int, rlimit_as: int, own_session: bool) -> int:
-    """Start one process writing into ``out_fd``/``err_fd``; answer its pid."""
+#: What every process the agent starts gets as ``oom_score_adj``: the kernel's first choice to kill.
+WORKLOAD_OOM_SCORE_ADJ = b"1000"
+
+
+def become(who: str) -> None:
+    """Drop every supplementary group and become ``UID:GID`` for good (real, effective and saved ids)."""
+    uid, _, gid = who.partition(":")
+    os.setgroups([])
+    os.setresgid(int(gid), int(gid), int(gid))
+    os.setresuid(int(uid), int(uid), int(uid))
+    if os.getresuid() != (int(uid),) * 3 or os.getresgid() != (int(gid),) * 3 or os.getgroups():
+        raise PermissionError(1, "could not become the sandbox user", who)
+
+
+def limit_processes(count: int) -> None:
+    """At most ``count`` processes (and threads) counted with ours: soft and hard, so nothing started raises it."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+
+
+def spawn(
+    argv: list[str],
+    env: dict[str, str],
+    out_fd: int,
+    err_fd: int,
+    rlimit_as: int,
+    own_session: bool,
+    oom: tuple[int, bytes],
+) -> int:
+    """Start one process writing into ``out_fd``/``err_fd``; answer its pid.
+
+    ``oom`` is a descriptor of our ``/proc/self/oom_score_adj`` and our own value (-1: leave it):
+    raised around the start, so that only the new process keeps the raised value.
+    """
     path = find_program(argv[0], env)
     if path is None:
         raise FileNotFoundError(2, "command not found", argv[0])
+    oom_fd, own_adj = oom
+    if oom_fd < 0:
+        return _spawn(path, argv, env, out_fd, err_fd, rlimit_as, own_session)
+    os.write(oom_fd, WORKLOAD_OOM_SCORE_ADJ)
+    try:
+        return _spawn(path, argv, env, out_fd, err_fd, rlimit_as, own_session)
+    finally:
+        os.write(oom_fd, own_adj)
+
+
+def _spawn(
+    path: str, argv: list[str], env: dict[str, str], out_fd: int, err_fd: int, rlimit_as: int, own_session: bool
+) -> int:
     if not rlimit_as:
         return os.posix_spawn(
             path,
@@ -107,6 +164,15 @@ def main() -> None:
     control_fd = int(sys.argv[1])
     isolated = sys.argv[2] == "bwrap"
     os.set_inheritable(control_fd, False)
+    oom = (-1, b"")
+    if isolated:
+        # Opened before the uid changes: a non-dumpable process cannot open its own /proc files later.
+        oom_fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
+        oom = (oom_fd, os.read(oom_fd, 16).strip() or b"0")
+    if sys.argv[3] != "-":
+        become(sys.argv[3])
+    if int(sys.argv[4]):
+        limit_processes(int(sys.argv[4]))
     control = _socket.socket(fileno=control_fd)  # the bootstrap detached its own
     control.setblocking(True)
 
@@ -162,7 +228,7 @@ def main() -> None:
             key, _, value = entry.partition(b"=")
             env[os.fsdecode(key)] = os.fsdecode(value)
         try:
-            pid = spawn(argv, env, fds[0], fds[1], rlimit_as, isolated)
+            pid = spawn(argv, env, fds[0], fds[1], rlimit_as, isolated, oom)
         except OSError as error:
             # As a shell answers: 127 when there is no such program, 126 when it cannot run.
             not_found = error.errno in (2, 20)  # ENOENT, ENOTDIR

@@ -3,15 +3,35 @@
 Each sandbox is one ``bwrap`` invocation: new PID, IPC, UTS and cgroup
 namespaces (hostname = the sandbox's name), a new session (no TIOCSTI into a
 terminal), every capability dropped (bwrap also sets no_new_privs),
-``--die-with-parent``; the host's system directories read-only (``/usr`` and
-its ``/bin``, ``/lib*`` links, ``/etc`` with its secrets masked, ``/opt``), a
-fresh ``/proc`` (only the sandbox's own processes) and a minimal ``/dev``, and
-a private writable ``/tmp``, ``/workspace`` and home (``/root``) bound from
-the sandbox's scratch directory, so every process of the sandbox sees the
-same files. Volumes are bound read-write at their mount paths. Nothing else of
-the host is there: not ``/home``, not the host's ``/root``, not ``/var``,
-``/srv`` or ``/work``, and not the server's data directory (hidden under an
-empty tmpfs when it lives below a system directory).
+``--die-with-parent``, and the system-call filter of ``seccomp``. Its user
+is never host root (see ``identity``): on a root server bwrap keeps only
+``CAP_SETUID``/``CAP_SETGID`` for the agent, which drops to the sandbox uid
+before anything else runs; on a non-root server bwrap makes a user namespace
+whose root is the server's uid, and forbids nested ones (``--disable-userns``).
+
+What it sees: the host's system directories read-only (``/usr`` and its
+``/bin``, ``/lib*`` links, ``/etc`` with its secrets masked, ``/opt``); a
+fresh ``/proc`` (only the sandbox's own processes) whose ``/proc/sys`` and
+``/proc/sysrq-trigger`` are read-only; a minimal ``/dev`` (``null``, ``zero``,
+``random``, ``tty``...: no disk or memory devices, and every mount is
+``nodev``); ``/dev/shm`` as a tmpfs a quarter of the sandbox's memory limit
+(see ``runtimes.tmpfs``), so filling it is ``ENOSPC`` inside instead of memory
+the kernel must reclaim by killing; a private ``/tmp``, ``/workspace`` and
+home (``/root``) bound from the sandbox's scratch directory on disk (what a
+snapshot copies), so every process of the sandbox sees the same files. Volumes are bound read-write at their mount paths. Every
+bind is ``nosuid`` and ``nodev``: a setuid file in a volume gives no one its
+owner's rights through a sandbox. Nothing else of the host is there: not
+``/home``, not the host's ``/root``, not ``/var``, ``/srv`` or ``/work``, and
+not the server's data directory (hidden under an empty tmpfs when it lives
+below a system directory).
+
+Where namespaces are made: bwrap clones PID 1 with every new namespace at once
+and reports its host pid on ``--info-fd`` straight away (``child.child_pid_or_exit``),
+before its mounts and long before the agent runs; the runtime then confines it
+(cgroups) in ``ProcessRuntime._spawn``. Something that must act on the new
+namespaces before the sandbox's first process runs (a network stack joined to
+a ``--unshare-net`` namespace, say) can do it there with that pid, holding
+bwrap at ``--block-fd`` until it is done.
 """
 
 from __future__ import annotations
@@ -58,6 +78,17 @@ _NAMESPACE_ARGS = (
     "ALL",
     "--as-pid-1",
 )
+#: A non-root server: root inside is the server's uid outside; no nested user namespaces.
+_USER_NAMESPACE_ARGS = ("--unshare-user", "--uid", "0", "--gid", "0", "--disable-userns")
+#: A root server: the agent keeps these two, to become the sandbox uid before anything else runs.
+_DROP_TO_SANDBOX_UID_ARGS = ("--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
+#: Kernel knobs under the fresh /proc that stay read-only even for a process that could write them.
+_READ_ONLY_PROC = ("/proc/sys", "/proc/sysrq-trigger")
+
+
+def user_args(user_namespace: bool) -> tuple[str, ...]:
+    """How bwrap makes the sandbox's user (see ``identity``): a user namespace, or a uid to drop to."""
+    return _USER_NAMESPACE_ARGS if user_namespace else _DROP_TO_SANDBOX_UID_ARGS
 
 
 def _resolved(path: Path) -> Path:
@@ -72,39 +103,48 @@ def bwrap_argv(
     scratch: Path,
     mounts: Sequence[tuple[str, Path]],
     info_fd: int,
+    user_namespace: bool,
+    shm_bytes: int,
     hidden: Sequence[Path] = (),
+    passwd: Path | None = None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """The ``bwrap`` command line that runs ``agent`` as PID 1 of a sandbox named ``name``.
 
     ``scratch`` holds the sandbox's ``tmp``, ``workspace`` and ``home``;
-    ``mounts`` are ``(mount path, host directory)`` pairs, parents first;
-    ``hidden`` are host directories to cover with an empty tmpfs (the server's
-    data directory, when a system directory contains it).
+    ``mounts`` are ``(mount path, host directory)`` pairs; ``user_namespace``
+    picks how the sandbox's user is made (``user_args``); ``shm_bytes`` is the
+    size of ``/dev/shm``; ``hidden`` are host directories to cover with an
+    empty tmpfs (the server's data directory, when a system directory contains
+    it); ``passwd``, a directory holding the ``passwd`` and ``group`` files to
+    show in ``/etc``; ``seccomp_fd``, a descriptor to read the filter from.
     """
-    argv = [bwrap, *_NAMESPACE_ARGS, "--hostname", hostname(name)]
+    argv = [bwrap, *_NAMESPACE_ARGS, *user_args(user_namespace), "--hostname", hostname(name)]
     argv += _system_binds()
+    if passwd is not None:
+        argv += ["--ro-bind", str(passwd / "passwd"), "/etc/passwd", "--ro-bind", str(passwd / "group"), "/etc/group"]
     python = python_alias_target()
     if python is not None:
         argv += ["--dir", PYTHON_ALIAS_DIR, "--symlink", python, f"{PYTHON_ALIAS_DIR}/python"]
     for path in hidden:
         argv += ["--tmpfs", str(path)]
-    argv += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--bind",
-        str(scratch / "tmp"),
-        "/tmp",
-        "--bind",
-        str(scratch / "workspace"),
-        WORKSPACE,
-        "--bind",
-        str(scratch / "home"),
-        SANDBOX_HOME,
-    ]
+    argv += ["--proc", "/proc"]
+    for knob in _READ_ONLY_PROC:
+        argv += ["--ro-bind-try", knob, knob]
+    argv += ["--dev", "/dev", "--perms", "1777", "--size", str(shm_bytes), "--tmpfs", "/dev/shm"]
+    argv += ["--bind", str(scratch / "tmp"), "/tmp"]
+    argv += ["--bind", str(scratch / "workspace"), WORKSPACE, "--bind", str(scratch / "home"), SANDBOX_HOME]
+    made: set[str] = set()
     for mount_path, source in mounts:
+        # bwrap 0.8 makes the missing parents of a bind's target mode 0700, which the sandbox uid
+        # could not enter: make them 0755 first (an existing directory is left as it is).
+        for parent in reversed(Path(mount_path).parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                argv += ["--dir", str(parent)]
         argv += ["--bind", str(source), mount_path]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--chdir", WORKSPACE, "--info-fd", str(info_fd), "--", *agent]
     return argv
 
@@ -176,26 +216,34 @@ def system_python() -> str | None:
     return None
 
 
-async def probe_bwrap(bwrap: str, python: str) -> None:
-    """Run an empty sandbox once, so that a bubblewrap that cannot work here stops the server at start."""
-    argv = [
-        bwrap,
-        *_NAMESPACE_ARGS,
-        *_system_binds(),
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--",
-        python,
-        "-I",
-        "-S",
-        "-c",
-        "import os,sys;sys.exit(0 if hasattr(os,'posix_spawn') else 97)",
-    ]
-    probe = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
+async def probe_bwrap(bwrap: str, python: str, *, user_namespace: bool, seccomp: bytes | None) -> None:
+    """Run an empty sandbox once, as every sandbox will run, so a bubblewrap that cannot work here stops the server.
+
+    The same user, ``/proc``, sized tmpfs and filter as ``bwrap_argv``: an old bubblewrap without
+    ``--size`` or ``--disable-userns``, or a host without user namespaces, is refused here.
+    """
+    argv = [bwrap, *_NAMESPACE_ARGS, *user_args(user_namespace), *_system_binds(), "--proc", "/proc"]
+    for knob in _READ_ONLY_PROC:
+        argv += ["--ro-bind-try", knob, knob]
+    argv += ["--dev", "/dev", "--perms", "1777", "--size", str(1 << 20), "--tmpfs", "/dev/shm"]
+    read_fd = -1
+    if seccomp is not None:
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        os.write(write_fd, seccomp)
+        os.close(write_fd)
+        argv += ["--seccomp", str(read_fd)]
+    argv += ["--", python, "-I", "-S", "-c", "import os,sys;sys.exit(0 if hasattr(os,'posix_spawn') else 97)"]
+    try:
+        probe = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=(read_fd,) if read_fd >= 0 else (),
+        )
+    finally:
+        if read_fd >= 0:
+            os.close(read_fd)
     _, said = await probe.communicate()
     if probe.returncode == 97:
         raise RuntimeUnavailable(
@@ -205,6 +253,6 @@ async def probe_bwrap(bwrap: str, python: str) -> None:
     if probe.returncode != 0:
         raise RuntimeUnavailable(
             f"bubblewrap cannot create a sandbox on this host ({said.decode('utf-8', 'replace').strip()}); "
-            "allow unprivileged user namespaces (or run the server as root), "
+            "it needs bubblewrap 0.8 or newer and, for a server that is not root, unprivileged user namespaces; "
             "or pass `--isolation none` to run sandbox commands unisolated"
         )

@@ -29,8 +29,15 @@ every process of the sandbox, has ended. A server killed outright takes its
 its socket closes. An agent that goes away without its main process having
 ended (killed from outside the sandbox) is the sandbox lost.
 
+Who it runs as: never host root (``identity``): a root server's sandboxes run
+as an unprivileged sandbox uid, a non-root server's as its own uid in a user
+namespace per sandbox. Every sandbox process runs under the system-call
+filter of ``seccomp``.
+
 Scratch space: each sandbox's ``tmp``, ``workspace`` and ``home`` live in
-``<data dir>/sandboxes/<id>``, made at launch and removed once it ended.
+``<data dir>/sandboxes/<id>`` (owned by the sandbox uid), made at launch and
+removed once it ended; its ``/dev/shm`` is a tmpfs sized from its memory limit
+(``runtimes.tmpfs``).
 
 Snapshots (``filesystem`` mode): a copy of those three directories in
 ``<data dir>/snapshots/<id>``, taken while the sandbox's freezer cgroup
@@ -48,9 +55,16 @@ share the host's network, so there are no per-sandbox network counters.
 
 Limits: memory by the sandbox's memory cgroup (the kernel kills a process
 over it, and the exit is reported with that reason), CPU as a CFS quota, and
-at most ``SANDBOX_PIDS_MAX`` processes. Without a memory cgroup, memory falls
-back to ``RLIMIT_AS`` on each process (a process over it gets ``MemoryError``
-or ``ENOMEM``), and CPU is not enforced.
+at most ``LaunchSpec.pids_max`` processes by its pids cgroup. Without a
+memory cgroup, memory falls back to ``RLIMIT_AS`` on each process (a process
+over it gets ``MemoryError`` or ``ENOMEM``), and CPU is not enforced; without
+a pids cgroup, a non-root server's sandboxes are held to ``pids_max`` by
+``RLIMIT_NPROC``, which counts per user namespace. Across all sandboxes,
+``max_total_pids`` bounds the processes of the sandbox uid (``RLIMIT_NPROC``
+counted at the host's level): a root server's agent sets it on itself, and a
+non-root server starts bwrap under it, so that the user namespace it makes
+keeps it as the limit of the server's uid. The server says in its log which
+of these hold.
 
 ``--isolation none`` runs the same agent directly on the host (a new session
 in the scratch ``workspace``, ``HOME`` and ``TMPDIR`` under it): nothing is
@@ -74,7 +88,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...volumes.hostdir import HostDirVolumes
+from ...volumes.hostdir import FileOwner, HostDirVolumes
 from ..base import (
     Capabilities,
     CommandRefused,
@@ -92,7 +106,8 @@ from ..base import (
     SnapshotFailed,
 )
 from ..output import CappedOutput, LogBudget
-from . import protocol, snapshots
+from ..tmpfs import tmpfs_sizes
+from . import protocol, seccomp, snapshots
 from .bootstrap import BOOTSTRAP, agent_payload
 from .bwrap import (
     INSTALL_HINT,
@@ -109,14 +124,23 @@ from .bwrap import (
 )
 from .cgroups import Cgroups, SandboxCgroup
 from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
+from .identity import SandboxIdentity, make_undumpable, uids_of
+from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
 from .pipes import OutputReader, read_pipe
 from .sandbox import Sandbox, State
-from .scratch import allow_large_packets, prepare_scratch, raise_open_files_limit, remove_children
+from .scratch import (
+    allow_large_packets,
+    prepare_scratch,
+    raise_open_files_limit,
+    remove_children,
+    remove_tree,
+    write_passwd,
+)
 
 logger = logging.getLogger(__name__)
 
-#: At most this many processes (and threads) in one sandbox, where a pids cgroup can say so.
-SANDBOX_PIDS_MAX = 4096
+#: At most this many processes (and threads) in one sandbox when its spec names no ``pids_max``.
+DEFAULT_PIDS_MAX = 1024
 _OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
 _SEND_TIMEOUT = 30.0
 
@@ -131,7 +155,8 @@ class ProcessRuntime(Runtime):
     """Runs each sandbox as a process tree on this host, isolated with bubblewrap (see the module doc).
 
     ``data_dir`` holds the volumes (``volumes/``) and the sandboxes' scratch
-    space (``sandboxes/``).
+    space (``sandboxes/``). ``max_total_pids`` bounds the processes of all its
+    sandboxes together (by default half of what the host's kernel allows).
     """
 
     name = "process"
@@ -139,13 +164,19 @@ class ProcessRuntime(Runtime):
         outlives_server=False, volume_types=frozenset({"disk"}), snapshot_modes=frozenset({"filesystem"}), metrics=True
     )
 
-    def __init__(self, data_dir: Path, isolation: str = "auto") -> None:
+    def __init__(self, data_dir: Path, isolation: str = "auto", *, max_total_pids: int | None = None) -> None:
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation must be auto, bwrap or none, not {isolation!r}")
         self.isolation = isolation
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.scratch_root = data_dir / "sandboxes"
         self.snapshot_root = data_dir / "snapshots"
+        #: The passwd and group files a root server's sandboxes see (naming the sandbox uid).
+        self._passwd_dir = data_dir / "sandbox-etc"
+        self.max_total_pids = max_total_pids if max_total_pids is not None else default_total_pids()
+        #: Whose uid sandboxes run as (``identity``); None when unisolated (the server's own user).
+        self.identity: SandboxIdentity | None = None
+        self._seccomp: bytes | None = None
         self._bwrap: str | None = None
         self._python: str | None = None
         self._agent_payload = b""
@@ -192,22 +223,61 @@ class ProcessRuntime(Runtime):
                     "the process runtime runs a small agent with the host's python3 inside each sandbox, "
                     f"and none was found in {SANDBOX_PATH}: install python3 (`apt-get install python3`)"
                 )
-            await probe_bwrap(self._bwrap, self._python)
+            self.identity = SandboxIdentity.for_this_server()
+            self._seccomp = seccomp.filter_program()
+            await probe_bwrap(
+                self._bwrap, self._python, user_namespace=self.identity.is_server_uid, seccomp=self._seccomp
+            )
         self._agent_payload = await agent_payload(self._python)
         raise_open_files_limit()
         self.scratch_root.mkdir(parents=True, exist_ok=True)
         self.snapshot_root.mkdir(mode=0o700, exist_ok=True)
         await asyncio.to_thread(remove_children, self.scratch_root)
+        if self.identity is not None:
+            await self._settle_identity(self.identity)
         self._cgroups = await asyncio.to_thread(Cgroups.discover)
         if self._cgroups is not None:
             await asyncio.to_thread(self._cgroups.remove_stale)
+        self._log_isolation()
+        self._opened = True
+
+    async def _settle_identity(self, identity: SandboxIdentity) -> None:
+        """Make the data directory fit the sandbox uid: volumes owned by it, its passwd entry, an undumpable server."""
+        if identity.is_server_uid:
+            # Sandbox code runs as our uid: it must not ptrace us or take our descriptors.
+            if not make_undumpable():
+                logger.warning("could not make the server non-dumpable: sandboxes run as its uid without that guard")
+            return
+        # Volumes a sandbox of an older server (root then) or the Docker runtime filled: the sandbox uid's now.
+        await asyncio.to_thread(self.volumes.claim, FileOwner(identity.uid, identity.gid))
+        await asyncio.to_thread(write_passwd, self._passwd_dir, identity)
+
+    def _log_isolation(self) -> None:
+        if self.identity is None:
+            logger.info("process runtime: isolation none, memory limits by %s", self.memory_mechanism)
+            return
+        pids_cgroup = self._cgroups is not None and self._cgroups.pids is not None
+        if pids_cgroup:
+            per_sandbox = "by its pids cgroup"
+        elif self.identity.is_server_uid:
+            per_sandbox = "by RLIMIT_NPROC in its user namespace"
+        else:
+            per_sandbox = "NOT ENFORCED (no pids cgroup can be made here; only the total below holds)"
         logger.info(
-            "process runtime: isolation %s, memory limits by %s, CPU limits %s",
-            "bubblewrap" if self._bwrap else "none",
+            "process runtime: bubblewrap isolation; sandboxes run as host uid %d (%s); system-call filter %s",
+            self.identity.uid,
+            self.identity.source,
+            "on" if self._seccomp is not None else f"NOT AVAILABLE on {os.uname().machine}",
+        )
+        logger.info(
+            "process runtime: limits: memory by %s; CPU %s; processes per sandbox %s; processes of all sandboxes "
+            "together at most %d, by RLIMIT_NPROC of uid %d",
             self.memory_mechanism,
             "by cgroup CPU quota" if self._cgroups and self._cgroups.cpu else "not enforced",
+            per_sandbox,
+            self.max_total_pids,
+            self.identity.uid,
         )
-        self._opened = True
 
     async def readiness(self) -> str | None:
         """``None`` once opened; sandboxes need nothing remote."""
@@ -241,7 +311,7 @@ class ProcessRuntime(Runtime):
             except (OSError, SnapshotFailed) as error:
                 self._remove_scratch(scratch)
                 raise LaunchFailed(f"could not start from snapshot {spec.snapshot_id}: {error}") from error
-        prepare_scratch(scratch, unisolated=self._bwrap is None)  # a few mkdirs: not worth a thread
+        prepare_scratch(scratch, self.identity)  # a few mkdirs: not worth a thread
 
         cgroup: SandboxCgroup | None = None
         rlimit_as = 0
@@ -255,13 +325,16 @@ class ProcessRuntime(Runtime):
                 # A few writes to cgroupfs: quick enough for the event loop. The pids limit is always
                 # there (a fork bomb in one sandbox must not take the host's pids).
                 cgroup = SandboxCgroup.create(
-                    self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis, SANDBOX_PIDS_MAX
+                    self._cgroups, spec.sandbox_id, spec.memory_bytes, spec.cpu_millis, self._pids_max(spec)
                 )
                 if not cgroup.dirs:
                     cgroup = None
             # A keep-alive sandbox runs once its PID 1 exists: execs wait in the agent's socket while
-            # its python starts (most of a launch). A main command must be seen to start.
-            sandbox = await self._spawn(spec, scratch, mounts, env, cgroup, rlimit_as, events, wait_ready=bool(argv))
+            # its python starts (most of a launch). A main command must be seen to start, and a sandbox
+            # with volumes must be seen to have them: bwrap fails on a mount it cannot make, which is
+            # then this launch's failure, not an exit after it.
+            wait_ready = bool(argv) or bool(mounts)
+            sandbox = await self._spawn(spec, scratch, mounts, env, cgroup, rlimit_as, events, wait_ready=wait_ready)
         except BaseException:
             self._remove_scratch(scratch)
             raise
@@ -299,22 +372,50 @@ class ProcessRuntime(Runtime):
         assert self._python is not None
         agent = [self._python, "-I", "-S", "-c", BOOTSTRAP, str(theirs.fileno())]
         info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        filter_r = -1
+        identity = self.identity
         try:
-            if self._bwrap is not None:
-                agent.append("bwrap")
-                hidden = hidden_dirs([scratch, *(source for _, source in mounts)])
+            if self._bwrap is not None and identity is not None:
+                in_user_namespace = identity.is_server_uid
+                if in_user_namespace:
+                    # Counted per user namespace: this sandbox's own processes. (The total is bwrap's below.)
+                    agent += ["bwrap", "-", str(self._pids_max(spec))]
+                else:
+                    # Counted for the sandbox uid across all sandboxes: the total.
+                    agent += ["bwrap", f"{identity.uid}:{identity.gid}", str(self.max_total_pids)]
+                pass_fds: tuple[int, ...] = (theirs.fileno(), info_w)
+                if self._seccomp is not None:
+                    filter_r, filter_w = os.pipe2(os.O_CLOEXEC)
+                    os.write(filter_w, self._seccomp)  # a few hundred bytes: the pipe holds them
+                    os.close(filter_w)
+                    pass_fds += (filter_r,)
                 argv = bwrap_argv(
-                    self._bwrap, spec.name, agent, scratch=scratch, mounts=mounts, info_fd=info_w, hidden=hidden
+                    self._bwrap,
+                    spec.name,
+                    agent,
+                    scratch=scratch,
+                    mounts=mounts,
+                    info_fd=info_w,
+                    user_namespace=in_user_namespace,
+                    shm_bytes=tmpfs_sizes(spec.memory_bytes or host_memory_bytes())[1],
+                    hidden=hidden_dirs([scratch, *(source for _, source in mounts)]),
+                    passwd=None if in_user_namespace else self._passwd_dir,
+                    seccomp_fd=filter_r if filter_r >= 0 else None,
                 )
                 cwd = "/"
-                pass_fds: tuple[int, ...] = (theirs.fileno(), info_w)
             else:
-                agent.append("none")
+                in_user_namespace = False
+                agent += ["none", "-", "0"]
                 argv = agent
                 cwd = str(scratch / "workspace")
                 pass_fds = (theirs.fileno(),)
             try:
-                process = await Child.start(argv, pass_fds=pass_fds, cwd=cwd)
+                if in_user_namespace:
+                    # The user namespace bwrap makes keeps bwrap's RLIMIT_NPROC as the limit of our uid.
+                    with process_limit_for_children(self.max_total_pids):
+                        process = await Child.start(argv, pass_fds=pass_fds, cwd=cwd)
+                else:
+                    process = await Child.start(argv, pass_fds=pass_fds, cwd=cwd)
             except OSError as error:
                 raise LaunchFailed(f"could not start the sandbox: {error}") from error
         except BaseException:
@@ -325,6 +426,8 @@ class ProcessRuntime(Runtime):
             raise
         finally:
             os.close(info_w)
+            if filter_r >= 0:
+                os.close(filter_r)
             theirs.close()
 
         sandbox = Sandbox(
@@ -350,6 +453,7 @@ class ProcessRuntime(Runtime):
                 agent_pid = await child_pid_or_exit(info_r, waiter)
                 if agent_pid is None:
                     raise LaunchFailed(await self._refusal(sandbox))
+                sandbox.agent_pid = agent_pid
                 with contextlib.suppress(OSError):
                     sandbox.agent_pidfd = os.pidfd_open(agent_pid)
                 # Were PID 1 gone and its pid reused already, we would signal and confine a stranger.
@@ -357,6 +461,8 @@ class ProcessRuntime(Runtime):
                     raise LaunchFailed(await self._refusal(sandbox))
             else:
                 agent_pid = process.pid
+            # Here every namespace of the sandbox exists and PID 1's host pid is known, while bwrap may
+            # still be mounting: the place to act on those namespaces from outside.
             if cgroup is not None:
                 # Before the agent starts anything: what it starts inherits the cgroups.
                 try:
@@ -570,7 +676,12 @@ class ProcessRuntime(Runtime):
                 kind, fields = protocol.decode(packet)
                 if kind == protocol.READY:
                     if not sandbox.ready.done():
-                        sandbox.ready.set_result(None)
+                        if self._agent_is_the_sandbox_user(sandbox):
+                            sandbox.ready.set_result(None)
+                        else:
+                            sandbox.ready.set_exception(LaunchFailed("the sandbox's init process kept its privileges"))
+                            self._kill_now(sandbox)
+                            break
                     continue
                 exited_without_status = kind == protocol.EXITED and not (len(fields) > 1 and fields[1].isdigit())
                 if not fields or not fields[0].isdigit() or exited_without_status:
@@ -644,6 +755,26 @@ class ProcessRuntime(Runtime):
         finally:
             await self._cleanup(sandbox)
 
+    def _agent_is_the_sandbox_user(self, sandbox: Sandbox) -> bool:
+        """Whether the agent that said READY runs as the sandbox uid (a root server's agent had to drop to it)."""
+        identity = self.identity
+        if identity is None or identity.is_server_uid or sandbox.agent_pid is None:
+            return True
+        if uids_of(sandbox.agent_pid) == {identity.uid}:
+            return True
+        logger.error("sandbox %s: its agent did not become the sandbox uid; stopping it", sandbox.spec.sandbox_id)
+        return False
+
+    def _kill_now(self, sandbox: Sandbox) -> None:
+        """SIGKILL the sandbox's PID 1 and bwrap, without waiting (what ends is reported as usual)."""
+        if sandbox.agent_pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(sandbox.agent_pidfd, signal.SIGKILL)
+        sandbox.process.kill()
+
+    def _pids_max(self, spec: LaunchSpec) -> int:
+        return spec.pids_max if spec.pids_max is not None else DEFAULT_PIDS_MAX
+
     def _oom_reason(self, sandbox: Sandbox, code: int) -> str | None:
         if sandbox.cgroup is None or code != 128 + signal.SIGKILL:
             return None
@@ -653,7 +784,7 @@ class ProcessRuntime(Runtime):
         sandbox.oom_seen = kills
         return (
             f"killed by the kernel: the sandbox exceeded its memory limit of {sandbox.spec.memory_bytes} bytes "
-            "(resources.memory)"
+            "(resources.memory, or the server's --default-memory)"
         )
 
     def _stderr_said(self, sandbox: Sandbox, chunk: bytes) -> None:
@@ -830,7 +961,7 @@ class ProcessRuntime(Runtime):
             scratch.rename(doomed)
         except FileNotFoundError:
             return
-        task: asyncio.Task[None] = asyncio.ensure_future(asyncio.to_thread(shutil.rmtree, doomed, True))
+        task: asyncio.Task[None] = asyncio.ensure_future(asyncio.to_thread(remove_tree, doomed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -883,6 +1014,10 @@ class ProcessRuntime(Runtime):
             top = Path(mount_path).parts[1] if len(Path(mount_path).parts) > 1 else ""
             if top in ("", "proc", "dev") or top in SYSTEM_DIRS:
                 raise LaunchFailed(f"cannot mount a volume at {mount_path}: it is a system directory in the sandbox")
+            for other in spec.mounts:
+                if other.path != mount_path and Path(mount_path).is_relative_to(other.path):
+                    # bwrap would follow a link a sandbox planted in the outer volume (the service refuses it too).
+                    raise LaunchFailed(f"cannot mount a volume at {mount_path}: it lies inside the mount {other.path}")
             mounts.append((mount_path, source))
         return mounts
 

@@ -56,7 +56,8 @@ class Sandbox:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: Out-of-memory kills already reported (the cgroup counts them all).
     oom_seen: int = 0
-    #: A pidfd of the sandbox's PID 1 (bubblewrap only): to kill it and know when all is gone.
+    #: The host pid of the sandbox's PID 1 and a pidfd of it (bubblewrap only): to check, kill and await it.
+    agent_pid: int | None = None
     agent_pidfd: int | None = None
     #: Held while a snapshot copies its files: one capture at a time, and no cleanup under one.
     capturing: asyncio.Lock = field(default_factory=asyncio.Lock)

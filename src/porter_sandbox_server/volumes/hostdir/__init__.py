@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backend import HostDirVolumes
+from .backend import FileOwner, HostDirVolumes
 from .listing import list_files
 from .paths import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_SCANNED, TEMP_PREFIX, display_path, split_path
 from .reading import OpenFile, open_file
@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_MAX_SCANNED",
     "TEMP_PREFIX",
+    "FileOwner",
     "HostDirVolumes",
     "OpenFile",
     "PendingWrite",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import anyio
 import anyio.to_thread
@@ -26,6 +28,13 @@ from .writing import PendingWrite, begin_write, clear_staging, move
 _DELETED_PREFIX = ".deleted-"
 #: Where uploads wait until they are renamed into their volume (beside the volumes, never inside one).
 STAGING = ".uploads"
+
+
+class FileOwner(NamedTuple):
+    """The uid and gid that files created in volumes are given to."""
+
+    uid: int
+    gid: int
 
 
 class HostFileReader:
@@ -80,14 +89,42 @@ class HostFileWriter:
 
 
 class HostDirVolumes(VolumeBackend):
-    """Volumes as directories under ``root`` on this host."""
+    """Volumes as directories under ``root`` on this host.
+
+    ``owner`` is who the runtime's sandboxes run as, when that is not the server's own user (a
+    root server's sandbox uid, see ``runtimes.process.identity``): the directories and files the
+    server creates in volumes are given to it, so what the volume file API writes stays writable
+    from the sandboxes, as what they write stays writable from the API (the server is root).
+    """
 
     kind = "hostdir"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, owner: FileOwner | None = None) -> None:
         self.root = root
         #: Uploads in flight (``writing``); emptied at start.
         self.staging = root / STAGING
+        self.owner = owner
+
+    def claim(self, owner: FileOwner) -> None:
+        """From now on, give what the server creates to ``owner``; give it every volume that is not yet its own.
+
+        A volume that sandboxes running as another uid filled (root sandboxes of an older server, say)
+        holds files they alone could change. Links are changed themselves, never followed; ``chown``
+        also clears the setuid and setgid bits of the files it gives away. Blocking: call it in a thread.
+        """
+        self.owner = owner
+        if not self.root.is_dir():
+            return
+        for volume in self.root.iterdir():
+            if volume.name.startswith(".") or volume.is_symlink() or not volume.is_dir():
+                continue
+            if (volume.lstat().st_uid, volume.lstat().st_gid) == owner:
+                continue
+            os.lchown(volume, *owner)
+            for folder, directories, files in os.walk(volume):
+                for name in [*directories, *files]:
+                    with contextlib.suppress(OSError):
+                        os.lchown(os.path.join(folder, name), *owner)
 
     def host_path(self, volume_id: str) -> Path:
         """The directory that holds the volume's files (what a runtime bind-mounts)."""
@@ -102,8 +139,11 @@ class HostDirVolumes(VolumeBackend):
                 await asyncio.to_thread(shutil.rmtree, entry, True)
 
     async def create(self, volume_id: str) -> VolumePhase:
-        """Make the volume's empty directory."""
-        self.host_path(volume_id).mkdir(parents=True, exist_ok=True)
+        """Make the volume's empty directory (the ``owner``'s)."""
+        directory = self.host_path(volume_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.owner is not None:
+            os.chown(directory, *self.owner)
         return "ready"
 
     async def delete(self, volume_id: str) -> None:
@@ -131,7 +171,9 @@ class HostDirVolumes(VolumeBackend):
     async def begin_write(self, volume_id: str, path: str) -> HostFileWriter:
         """Start an atomic upload to ``path``."""
         with anyio.CancelScope(shield=True):  # a cancel must not lose the temporary file the thread made
-            pending = await anyio.to_thread.run_sync(begin_write, self.host_path(volume_id), path, self.staging)
+            pending = await anyio.to_thread.run_sync(
+                begin_write, self.host_path(volume_id), path, self.staging, self.owner
+            )
         return HostFileWriter(pending)
 
     async def move(self, volume_id: str, source: str, destination: str) -> None:
@@ -139,4 +181,4 @@ class HostDirVolumes(VolumeBackend):
         await anyio.to_thread.run_sync(move, self.host_path(volume_id), source, destination)
 
 
-__all__ = ["HostDirVolumes", "HostFileReader", "HostFileWriter"]
+__all__ = ["FileOwner", "HostDirVolumes", "HostFileReader", "HostFileWriter"]

@@ -4,6 +4,10 @@ An upload's bytes go to a temporary file in a staging directory outside every
 volume (but on the same filesystem, so the final rename is atomic): a sandbox
 never sees a half-written file, and what a killed server left there is
 removed at start in one sweep of that directory (``clear_staging``).
+
+``owner`` (uid, gid), when given, is who the runtime's sandboxes run as: the
+files and directories an upload creates are given to it, so that sandboxes
+can change what the API wrote as freely as the API changes what they wrote.
 """
 
 from __future__ import annotations
@@ -142,8 +146,8 @@ def clear_staging(staging: Path) -> None:
     staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-def begin_write(root: Path, path: str, staging: Path) -> PendingWrite:
-    """Start replacing (or creating) the file at ``path``, creating its parent directories.
+def begin_write(root: Path, path: str, staging: Path, owner: tuple[int, int] | None = None) -> PendingWrite:
+    """Start replacing (or creating) the file at ``path``, creating its parent directories (owned by ``owner``).
 
     The bytes wait in a temporary file in ``staging`` (a directory of the
     server's on the volume's filesystem) until ``commit`` renames it into place.
@@ -158,7 +162,7 @@ def begin_write(root: Path, path: str, staging: Path) -> PendingWrite:
     root_fd = open_root(root)
     created: list[tuple[int, str]] = []
     try:
-        parent_fd = _open_parent_creating(root_fd, parts[:-1], created)
+        parent_fd = _open_parent_creating(root_fd, parts[:-1], created, owner)
     except BaseException:
         _close_created(created, remove=True)
         raise
@@ -188,6 +192,14 @@ def begin_write(root: Path, path: str, staging: Path) -> PendingWrite:
         if st is not None:
             with contextlib.suppress(OSError):
                 os.fchmod(temp_fd, mode)  # the umask may have narrowed it; keep the file's own mode
+        if owner is not None:
+            try:
+                os.fchown(temp_fd, *owner)
+            except OSError as exc:
+                os.close(temp_fd)
+                os.unlink(temp_name, dir_fd=staging_fd)
+                os.close(staging_fd)
+                raise os_error(parts, exc) from None
     except BaseException:
         os.close(parent_fd)
         _close_created(created, remove=True)
@@ -195,7 +207,9 @@ def begin_write(root: Path, path: str, staging: Path) -> PendingWrite:
     return PendingWrite(parts, parent_fd, staging_fd, temp_name, temp_fd, created)
 
 
-def _open_parent_creating(root_fd: int, parts: tuple[str, ...], created: list[tuple[int, str]]) -> int:
+def _open_parent_creating(
+    root_fd: int, parts: tuple[str, ...], created: list[tuple[int, str]], owner: tuple[int, int] | None
+) -> int:
     """Like ``open_dir(create=True)``, remembering each directory it made so an abort can remove it."""
     fd = os.dup(root_fd)
     try:
@@ -208,6 +222,12 @@ def _open_parent_creating(root_fd: int, parts: tuple[str, ...], created: list[tu
                 next_fd = open_dir_after_error(fd, name, here, exc, create=True, role="directory")
             if not existed:
                 created.append((fd, name))  # keep fd open: abort removes ``name`` relative to it
+                if owner is not None:
+                    try:
+                        os.fchown(next_fd, *owner)
+                    except OSError as exc:
+                        os.close(next_fd)
+                        raise os_error(here, exc) from None
             else:
                 os.close(fd)
             fd = next_fd
@@ -229,9 +249,11 @@ def _close_created(created: list[tuple[int, str]], *, remove: bool = False) -> N
     created.clear()
 
 
-def write_file(root: Path, path: str, chunks: Iterable[bytes], staging: Path) -> int:
+def write_file(
+    root: Path, path: str, chunks: Iterable[bytes], staging: Path, owner: tuple[int, int] | None = None
+) -> int:
     """Write ``chunks`` to ``path`` atomically (see ``begin_write``); answers the number of bytes written."""
-    with begin_write(root, path, staging) as pending:
+    with begin_write(root, path, staging, owner) as pending:
         for chunk in chunks:
             pending.write(chunk)
         pending.commit()
