@@ -41,7 +41,9 @@ def test_fork_bombs_in_many_sandboxes_stay_within_the_servers_total(target: Targ
         sh(bomb, f"for i in $(seq {BOMB}); do sleep 60 & done 2>/dev/null; echo started")
         peak = max(peak, host_tasks_of(target.sandbox_uid))
     # The kernel refuses a fork past the total (the server's own threads count too when it is that uid).
-    assert peak <= MAX_TOTAL_PIDS, peak
+    # Each sandbox's agent becomes the uid by setuid, which the kernel lets pass the limit (it only marks
+    # the process), so the bound is the total plus one agent per sandbox; nothing the bombs fork gets past it.
+    assert peak <= MAX_TOTAL_PIDS + len(bombs) + 1, peak
     assert peak >= MAX_TOTAL_PIDS - MAX_PIDS, f"the bombs never came near the total ({peak}): this proves nothing"
     for bomb in bombs:
         bomb.terminate()
