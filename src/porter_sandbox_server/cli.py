@@ -47,7 +47,7 @@ from .core.limits import DEFAULT_MAX_PIDS, DEFAULT_MEMORY_BYTES, SandboxLimits
 from .core.logs import LogRetention
 from .core.metrics import DEFAULT_INTERVAL
 from .core.quantities import QuantityError, parse_memory_bytes
-from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, guarded_protocol
+from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, WS_MAX_MESSAGE, guarded_protocol
 from .lock import DataDirInUse, DataDirLock
 from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 
@@ -423,6 +423,10 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
             body_idle_timeout=args.idle_timeout,
         ),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # Terminals (the one WebSocket): keystrokes and resizes are small; a few messages wait at most.
+        ws_max_size=WS_MAX_MESSAGE,
+        ws_max_queue=8,
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
         backlog=2048,
     )
