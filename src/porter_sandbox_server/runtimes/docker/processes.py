@@ -87,7 +87,7 @@ class DockerProcess(Process):
         first = True
         try:
             for stream, data in self._chunks():
-                if first and stream == "stdout" and data.startswith(b"OCI runtime exec failed"):
+                if first and stream == "stdout" and _engine_refusal(data):
                     failure = data  # the engine could not start the program: said on stderr, as a shell would
                     break
                 first = False
@@ -116,7 +116,9 @@ class DockerProcess(Process):
         code: int | None = None
         note = ""
         try:
-            if failure is not None:
+            if self._entry.stopping or (failure is not None and not self._container_runs()):
+                code = None  # the container ended under it (the engine says so in many words): so did the sandbox
+            elif failure is not None:
                 code, note = start_failure_of(self._program, failure)
             else:
                 code = self._runtime._exec_exit_code(self._engine_exec_id)
@@ -135,6 +137,13 @@ class DockerProcess(Process):
             self._queue.put_from_thread("stderr", (note + "\n").encode(), self._stopped.is_set)
         self._queue.call_from_thread(self._queue.end_all)
         self._queue.call_from_thread(lambda: self._settle(code))
+
+    def _container_runs(self) -> bool:
+        inspect = self._runtime._api.inspect_container
+        try:
+            return bool(inspect(self._entry.container_id)["State"].get("Running"))
+        except docker.errors.NotFound:
+            return False
 
     def _settle(self, code: int | None) -> None:
         if self._exit.done():
@@ -177,8 +186,8 @@ class DockerProcess(Process):
 
     async def signal(self, signum: int) -> None:
         """Signal every process of this exec (found by its mark) with a second exec; see the module doc."""
-        if self._exit.done():
-            return
+        if self._exit.done() and self._exit.exception() is None:
+            return  # it exited: nothing of it is left to signal
         await self._runtime._call(self._runtime._signal_marked, self._entry, self._mark, signum)
 
     async def resize(self, size: TerminalSize) -> None:
@@ -202,6 +211,11 @@ class DockerProcess(Process):
         self._sock.close()
         if self._writer is not None:
             self._writer.shutdown(wait=False, cancel_futures=True)
+
+
+def _engine_refusal(data: bytes) -> bool:
+    """Whether an exec's first output is the engine saying it could not start it (it says so on stdout)."""
+    return data.startswith(b"OCI runtime exec failed") or data.startswith(b"cannot exec in a stopped")
 
 
 def signal_name(signum: int) -> str:
