@@ -302,6 +302,39 @@ def _start_run(
     return pid
 
 
+def signal_group(group: int, signum: int) -> None:
+    """Send ``signum`` to process group ``group`` and, when its leader leads a session, to all of that session.
+
+    A shell on a terminal gives each job a process group of its own, in its
+    session: signalling the session reaches them too.
+    """
+    try:
+        session = os.getsid(group) == group
+    except OSError:
+        session = False
+    try:  # noqa: SIM105  (contextlib would slow the agent's start)
+        os.killpg(group, signum)
+    except OSError:
+        pass
+    if not session:
+        return
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/" + name + "/stat", "rb") as stat_file:
+                stat = stat_file.read()
+        except OSError:
+            continue
+        # After the command's name (in parentheses): state, ppid, process group, session.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 3 and fields[3] == str(group).encode():
+            try:  # noqa: SIM105
+                os.kill(int(name), signum)
+            except OSError:
+                pass
+
+
 def main() -> None:
     """Serve the server until the main process ends or the server goes away."""
     control_fd = int(sys.argv[1])
@@ -421,10 +454,7 @@ def main() -> None:
     def handle_signal(fields: list[bytes]) -> None:
         group = groups.get(fields[0]) if fields else None
         if group is not None and len(fields) > 1 and fields[1].isdigit():
-            try:  # noqa: SIM105  (contextlib would slow the agent's start)
-                os.killpg(group, int(fields[1]))
-            except OSError:
-                pass
+            signal_group(group, int(fields[1]))
 
     def handle(packet: bytes, fds: list[int]) -> None:
         nonlocal main_pid
