@@ -9,9 +9,10 @@ them while the process does not read).
 
 The engine cannot signal an exec. So each process carries its exec id in its
 environment (``PORTER_SANDBOX_EXEC_ID``, inherited by its children), and a
-signal is a second exec that sends it to every process of the container
-whose environment holds that id: the process, its group and any child that
-left the group. That needs ``sh``, ``tr`` and ``grep`` in the image (busybox
+signal is a second exec that sends it to the process group of every process
+of the container whose environment holds that id, each group at once: the
+process, its group, and any child that left for a group of its own (a
+shell's jobs). That needs ``sh``, ``tr`` and ``grep`` in the image (busybox
 and Debian images have them); without them a signal fails and says so.
 """
 
@@ -39,10 +40,13 @@ if TYPE_CHECKING:
 #: The environment variable that marks every process of one exec (its id), so a signal can find them.
 EXEC_MARK = "PORTER_SANDBOX_EXEC_ID"
 
-#: Sends signal ``$1`` to every process whose environment holds ``$2``; prints how many it signalled.
+#: Sends signal ``$1`` to every process whose environment holds ``$2``, and to its whole process group at once
+#: (so a shell cannot run on after its child was killed); prints how many it signalled.
 _SIGNAL_SCRIPT = (
-    'n=0; for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" <"$f" 2>/dev/null | grep -q -x -F -e "$2" || continue; '
-    'p=${f#/proc/}; kill -s "$1" "${p%/environ}" 2>/dev/null && n=$((n+1)); done; echo $n'
+    "sig=$1; mark=$2; n=0; for f in /proc/[0-9]*/environ; do "
+    '{ tr "\\0" "\\n" <"$f" | grep -q -x -F -e "$mark"; } 2>/dev/null || continue; '
+    'p=${f#/proc/}; p=${p%/environ}; s=$(cat "/proc/$p/stat" 2>/dev/null) || continue; '
+    'set -- ${s##*) }; kill -s "$sig" -- "-$3" "$p" 2>/dev/null && n=$((n+1)); done; echo $n'
 )
 
 
@@ -230,7 +234,8 @@ def signal_script(signum: int, mark: str) -> list[str]:
 
 def signalled_count(output: bytes) -> int:
     """How many processes the signal script reached (``RuntimeUnavailable`` when it could not run)."""
-    text = output.decode("utf-8", "replace").strip()
+    lines = output.decode("utf-8", "replace").strip().splitlines()
+    text = lines[-1].strip() if lines else ""
     if not text.isdigit():
         raise RuntimeUnavailable(
             f"could not signal the exec's processes: the container needs sh, tr and grep for that ({text[:200]})"
