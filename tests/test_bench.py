@@ -25,7 +25,16 @@ SDK_ROWS = [
     "raw_async_get",
     "sdk_async_overhead",
 ]
-RUNTIME_ROWS = ["first_command", "create_to_running", "exec_round_trip", "limit_launch", "limit_exec", "fan_out"]
+RUNTIME_ROWS = [
+    "first_command",
+    "create_to_running",
+    "exec_round_trip",
+    "limit_launch",
+    "limit_exec",
+    "fan_out",
+    "stream_first_byte",
+    "stream_throughput",
+]
 PROCESS_ROWS = [f"process_{name}" for name in RUNTIME_ROWS]
 DOCKER_ROWS = [f"docker_{name}" for name in RUNTIME_ROWS]
 SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
