@@ -15,9 +15,26 @@ import time
 import pytest
 from runtime_kit import Kit
 
-from porter_sandbox_server.runtimes.base import Process, ProcessSpec, SandboxGone, StdinClosed, TerminalSize
+from porter_sandbox_server.runtimes.base import (
+    Process,
+    ProcessSpec,
+    SandboxGone,
+    StdinClosed,
+    TerminalSize,
+    Unsupported,
+)
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _declared(request: pytest.FixtureRequest) -> None:
+    """Each test here needs a runtime that declares processes (and terminals), except the one about those that do not."""
+    if request.node.name.startswith("test_a_runtime_without_processes"):
+        return
+    kit: Kit = request.getfixturevalue("kit")
+    if not kit.runtime.capabilities.streaming_exec:
+        pytest.skip(f"the {kit.kind} runtime declares no streamed processes (the API answers 501 for them)")
 
 
 async def read_all(process: Process) -> tuple[bytes, bytes]:
@@ -31,6 +48,14 @@ async def read_all(process: Process) -> tuple[bytes, bytes]:
 async def test_the_runtimes_declare_processes_and_terminals(kit: Kit) -> None:
     assert kit.runtime.capabilities.streaming_exec
     assert kit.runtime.capabilities.terminal
+
+
+async def test_a_runtime_without_processes_says_so(kit: Kit) -> None:
+    if kit.runtime.capabilities.streaming_exec:
+        pytest.skip(f"the {kit.kind} runtime declares processes")
+    sandbox_id = await kit.launch()
+    with pytest.raises(Unsupported, match=kit.runtime.name):
+        await kit.runtime.start_process(sandbox_id, ProcessSpec(["true"]), "ex-unsupported")
 
 
 async def test_the_first_line_arrives_before_the_command_ends(kit: Kit) -> None:

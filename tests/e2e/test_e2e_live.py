@@ -9,6 +9,7 @@ import socket
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from porter_sandbox import (
@@ -17,9 +18,22 @@ from porter_sandbox import (
     ExecEvent,
     Porter,
     SandboxTimeoutError,
+    UnsupportedByServerError,
 )
 
 COUNTING = ["sh", "-c", "for i in 1 2 3; do echo line-$i; sleep 1; done"]
+
+
+@pytest.fixture(autouse=True)
+def _served(request: pytest.FixtureRequest, server: Any) -> None:
+    """Each test here needs the extension it uses; a runtime without it is tested for its clear refusal instead."""
+    wanted = "logs_follow" if "logs" in request.node.name else "exec_stream"
+    extensions = httpx.get(f"{server.url}/x/v1/capabilities", timeout=30).json()["extensions"]
+    refusal = request.node.name.startswith("test_a_runtime_without")
+    if refusal and wanted in extensions:
+        pytest.skip(f"the {server.runtime} runtime serves {wanted}")
+    if not refusal and wanted not in extensions:
+        pytest.skip(f"the {server.runtime} runtime does not serve {wanted} (it answers 501)")
 
 
 def free_port() -> int:
@@ -219,3 +233,14 @@ async def test_following_logs_async_ends_when_the_sandbox_is_terminated(async_po
     await ending
     assert [line.line for line in lines] == ["from-an-exec"] and lines[0].exec_id.startswith("ex-")
     assert stream.phase == "terminated"
+
+
+def test_a_runtime_without_streams_refuses_them_and_plain_exec_works(porter: Porter, server: Any) -> None:
+    sandbox = porter.sandboxes.create(image=server.image)
+    with pytest.raises(UnsupportedByServerError) as caught:
+        sandbox.exec_stream(["true"])
+    assert caught.value.status_code == 501 and server.runtime in caught.value.message
+    with pytest.raises(UnsupportedByServerError):
+        sandbox.spawn(["true"])
+    # A timeout alone falls back to bounding the wait; the plain exec runs.
+    assert sandbox.exec(["echo", "plain"], timeout=60).stdout == "plain\n"
