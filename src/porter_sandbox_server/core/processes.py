@@ -30,7 +30,7 @@ import collections
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -343,15 +343,27 @@ class ProcessTable:
     def __init__(self, limits: ProcessLimits) -> None:
         self._limits = limits
         self._processes: dict[str, LiveProcess] = {}
+        #: Processes being started (a place each holds, so starts under way cannot pass the cap together).
+        self._starting = 0
 
     def check_room(self, sandbox_id: str) -> None:
-        """``Conflict`` while ``max_live`` processes run in the sandbox."""
-        live = sum(1 for process in self._processes.values() if process.running)
+        """``Conflict`` while ``max_live`` processes run (or are starting) in the sandbox."""
+        live = self._starting + sum(1 for process in self._processes.values() if process.running)
         if live >= self._limits.max_live:
             raise errors.Conflict(
                 f"sandbox {sandbox_id} runs {live} processes started through the API, the most it may "
                 f"(serve --max-processes); wait for some to end or kill them, then retry"
             )
+
+    @contextlib.contextmanager
+    def starting(self, sandbox_id: str) -> Iterator[None]:
+        """Hold a place for a process being started (``Conflict`` when there is none); ``add`` it inside."""
+        self.check_room(sandbox_id)
+        self._starting += 1
+        try:
+            yield
+        finally:
+            self._starting -= 1
 
     def add(self, process: LiveProcess) -> None:
         """Track ``process``; once it ends, the oldest ended ones beyond ``keep_ended`` are forgotten."""

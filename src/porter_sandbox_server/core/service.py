@@ -52,6 +52,7 @@ from ..runtimes.base import (
     ExitKind,
     LaunchFailed,
     LaunchSpec,
+    Process,
     ProcessSpec,
     Runtime,
     RuntimeUnavailable,
@@ -680,29 +681,37 @@ class SandboxService:
             raise errors.NotSupported(f"terminals are not supported by the {self.runtime.name} runtime of this server")
         self.get_record(sandbox_id)  # NotFound first
         table = self.processes.table(sandbox_id)
-        table.check_room(sandbox_id)
-        entry = await self._running(sandbox_id)
-        record = entry.record
-        table.check_room(sandbox_id)
-        exec_id = new_id("ex")
-        spec = ProcessSpec(
-            command=list(request.command),
-            env={**self._environment(record), **request.env},
-            cwd=request.cwd,
-            stdin=request.stdin is not None or request.stdin_open,
-            terminal=request.terminal,
-        )
-        try:
-            process = await self.runtime.start_process(sandbox_id, spec, exec_id)
-        except SandboxGone as gone:
-            raise await self._gone(entry, gone) from None
-        except CommandRefused as error:
-            raise errors.BadRequest(str(error)) from None
-        except Unsupported as error:
-            raise errors.NotSupported(f"{error}; plain exec (POST /v1/sandbox/{{id}}/exec) works") from None
-        except RuntimeUnavailable as error:
-            raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
-        live = LiveProcess(
+        with table.starting(sandbox_id):
+            entry = await self._running(sandbox_id)
+            record = entry.record
+            exec_id = new_id("ex")
+            spec = ProcessSpec(
+                command=list(request.command),
+                env={**self._environment(record), **request.env},
+                cwd=request.cwd,
+                stdin=request.stdin is not None or request.stdin_open,
+                terminal=request.terminal,
+            )
+            try:
+                process = await self.runtime.start_process(sandbox_id, spec, exec_id)
+            except SandboxGone as gone:
+                raise await self._gone(entry, gone) from None
+            except CommandRefused as error:
+                raise errors.BadRequest(str(error)) from None
+            except Unsupported as error:
+                raise errors.NotSupported(f"{error}; plain exec (POST /v1/sandbox/{{id}}/exec) works") from None
+            except RuntimeUnavailable as error:
+                raise errors.Unavailable(
+                    f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}
+                ) from None
+            live = self._live_process(sandbox_id, exec_id, request, process, background)
+            table.add(live)
+        return live
+
+    def _live_process(
+        self, sandbox_id: str, exec_id: str, request: ProcessRequest, process: Process, background: bool
+    ) -> LiveProcess:
+        return LiveProcess(
             exec_id=exec_id,
             sandbox_id=sandbox_id,
             request=request,
@@ -716,9 +725,6 @@ class SandboxService:
             spawn=self._spawn,
             now=self.clock.time,
         )
-        # Added even when the table filled meanwhile: the check above was the last before an await.
-        table.add(live)
-        return live
 
     def process(self, sandbox_id: str, exec_id: str) -> LiveProcess:
         """One process of the sandbox (running, or among the newest ended); ``NotFound`` otherwise."""
