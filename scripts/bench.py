@@ -26,7 +26,10 @@ the server at 100 live sandboxes on each runtime (its CPU time with sampling
 every 0.5 s, less the same server's without sampling, per sampling), and the
 Kubernetes runtime's time to first command, create -> running and exec round
 trip where ``KUBECONFIG`` names a cluster with the test images (see
-``.ci/run``), beside ``kubectl exec``.
+``.ci/run``), beside ``kubectl exec``; and on
+each runtime a streamed exec: the time to its first byte of stdout beside a
+plain exec's round trip of the same command, and the MB/s of stdout it carries
+through the server (200 MB) beside a plain exec's of 16 MB, its answer's cap.
 
 Every loop is bounded in count and time; the only processes it ends are the
 servers and the one container it started itself.
@@ -92,7 +95,7 @@ class Row:
 
     id: str
     label: str
-    unit: str  # "ms", "s", "%" or "MiB"
+    unit: str  # "ms", "s", "%", "MiB" or "MB/s"
     median: float | None = None
     p95: float | None = None
     n: int = 0
@@ -125,6 +128,9 @@ class Plan:
     #: What the flood's exec prints, in bytes.
     flood_bytes: int
     kube_reps: int
+    #: Streamed execs timed for their first byte, and those timed for throughput, and the bytes each prints.
+    stream_reps: int
+    stream_bytes: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -144,6 +150,8 @@ class Plan:
                 sampling_windows=1,
                 flood_bytes=20_000_000,
                 kube_reps=1,
+                stream_reps=2,
+                stream_bytes=8_000_000,
             )
         return cls(
             sdk_calls=400,
@@ -160,6 +168,8 @@ class Plan:
             sampling_windows=4,
             flood_bytes=200_000_000,
             kube_reps=10,
+            stream_reps=20,
+            stream_bytes=200_000_000,
         )
 
 
@@ -612,6 +622,90 @@ def bench_fan_out(
 # Docker
 
 
+@dataclass
+class StreamSamples:
+    """What the streamed-exec loop collects."""
+
+    first_byte: list[float] = field(default_factory=list)
+    plain_round_trip: list[float] = field(default_factory=list)
+    throughput: list[float] = field(default_factory=list)
+    plain_throughput: list[float] = field(default_factory=list)
+
+
+#: The most a plain exec answers of a stream (the server's --max-exec-output): its throughput is timed on this much.
+PLAIN_EXEC_BYTES = 16_000_000
+
+
+def bench_streams(porter: Porter, image: str, plan: Plan) -> StreamSamples:
+    """Time to the first byte of a streamed exec beside a plain exec's round trip; MB/s of stdout through each."""
+    samples = StreamSamples()
+    sandbox = porter.sandboxes.create(image=image, name=f"bench-stream-{uuid.uuid4().hex[:8]}")
+    try:
+        wait_running(sandbox)
+        for _ in range(3):  # warm both paths
+            sandbox.exec(["echo", "first"])
+            list(sandbox.exec_stream(["echo", "first"]))
+        for _ in range(plan.stream_reps):
+            start = time.perf_counter_ns()
+            first_at: float | None = None
+            with sandbox.exec_stream(["echo", "first"]) as stream:
+                for event in stream:
+                    if first_at is None and event.kind == "stdout":
+                        first_at = elapsed_ms(start)
+            if first_at is None or stream.exit_code != 0:
+                raise RuntimeError(f"a streamed echo printed nothing, or exited {stream.exit_code}")
+            samples.first_byte.append(first_at)
+            start = time.perf_counter_ns()
+            sandbox.exec(["echo", "first"])
+            samples.plain_round_trip.append(elapsed_ms(start))
+        size = plan.stream_bytes
+        for _ in range(max(plan.stream_reps // 4, 1)):
+            start = time.perf_counter_ns()
+            received = 0
+            with sandbox.exec_stream(["head", "-c", str(size), "/dev/zero"]) as stream:
+                for event in stream:
+                    received += len(event.data)
+            seconds = elapsed_ms(start) / 1000
+            if received != size:
+                raise RuntimeError(f"a streamed exec of {size} bytes delivered {received}")
+            samples.throughput.append(size / 1e6 / seconds)
+            plain = min(size, PLAIN_EXEC_BYTES)
+            start = time.perf_counter_ns()
+            result = sandbox.exec(["head", "-c", str(plain), "/dev/zero"])
+            samples.plain_throughput.append(plain / 1e6 / (elapsed_ms(start) / 1000))
+            if len(result.stdout) != plain:
+                raise RuntimeError(f"a plain exec of {plain} bytes answered {len(result.stdout)}")
+    finally:
+        with contextlib.suppress(Exception):
+            sandbox.terminate()
+    return samples
+
+
+def stream_rows(prefix: str, title: str, plan: Plan, samples: StreamSamples) -> list[Row]:
+    """The streamed-exec rows of one runtime: its first byte, and its stdout's throughput, beside the plain exec."""
+    first = Row(f"{prefix}_stream_first_byte", f"{title}: streamed exec, time to first byte of stdout", "ms")
+    throughput = Row(
+        f"{prefix}_stream_throughput",
+        f"{title}: streamed exec, stdout through the server ({plan.stream_bytes / 1e6:.0f} MB)",
+        "MB/s",
+    )
+    fill(first, samples.first_byte)
+    if samples.plain_round_trip:
+        first.note = f"plain exec round trip of the same command: {median(samples.plain_round_trip):.2f} ms"
+    throughput.samples = [round(value, 2) for value in samples.throughput]
+    throughput.n = len(samples.throughput)
+    if samples.throughput:
+        throughput.median = median(samples.throughput)
+        throughput.p95 = sorted(samples.throughput)[max(len(samples.throughput) * 5 // 100 - 1, 0)]
+    if samples.plain_throughput:
+        capped = plan.stream_bytes > PLAIN_EXEC_BYTES
+        plain = f"{min(plan.stream_bytes, PLAIN_EXEC_BYTES) / 1e6:.0f} MB{' (its answer cap)' if capped else ''}"
+        throughput.note = (
+            f"plain exec of {plain}: {median(samples.plain_throughput):.0f} MB/s; p95 column: the slowest 5%"
+        )
+    return [first, throughput]
+
+
 def docker_engine() -> str:
     """An empty string when an engine answers with the test image; else why not."""
     try:
@@ -650,7 +744,7 @@ def docker_limit_container() -> Iterator[str | None]:
             subprocess.run(["docker", "rm", "-f", container], capture_output=True, timeout=WAIT_LIMIT_S)
 
 
-def bench_docker(plan: Plan) -> list[Row]:
+def bench_docker(plan: Plan, streams: bool) -> list[Row]:
     """The Docker runtime's rows, beside ``docker run --rm`` and ``docker exec`` through the CLI."""
     title = "docker"
     why_not = docker_engine()
@@ -676,6 +770,11 @@ def bench_docker(plan: Plan) -> list[Row]:
         rows.append(
             bench_fan_out(server, "docker", title, DOCKER_IMAGE, ["sh", "-c"], plan.docker_fanout_size, 1, target=False)
         )
+        if streams:
+            with server.client() as porter:
+                rows += stream_rows("docker", title, plan, bench_streams(porter, DOCKER_IMAGE, plan))
+        else:
+            rows += skipped_rows("streams", plan, "not selected (--only)")[2:]
     return rows
 
 
@@ -961,6 +1060,8 @@ def fmt(row: Row, value: float | None) -> str:
         return f"{value:.0f} MiB"
     if row.unit == "s":
         return f"{value:.2f} s"
+    if row.unit == "MB/s":
+        return f"{value:.0f} MB/s"
     return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
 
 
@@ -1043,6 +1144,12 @@ def bench_process_server(
         )
     else:
         rows += skip("fanout")
+    if "streams" in selected:
+        say("process runtime: streamed exec, first byte and throughput")
+        with server.client() as porter:
+            rows += stream_rows("process", title, plan, bench_streams(porter, PROCESS_IMAGE, plan))
+    else:
+        rows += skip("streams")[:2]
     return rows
 
 
@@ -1106,7 +1213,7 @@ def bench_flood(isolation: str, title: str, plan: Plan) -> list[Row]:
     return [health, memory]
 
 
-SECTIONS = ("import", "sdk", "process", "fanout", "flood", "docker", "snapshots", "metrics", "kubernetes")
+SECTIONS = ("import", "sdk", "process", "fanout", "streams", "flood", "docker", "snapshots", "metrics", "kubernetes")
 
 
 def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
@@ -1133,9 +1240,13 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
         ]
     elif section == "flood":
         rows = flood_rows("process", plan.flood_bytes)
+    elif section == "streams":
+        rows = stream_rows("process", "process", plan, StreamSamples())
+        rows += stream_rows("docker", "docker", plan, StreamSamples())
     elif section == "docker":
         rows = runtime_rows("docker", "docker", RuntimeSamples(), targets=False, limit_labels=DOCKER_LIMITS)
         rows.append(Row("docker_fan_out", fan_out_label("docker", plan.docker_fanout_size), "s"))
+        rows += stream_rows("docker", "docker", plan, StreamSamples())
     else:
         rows = runtime_rows("kubernetes", "kubernetes", RuntimeSamples(), targets=False, limit_labels=KUBE_LIMITS)
     for row in rows:
@@ -1177,12 +1288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with bwrap_launch() as bwrap:
         isolation = "bwrap" if bwrap else "none"
         title = "process" if bwrap else "process (isolation none)"
-        if selected & {"sdk", "process", "fanout"}:
+        if selected & {"sdk", "process", "fanout", "streams"}:
             say(f"process runtime (isolation {isolation})")
             with LocalServer(runtime="process", isolation=isolation) as server:
                 rows += bench_process_server(server, bwrap, title, selected, plan, say, skip)
         else:
-            rows += skip("sdk") + skip("process") + skip("fanout")
+            rows += skip("sdk") + skip("process") + skip("fanout") + skip("streams")[:2]
         if "flood" in selected:
             say("process runtime: floods")
             rows += bench_flood(isolation, title, plan)
@@ -1202,7 +1313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if "docker" in selected:
         say("docker runtime")
-        rows += bench_docker(plan)
+        rows += bench_docker(plan, "streams" in selected)
     else:
         rows += skip("docker")
 

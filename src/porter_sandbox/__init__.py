@@ -42,6 +42,7 @@ from ._exceptions import (
     AuthenticationError,
     BadRequestError,
     CommandError,
+    CommandTimeoutError,
     ConfigurationError,
     ConflictError,
     InvalidNameError,
@@ -54,8 +55,11 @@ from ._exceptions import (
     SandboxTimeoutError,
     ServerError,
     SnapshotFailedError,
+    UnsupportedByServerError,
 )
+from ._exec_stream import AsyncExecStream, ExecStream
 from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
+from ._log_stream import AsyncLogStream, LogStream
 from ._metrics import (
     MetricSummaryResponse,
     SandboxMetricsPoint,
@@ -65,6 +69,7 @@ from ._metrics import (
 )
 from ._models import (
     CountPoint,
+    ExecEvent,
     ExecResponse,
     ExecResult,
     ExecTarget,
@@ -72,12 +77,14 @@ from ._models import (
     Health,
     HealthResponse,
     LogLine,
+    ProcessOutput,
     Readiness,
     ReadinessResponse,
     SandboxCounts,
     SandboxPage,
     VolumeFile,
 )
+from ._processes import AsyncProcess, Process
 from ._raw import BoundOperations
 from ._sandboxes import TERMINAL_PHASES, AsyncSandbox, AsyncSandboxes, Sandbox, Sandboxes, SandboxPhase, WaitPhase
 from ._snapshots import AsyncSnapshot, AsyncSnapshots, Snapshot, SnapshotListResponse, Snapshots
@@ -97,9 +104,12 @@ __all__ = [
     "TERMINAL_PHASES",
     "APIConnectionError",
     "APIStatusError",
+    "AsyncExecStream",
     "AsyncHealthz",
+    "AsyncLogStream",
     "AsyncObjectVolume",
     "AsyncPorter",
+    "AsyncProcess",
     "AsyncReadyz",
     "AsyncSandbox",
     "AsyncSandboxes",
@@ -111,11 +121,14 @@ __all__ = [
     "BadRequestError",
     "BoundOperations",
     "CommandError",
+    "CommandTimeoutError",
     "ConfigurationError",
     "ConflictError",
     "CountPoint",
+    "ExecEvent",
     "ExecResponse",
     "ExecResult",
+    "ExecStream",
     "ExecTarget",
     "FilterValuesResponse",
     "FilterValuesResponsePhases",
@@ -125,12 +138,15 @@ __all__ = [
     "InvalidNameError",
     "LogLine",
     "LogLineLevel",
+    "LogStream",
     "MetricSummaryResponse",
     "NotFoundError",
     "NotGiven",
     "ObjectVolume",
     "PermissionDeniedError",
     "Porter",
+    "Process",
+    "ProcessOutput",
     "RateLimitError",
     "Readiness",
     "ReadinessResponse",
@@ -166,6 +182,7 @@ __all__ = [
     "Snapshots",
     "StatusResponsePhase",
     "StatusResponseTerminationReason",
+    "UnsupportedByServerError",
     "Volume",
     "VolumeFile",
     "VolumeFileEntryType",

@@ -2,8 +2,10 @@
 
     porter-sandbox serve [--port 8080] ...          run a local server (needs the [server] extra)
     porter-sandbox run IMAGE [--name N] [-- CMD...] create a sandbox; prints its name
-    porter-sandbox exec NAME -- CMD...              run a command in it; its exit code is ours
-    porter-sandbox logs NAME [--since 5m] [--limit 100]
+    porter-sandbox exec [-i] [-t] NAME -- CMD...    run a command in it (streamed; -it: a terminal); its exit code is ours
+    porter-sandbox shell NAME [-- CMD...]           an interactive shell in it (a terminal)
+    porter-sandbox cp SRC DST                       copy files in or out (NAME:PATH names a path in a sandbox)
+    porter-sandbox logs NAME [-f] [--since 5m] [--limit 100]
     porter-sandbox inspect NAME [-o json]           its fields, why it ended, its last error output
     porter-sandbox ls [-a] [--tag k=v] [--phase running] [--limit N] [-o wide|json]
     porter-sandbox rm NAME... | rm --all [--tag k=v] [--yes]
@@ -23,15 +25,17 @@ import argparse
 import itertools
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO
 
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import Porter
+    from ._models import LogLine
     from ._sandboxes import Sandbox
     from ._volumes import ObjectVolume, Volume
 
@@ -254,12 +258,45 @@ def _build_parser() -> _Parser:
         "exec",
         parents=[connection],
         help="run a command in a sandbox; exits with its exit code",
-        description="Run CMD in the sandbox NAME (a name or an id). Its stdout and stderr go to ours, "
-        "and its exit code becomes ours.",
-        usage=f"{PROG} exec NAME -- CMD...",
+        description="Run CMD in the sandbox NAME (a name or an id). Its stdout and stderr go to ours as it "
+        "writes them, and its exit code becomes ours. Our stdin goes to it when it is not a terminal "
+        "(a pipe or a file); Ctrl-C stops the command. With -it it runs on a terminal: an interactive "
+        "program, keys and all.",
+        usage=f"{PROG} exec [-i] [-t] NAME -- CMD...",
     )
     exec_.add_argument("name", metavar="NAME", help="the sandbox's name or id")
+    exec_.add_argument(
+        "-i", "--interactive", action="store_true", help="pass our stdin on even when it is a terminal (until Ctrl-D)"
+    )
+    exec_.add_argument(
+        "-t", "--tty", action="store_true", help="run it on a terminal (with -i: an interactive session)"
+    )
+    exec_.add_argument("--no-stdin", action="store_true", help="do not pass our stdin on; the command reads nothing")
     exec_.set_defaults(handler=_exec)
+
+    shell = commands.add_parser(
+        "shell",
+        parents=[connection],
+        help="open an interactive shell in a sandbox",
+        description="Open a terminal in the sandbox NAME running CMD (bash where the sandbox has it, else sh). "
+        "Keys go to it as typed; its exit code becomes ours.",
+        usage=f"{PROG} shell NAME [-- CMD...]",
+    )
+    shell.add_argument("name", metavar="NAME", help="the sandbox's name or id")
+    shell.set_defaults(handler=_shell)
+
+    cp = commands.add_parser(
+        "cp",
+        parents=[connection],
+        help="copy files and directories between a sandbox and this machine",
+        description="Copy SRC to DST, one of them NAME:PATH (a path in the sandbox NAME), the other a local path. "
+        "Directories are copied whole. Onto an existing directory, SRC keeps its name inside it; otherwise it "
+        "takes DST's. The sandbox needs tar.",
+        usage=f"{PROG} cp SRC DST",
+    )
+    cp.add_argument("source", metavar="SRC", help="what to copy: a local path, or NAME:PATH")
+    cp.add_argument("destination", metavar="DST", help="where to: NAME:PATH, or a local path")
+    cp.set_defaults(handler=_cp)
 
     inspect = commands.add_parser(
         "inspect",
@@ -285,6 +322,9 @@ def _build_parser() -> _Parser:
         "--limit", type=_positive_int, default=100, help="the newest N lines (default 100, as sandbox.logs() answers)"
     )
     logs.add_argument("-t", "--timestamps", action="store_true", help="prefix each line with its time and level")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="then print each new line as it is written, until the sandbox ends"
+    )
     logs.set_defaults(handler=_logs)
 
     ls = commands.add_parser(
@@ -480,11 +520,100 @@ def _run(options: argparse.Namespace) -> int:
 def _exec(options: argparse.Namespace) -> int:
     if not options.command:
         raise UsageError(f"say which command to run: {PROG} exec {options.name} -- CMD...")
+    if options.tty:
+        if not sys.stdin.isatty():
+            raise UsageError("the input is not a terminal: -t needs one (leave -t out to stream with a pipe)")
+        with _client(options) as porter:
+            return _terminal(porter, options.name, options.command)
+    stdin = _stdin_to_pass(options)
     with _client(options) as porter:
-        result = porter.sandboxes.get(options.name).exec(options.command)
-    _write(sys.stdout, result.stdout)
-    _write(sys.stderr, result.stderr)
-    return _exit_status(result.exit_code)
+        sandbox = porter.sandboxes.get(options.name)
+        return _stream(sandbox, options.command, stdin, explicit=options.interactive)
+
+
+def _shell(options: argparse.Namespace) -> int:
+    if not sys.stdin.isatty():
+        raise UsageError(f"the input is not a terminal: {PROG} shell needs one (use exec to stream with a pipe)")
+    with _client(options) as porter:
+        return _terminal(porter, options.name, options.command or [])
+
+
+def _terminal(porter: Porter, name: str, command: Sequence[str]) -> int:
+    from ._terminal import run_terminal
+
+    sandbox = porter.sandboxes.get(name)
+    return _exit_status(run_terminal(porter, sandbox.id, command))
+
+
+def _stdin_to_pass(options: argparse.Namespace) -> BinaryIO | None:
+    """Our stdin, when it goes to the command: not a terminal (unless -i), not /dev/null, not an empty file."""
+    if options.no_stdin:
+        if options.interactive:
+            raise UsageError("-i passes stdin on and --no-stdin keeps it: give one of them")
+        return None
+    try:
+        stdin = sys.stdin.buffer
+        fd = sys.stdin.fileno()
+        info = os.fstat(fd)
+    except (AttributeError, ValueError, OSError):
+        return None
+    if sys.stdin.isatty():
+        return stdin if options.interactive else None
+    if stat.S_ISCHR(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_size == 0):
+        return None  # /dev/null, or an empty file: nothing to pass
+    return stdin
+
+
+def _stream(sandbox: Sandbox, command: Sequence[str], stdin: BinaryIO | None, *, explicit: bool) -> int:
+    """Run ``command`` with its output streamed to ours; Ctrl-C stops it. A server without streams: a plain exec."""
+    from ._exceptions import SandboxError, UnsupportedByServerError
+
+    try:
+        stream = sandbox.exec_stream(command, stdin=stdin)
+    except UnsupportedByServerError:
+        if stdin is not None and explicit:
+            raise
+        if stdin is not None:
+            _fail("warning: this server cannot pass stdin to a command (it has no streamed exec): stdin is not passed")
+        result = sandbox.exec(command)
+        _write(sys.stdout, result.stdout)
+        _write(sys.stderr, result.stderr)
+        return _exit_status(result.exit_code)
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    try:
+        with stream:
+            for event in stream:
+                if event.kind == "stdout":
+                    out.write(event.data)
+                    out.flush()
+                elif event.kind == "stderr":
+                    err.write(event.data)
+                    err.flush()
+    except KeyboardInterrupt:
+        stream.close()  # the server kills the command
+        _fail("interrupted: the command was stopped")
+        return 130
+    if stream.exit_code is None:
+        raise SandboxError("the command's end is unknown: the stream ended early")
+    return _exit_status(stream.exit_code)
+
+
+def _cp(options: argparse.Namespace) -> int:
+    from ._copy import copy_from_sandbox, copy_into_sandbox, parse_location
+
+    _no_command(options, f"{PROG} cp SRC DST")
+    source, destination = parse_location(options.source), parse_location(options.destination)
+    if (source.sandbox is None) == (destination.sandbox is None):
+        raise UsageError(
+            f"name a sandbox on exactly one side: {PROG} cp ./local NAME:/path, or {PROG} cp NAME:/path ./local"
+        )
+    with _client(options) as porter:
+        if destination.sandbox is not None:
+            copy_into_sandbox(porter.sandboxes.get(destination.sandbox), source.path, destination.path)
+        else:
+            assert source.sandbox is not None
+            copy_from_sandbox(porter.sandboxes.get(source.sandbox), source.path, destination.path)
+    return 0
 
 
 def _write(stream: TextIO, text: str) -> None:
@@ -501,19 +630,30 @@ def _exit_status(code: int) -> int:
 
 
 def _logs(options: argparse.Namespace) -> int:
-    _no_command(options, f"{PROG} logs NAME [--since S] [--limit N]")
+    _no_command(options, f"{PROG} logs NAME [-f] [--since S] [--limit N]")
     with _client(options) as porter:
         sandbox = porter.sandboxes.get(options.name)
-        lines = sandbox.logs(since=options.since, limit=options.limit)
-    for entry in lines:
-        level = entry.level
-        stream = sys.stdout if level == "info" else sys.stderr
-        text = entry.line
-        if options.timestamps:
-            text = f"{_time(entry.timestamp)}  {level:<7} {text}"
-        print(text, file=stream)
-    sys.stdout.flush()
+        if not options.follow:
+            for entry in sandbox.logs(since=options.since, limit=options.limit):
+                _print_line(entry, options.timestamps)
+            sys.stdout.flush()
+            return 0
+        try:
+            with sandbox.logs(since=options.since, limit=options.limit, follow=True) as lines:
+                for entry in lines:
+                    _print_line(entry, options.timestamps)
+                    (sys.stdout if entry.level == "info" else sys.stderr).flush()
+        except KeyboardInterrupt:
+            return 130  # stopped following; the sandbox runs on
     return 0
+
+
+def _print_line(entry: LogLine, timestamps: bool) -> None:
+    stream = sys.stdout if entry.level == "info" else sys.stderr
+    text = entry.line
+    if timestamps:
+        text = f"{_time(entry.timestamp)}  {entry.level:<7} {text}"
+    print(text, file=stream)
 
 
 def _ls(options: argparse.Namespace) -> int:

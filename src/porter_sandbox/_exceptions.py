@@ -25,6 +25,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CommandError",
+    "CommandTimeoutError",
     "ConfigurationError",
     "ConflictError",
     "InvalidNameError",
@@ -37,6 +38,7 @@ __all__ = [
     "SandboxTimeoutError",
     "ServerError",
     "SnapshotFailedError",
+    "UnsupportedByServerError",
 ]
 
 
@@ -54,9 +56,11 @@ class SandboxError(Exception):
         │   │   └── RouteNotFoundError    404: the server has no such route at all: is base_url right?
         │   ├── ConflictError             409: name taken, sandbox not running, volume attached, file exists
         │   ├── RateLimitError            429: too many requests (retried for you where safe)
+        │   ├── UnsupportedByServerError  the server (or its runtime) does not have this extension: a Porter cluster
         │   └── ServerError               5xx: the server failed (502/503/504 retried for you where safe)
         ├── APIConnectionError            the server could not be reached, or the connection dropped
         ├── SandboxTimeoutError           a request or a wait took longer than its timeout (also a TimeoutError)
+        │   └── CommandTimeoutError       a command's ``timeout=`` ran out: the server killed it (``.result``)
         ├── CommandError                  a command exited non-zero under ``exec(check=True)`` / ``ExecResult.check()``
         ├── SandboxEndedError             ``wait()`` saw the sandbox end in another phase than the one awaited
         ├── SnapshotFailedError           ``snapshot.wait()`` saw the capture fail; ``failure_reason`` says why
@@ -152,6 +156,29 @@ class SandboxTimeoutError(SandboxError, TimeoutError):
     """A request, or a ``wait()``, took longer than its timeout. Never retried: the server may still be working."""
 
 
+class UnsupportedByServerError(APIStatusError):
+    """The server does not serve this extension (streamed exec, stdin, background processes, log follow, terminals).
+
+    Porter's API has none of them: a Porter cluster answers this, and so does
+    a local server whose runtime cannot (501). Plain ``exec`` works everywhere.
+    """
+
+
+class CommandTimeoutError(SandboxTimeoutError):
+    """A command ran longer than its ``timeout=``: the server killed its whole process group.
+
+    ``result`` holds what it printed until then (``result.timed_out`` is true).
+    """
+
+    def __init__(self, result: ExecResult, command: Sequence[str] | None = None) -> None:
+        shown = " ".join(command) if command else "the command"
+        super().__init__(f"{shown} ran past its timeout and was killed (exit code {result.exit_code})")
+        self.result = result
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+
+
 class InvalidNameError(SandboxError, ValueError):
     """A sandbox or volume name, or a mount path, is invalid; raised before any request is sent."""
 
@@ -232,6 +259,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     404: NotFoundError,
     409: ConflictError,
     429: RateLimitError,
+    501: UnsupportedByServerError,
 }
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar, overload
+from typing import Generic, Literal, TypeVar, overload
 
 from ._enums import FilterValuesResponsePhases, LogLineLevel, VolumeFileEntryType
 from ._exceptions import CommandError
 
 __all__ = [
     "CountPoint",
+    "ExecEvent",
     "ExecResponse",
     "ExecResult",
     "ExecTarget",
@@ -24,6 +25,7 @@ __all__ = [
     "Health",
     "HealthResponse",
     "LogLine",
+    "ProcessOutput",
     "Readiness",
     "ReadinessResponse",
     "SandboxCounts",
@@ -48,6 +50,13 @@ class ExecResult:
     """The id of this exec, which its log lines carry (``LogLine.exec_id``)."""
     command: tuple[str, ...] | None = field(default=None, compare=False)
     """The command that ran."""
+    timed_out: bool = False
+    """Whether its ``timeout=`` ran out on the server, which killed its whole process group."""
+    stdout_bytes: bytes | None = field(default=None, repr=False)
+    """Exactly the bytes it wrote to standard output, when the server sent bytes (an exec with options:
+    ``stdin=``, ``cwd=``, ``env=``, ``timeout=``, callbacks); ``None`` from a plain exec, which answers text."""
+    stderr_bytes: bytes | None = field(default=None, repr=False)
+    """Exactly the bytes it wrote to standard error, as ``stdout_bytes``."""
 
     @property
     def ok(self) -> bool:
@@ -63,6 +72,60 @@ class ExecResult:
 
 ExecResponse = ExecResult
 """The published client's name for :class:`ExecResult`."""
+
+
+@dataclass(frozen=True)
+class ExecEvent:
+    """One event of ``sandbox.exec_stream()``: a piece of output as it was written, or the command's end."""
+
+    kind: Literal["stdout", "stderr", "exit"]
+    """``stdout`` or ``stderr`` (a piece of output), or ``exit`` (the last event)."""
+    data: bytes = b""
+    """The piece's bytes, exactly as written."""
+    text: str = ""
+    """The piece as text (UTF-8; a character split between pieces comes whole in the later one)."""
+    exit_code: int | None = None
+    """The command's exit code (``exit``)."""
+    timed_out: bool = False
+    """Whether its ``timeout=`` ran out and the server killed its whole process group (``exit``)."""
+
+
+@dataclass(frozen=True)
+class ProcessOutput:
+    """What a background process wrote, from ``process.output()``: as much as the server keeps of each stream."""
+
+    stdout_bytes: bytes
+    """The bytes of standard output from ``stdout_offset`` (or, where older ones were dropped, from the oldest kept)."""
+    stderr_bytes: bytes
+    """The bytes of standard error, as ``stdout_bytes``."""
+    stdout_offset: int = 0
+    """Where ``stdout_bytes`` starts in everything it wrote to stdout."""
+    stderr_offset: int = 0
+    """Where ``stderr_bytes`` starts in everything it wrote to stderr."""
+    stdout_dropped: int = 0
+    """Bytes of stdout between the offset asked for and ``stdout_offset`` that the server no longer kept."""
+    stderr_dropped: int = 0
+    """Bytes of stderr the server no longer kept, as ``stdout_dropped``."""
+
+    @property
+    def stdout(self) -> str:
+        """Standard output as text (UTF-8, invalid bytes replaced)."""
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        """Standard error as text (UTF-8, invalid bytes replaced)."""
+        return self.stderr_bytes.decode("utf-8", "replace")
+
+    @property
+    def next_stdout_offset(self) -> int:
+        """The ``stdout_offset`` to ask for next, to read on from here."""
+        return self.stdout_offset + len(self.stdout_bytes)
+
+    @property
+    def next_stderr_offset(self) -> int:
+        """The ``stderr_offset`` to ask for next."""
+        return self.stderr_offset + len(self.stderr_bytes)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
     from porter_sandbox_api.models import (
+        Capabilities,
+        CommandRequest,
+        CommandResult,
         CountsResponse,
         CreateResponse,
         CreateVolumeRequest,
@@ -24,12 +27,16 @@ if TYPE_CHECKING:
         ExecRequest,
         ExecResponse,
         HealthResponse,
+        KillRequest,
         ListSandboxesResponse,
         ListVolumesResponse,
         LogsResponse,
         LookupResponse,
         MetricSummaryResponse,
         MoveFileRequest,
+        ProcessInfo,
+        ProcessList,
+        ProcessOutput,
         ReadyResponse,
         SandboxMetric,
         SandboxMetricsResponse,
@@ -46,11 +53,13 @@ if TYPE_CHECKING:
     from porter_sandbox_api.types import File, Response, Unset
 
 __all__ = [
+    "AsyncExtensionOperations",
     "AsyncHealthzOperations",
     "AsyncReadyzOperations",
     "AsyncSandboxOperations",
     "AsyncSnapshotOperations",
     "AsyncVolumeOperations",
+    "ExtensionOperations",
     "HealthzOperations",
     "ReadyzOperations",
     "SandboxOperations",
@@ -176,6 +185,67 @@ class VolumeOperations(_Bound, Protocol):
     def write_volume_file(self, id: str, *, body: File, path: str) -> Response[Any | Error]: ...
 
 
+class ExtensionOperations(_Bound, Protocol):
+    """The ``extensions`` tag (this server's own, under ``/x/``): ``BoundOperations(porter.raw, "extensions")``.
+
+    The streamed ones (``exec_stream``, ``follow_sandbox_logs``) answer their whole
+    stream at once here; the SDK's ``exec_stream()`` and ``logs(follow=True)`` read
+    them as they come.
+    """
+
+    def delete_process(self, id: str, process_id: str) -> Response[Any | Error]: ...
+
+    def exec_stream(self, id: str, *, body: CommandRequest) -> Response[Error | File]: ...
+
+    def exec_with_options(self, id: str, *, body: CommandRequest) -> Response[CommandResult | Error]: ...
+
+    def follow_sandbox_logs(
+        self, id: str, *, since: str | Unset = ..., limit: int | Unset = ...
+    ) -> Response[Error | File]: ...
+
+    def get_capabilities(self) -> Response[Capabilities | Error]: ...
+
+    def get_process(self, id: str, process_id: str) -> Response[Error | ProcessInfo]: ...
+
+    def kill_process(
+        self, id: str, process_id: str, *, body: KillRequest | Unset = ...
+    ) -> Response[Error | ProcessInfo]: ...
+
+    def list_processes(self, id: str) -> Response[Error | ProcessList]: ...
+
+    def open_terminal(
+        self,
+        id: str,
+        *,
+        command: list[str] | Unset = ...,
+        cwd: str | Unset = ...,
+        env: list[str] | Unset = ...,
+        rows: int | Unset = ...,
+        cols: int | Unset = ...,
+    ) -> Response[Any | Error]: ...
+
+    def read_process_output(
+        self,
+        id: str,
+        process_id: str,
+        *,
+        stdout_offset: int | Unset = ...,
+        stderr_offset: int | Unset = ...,
+        max_bytes: int | Unset = ...,
+        wait_seconds: float | Unset = ...,
+    ) -> Response[Error | ProcessOutput]: ...
+
+    def start_process(self, id: str, *, body: CommandRequest) -> Response[Error | ProcessInfo]: ...
+
+    def wait_process(
+        self, id: str, process_id: str, *, timeout_seconds: float | Unset = ...
+    ) -> Response[Error | ProcessInfo]: ...
+
+    def write_process_stdin(
+        self, id: str, process_id: str, *, body: File | Unset = ..., close: bool | Unset = ...
+    ) -> Response[Any | Error]: ...
+
+
 # -- async ---------------------------------------------------------------------------------------
 
 
@@ -280,3 +350,59 @@ class AsyncVolumeOperations(_Bound, Protocol):
     async def read_volume_file(self, id: str, *, path: str, range_: str | Unset = ...) -> Response[Error | File]: ...
 
     async def write_volume_file(self, id: str, *, body: File, path: str) -> Response[Any | Error]: ...
+
+
+class AsyncExtensionOperations(_Bound, Protocol):
+    """The ``extensions`` tag on an ``AsyncPorter``: ``BoundOperations(porter.raw, "extensions", asynchronous=True)``."""
+
+    async def delete_process(self, id: str, process_id: str) -> Response[Any | Error]: ...
+
+    async def exec_stream(self, id: str, *, body: CommandRequest) -> Response[Error | File]: ...
+
+    async def exec_with_options(self, id: str, *, body: CommandRequest) -> Response[CommandResult | Error]: ...
+
+    async def follow_sandbox_logs(
+        self, id: str, *, since: str | Unset = ..., limit: int | Unset = ...
+    ) -> Response[Error | File]: ...
+
+    async def get_capabilities(self) -> Response[Capabilities | Error]: ...
+
+    async def get_process(self, id: str, process_id: str) -> Response[Error | ProcessInfo]: ...
+
+    async def kill_process(
+        self, id: str, process_id: str, *, body: KillRequest | Unset = ...
+    ) -> Response[Error | ProcessInfo]: ...
+
+    async def list_processes(self, id: str) -> Response[Error | ProcessList]: ...
+
+    async def open_terminal(
+        self,
+        id: str,
+        *,
+        command: list[str] | Unset = ...,
+        cwd: str | Unset = ...,
+        env: list[str] | Unset = ...,
+        rows: int | Unset = ...,
+        cols: int | Unset = ...,
+    ) -> Response[Any | Error]: ...
+
+    async def read_process_output(
+        self,
+        id: str,
+        process_id: str,
+        *,
+        stdout_offset: int | Unset = ...,
+        stderr_offset: int | Unset = ...,
+        max_bytes: int | Unset = ...,
+        wait_seconds: float | Unset = ...,
+    ) -> Response[Error | ProcessOutput]: ...
+
+    async def start_process(self, id: str, *, body: CommandRequest) -> Response[Error | ProcessInfo]: ...
+
+    async def wait_process(
+        self, id: str, process_id: str, *, timeout_seconds: float | Unset = ...
+    ) -> Response[Error | ProcessInfo]: ...
+
+    async def write_process_stdin(
+        self, id: str, process_id: str, *, body: File | Unset = ..., close: bool | Unset = ...
+    ) -> Response[Any | Error]: ...

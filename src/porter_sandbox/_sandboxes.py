@@ -15,11 +15,11 @@ from __future__ import annotations
 import builtins
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast, get_args, overload
 
 import httpx
 
@@ -35,8 +35,18 @@ from ._enums import (
     StatusResponseTerminationReason,
     member,
 )
-from ._exceptions import NotFoundError, RouteNotFoundError, SandboxEndedError, SandboxError, SandboxTimeoutError
+from ._exceptions import (
+    NotFoundError,
+    RouteNotFoundError,
+    SandboxEndedError,
+    SandboxError,
+    SandboxTimeoutError,
+    UnsupportedByServerError,
+)
+from ._exec_stream import AsyncExecStream, ExecGathering, ExecStream
+from ._extensions import StdinData, command_body, extension_error
 from ._handle import NamedHandle
+from ._log_stream import AsyncLogStream, LogStream
 from ._metrics import (
     MetricName,
     MetricSummaryResponse,
@@ -48,6 +58,7 @@ from ._metrics import (
 )
 from ._models import CountPoint, ExecResult, ExecTarget, FilterValuesResponse, LogLine, SandboxCounts, SandboxPage
 from ._names import check_mount_path, check_name
+from ._processes import AsyncProcess, Process, spawn_body, state_of
 from ._raw import BoundOperations
 from ._references import async_resolve_id, check_reference, not_found, resolve_id
 from ._retry import CallOptions
@@ -328,6 +339,31 @@ def exec_options(timeout: float | httpx.Timeout | None, client_timeout: httpx.Ti
             connect=client_timeout.connect, read=None, write=client_timeout.write, pool=client_timeout.pool
         )
     )
+
+
+def exec_with_options(
+    timeout: float | httpx.Timeout | None,
+    stdin: StdinData | None,
+    cwd: str | None,
+    env: Mapping[str, str] | None,
+    on_stdout: Callable[[str], object] | None,
+    on_stderr: Callable[[str], object] | None,
+) -> tuple[bool, bool]:
+    """Whether ``exec()`` goes through the extensions, and whether a plain exec may stand in for it.
+
+    A plain exec (Porter's API) is all it takes without options. A number of
+    seconds as ``timeout`` asks the server to kill the command then; where the
+    server cannot, the plain exec's client-side timeout stands in, as before.
+    Any other option needs the extensions.
+    """
+    seconds = timeout is not None and not isinstance(timeout, httpx.Timeout)
+    others = stdin is not None or cwd is not None or env is not None or on_stdout is not None or on_stderr is not None
+    return (seconds or others), not others
+
+
+def server_timeout(timeout: float | httpx.Timeout | None) -> float | None:
+    """The ``timeout_seconds`` of an exec with options: a number of seconds (an ``httpx.Timeout`` bounds only the wait)."""
+    return None if timeout is None or isinstance(timeout, httpx.Timeout) else float(timeout)
 
 
 def logs_query(since: str | datetime | timedelta | None, limit: int | None) -> dict[str, Any]:
@@ -617,40 +653,147 @@ class Sandbox(_SandboxFields):
         return self
 
     def exec(
-        self, command: Sequence[str], timeout: float | httpx.Timeout | None = None, check: bool = False
+        self,
+        command: Sequence[str],
+        timeout: float | httpx.Timeout | None = None,
+        check: bool = False,
+        *,
+        stdin: StdinData | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        on_stdout: Callable[[str], object] | None = None,
+        on_stderr: Callable[[str], object] | None = None,
     ) -> ExecResult:
         """Run ``command`` (a list: the program and its arguments) in the sandbox and answer its output.
 
         A non-zero exit code is a normal result; with ``check=True`` it raises
         :class:`CommandError` instead (as ``result.check()`` does). Without
-        ``timeout`` the answer is awaited as long as the command runs; with
-        one (seconds), :class:`SandboxTimeoutError` is raised once it passes
-        and the command is not sent again. The retry policy resends an exec
-        only when the connection failed before it was sent, never once the
-        command may have run.
+        ``timeout`` the answer is awaited as long as the command runs.
+
+        ``timeout`` in seconds: the server kills the command (its whole process
+        group) once it ran that long, and :class:`CommandTimeoutError` carries
+        what it printed. On a server without the extensions (a Porter cluster)
+        it bounds the wait for the answer instead, as an ``httpx.Timeout``
+        always does (:class:`SandboxTimeoutError`; the command may run on).
+
+        ``stdin`` (bytes, text, a binary file or an iterable of byte chunks),
+        ``cwd``, ``env`` (on top of the sandbox's), and ``on_stdout`` /
+        ``on_stderr`` (called with text as the command writes it) need a
+        server with the extensions; elsewhere :class:`UnsupportedByServerError`.
+        With any of them the result also has the exact bytes
+        (``stdout_bytes``). The retry policy resends an exec only when the
+        connection failed before it was sent, never once the command may have run.
         """
+        extended, plain_will_do = exec_with_options(timeout, stdin, cwd, env, on_stdout, on_stderr)
+        if extended:
+            body, later = command_body(command, stdin=stdin, cwd=cwd, env=env, timeout=server_timeout(timeout))
+            try:
+                stream = ExecStream(self._client, self._state.id, body, later)
+            except UnsupportedByServerError:
+                if not plain_will_do:
+                    raise
+            else:
+                gathering = ExecGathering(on_stdout, on_stderr)
+                with stream:
+                    for event in stream:
+                        gathering.take(event)
+                return gathering.result(stream.exec_id, body["command"], check)
         from porter_sandbox_api.api.sandboxes import exec_sandbox
         from porter_sandbox_api.models import ExecResponse
 
-        body = exec_request(command)
+        request = exec_request(command)
         options = exec_options(timeout, self._client.get_httpx_client().timeout)
-        answer = sync_call(exec_sandbox.sync_detailed, self._state.id, client=self._client, body=body, options=options)
-        result = exec_result(expect(answer, ExecResponse), body.command)
+        answer = sync_call(
+            exec_sandbox.sync_detailed, self._state.id, client=self._client, body=request, options=options
+        )
+        result = exec_result(expect(answer, ExecResponse), request.command)
         return result.check() if check else result
 
+    def exec_stream(
+        self,
+        command: Sequence[str],
+        *,
+        stdin: StdinData | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ExecStream:
+        """Start ``command`` and answer its output as it is written: iterate the :class:`ExecStream`.
+
+        Each event is a piece of ``stdout`` or ``stderr`` (``data`` bytes and
+        ``text``), and the last is ``exit``. ``stdin``, ``cwd``, ``env`` and
+        ``timeout`` as for :meth:`exec`. Closing the stream before its end (its
+        ``with`` block) kills the command. Needs a server with the extensions:
+        elsewhere :class:`UnsupportedByServerError`.
+        """
+        body, later = command_body(command, stdin=stdin, cwd=cwd, env=env, timeout=timeout)
+        return ExecStream(self._client, self._state.id, body, later)
+
+    def spawn(
+        self,
+        command: Sequence[str],
+        *,
+        stdin: StdinData | None = None,
+        stdin_open: bool = False,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Process:
+        """Start ``command`` in the background and answer its :class:`Process` at once.
+
+        It runs on across calls until it exits, is killed (``process.kill()``,
+        its ``timeout``, or leaving its ``with`` block) or the sandbox ends. The
+        server keeps its newest output (``process.output()``). ``stdin`` is
+        written then closed, unless ``stdin_open=True`` keeps it open for
+        ``process.write_stdin()``. Needs a server with the extensions:
+        elsewhere :class:`UnsupportedByServerError`.
+        """
+        from porter_sandbox_api.api.extensions import start_process
+        from porter_sandbox_api.models import ProcessInfo
+
+        body, later = command_body(command, stdin=stdin, stdin_open=stdin_open, cwd=cwd, env=env, timeout=timeout)
+        try:
+            answer = sync_call(start_process.sync_detailed, self._state.id, client=self._client, body=spawn_body(body))
+            process = Process(self._client, self._state.id, state_of(expect(answer, ProcessInfo)))
+        except SandboxError as error:
+            raise extension_error("background processes (spawn)", error) from None
+        if later is not None:
+            for chunk in later.chunks():
+                process.write_stdin(chunk)
+            if not stdin_open:
+                process.close_stdin()
+        return process
+
+    @overload
     def logs(
-        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100
-    ) -> builtins.list[LogLine]:
+        self,
+        *,
+        since: str | datetime | timedelta | None = None,
+        limit: int | None = 100,
+        follow: Literal[False] = False,
+    ) -> builtins.list[LogLine]: ...
+    @overload
+    def logs(
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100, follow: Literal[True]
+    ) -> LogStream: ...
+    def logs(
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100, follow: bool = False
+    ) -> builtins.list[LogLine] | LogStream:
         """The sandbox's log lines, oldest first: the newest ``limit`` of them, written after ``since``.
 
         ``since`` is an RFC 3339 time or a duration back from now (``"30s"``,
         ``"5m"``, ``"2h"``), a ``datetime`` or a ``timedelta``. Logs outlive
-        the sandbox. ``limit=None`` answers as many as the server gives.
+        the sandbox. ``limit=None`` answers as many as the server gives. With
+        ``follow=True``, a :class:`LogStream` instead: those lines, then each
+        new one as it is written, ending when the sandbox ends (needs a server
+        with the extensions: elsewhere :class:`UnsupportedByServerError`).
         """
+        query = logs_query(since, limit)
+        if follow:
+            return LogStream(self._client, self._state.id, query)
         from porter_sandbox_api.api.sandboxes import get_sandbox_logs
         from porter_sandbox_api.models import LogsResponse
 
-        query = logs_query(since, limit)
         answer = sync_call(get_sandbox_logs.sync_detailed, self._state.id, client=self._client, **query)
         return log_lines(expect(answer, LogsResponse))
 
@@ -771,37 +914,123 @@ class AsyncSandbox(_SandboxFields):
         return self
 
     async def exec(
-        self, command: Sequence[str], timeout: float | httpx.Timeout | None = None, check: bool = False
+        self,
+        command: Sequence[str],
+        timeout: float | httpx.Timeout | None = None,
+        check: bool = False,
+        *,
+        stdin: StdinData | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        on_stdout: Callable[[str], object] | None = None,
+        on_stderr: Callable[[str], object] | None = None,
     ) -> ExecResult:
         """Run ``command`` (a list: the program and its arguments) in the sandbox and answer its output.
 
-        As :meth:`Sandbox.exec`: ``check=True`` raises :class:`CommandError` on
-        a non-zero exit; ``timeout`` bounds the wait for the answer (none
-        without it); never replayed.
+        As :meth:`Sandbox.exec`: ``check=True`` raises :class:`CommandError` on a
+        non-zero exit; ``timeout`` in seconds kills the command on the server
+        (:class:`CommandTimeoutError`), or where the server cannot, bounds the
+        wait (none without it); ``stdin``, ``cwd``, ``env``, ``on_stdout`` and
+        ``on_stderr`` need the extensions; never replayed.
         """
+        extended, plain_will_do = exec_with_options(timeout, stdin, cwd, env, on_stdout, on_stderr)
+        if extended:
+            body, later = command_body(command, stdin=stdin, cwd=cwd, env=env, timeout=server_timeout(timeout))
+            try:
+                stream = await AsyncExecStream(self._client, self._state.id)._open(body, later)
+            except UnsupportedByServerError:
+                if not plain_will_do:
+                    raise
+            else:
+                gathering = ExecGathering(on_stdout, on_stderr)
+                async with stream:
+                    async for event in stream:
+                        gathering.take(event)
+                return gathering.result(stream.exec_id, body["command"], check)
         from porter_sandbox_api.api.sandboxes import exec_sandbox
         from porter_sandbox_api.models import ExecResponse
 
-        body = exec_request(command)
+        request = exec_request(command)
         options = exec_options(timeout, self._client.get_async_httpx_client().timeout)
         answer = await async_call(
-            exec_sandbox.asyncio_detailed, self._state.id, client=self._client, body=body, options=options
+            exec_sandbox.asyncio_detailed, self._state.id, client=self._client, body=request, options=options
         )
-        result = exec_result(expect(answer, ExecResponse), body.command)
+        result = exec_result(expect(answer, ExecResponse), request.command)
         return result.check() if check else result
 
+    async def exec_stream(
+        self,
+        command: Sequence[str],
+        *,
+        stdin: StdinData | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncExecStream:
+        """Start ``command`` and answer its output as it is written: ``async for event in await ...``.
+
+        As :meth:`Sandbox.exec_stream`.
+        """
+        body, later = command_body(command, stdin=stdin, cwd=cwd, env=env, timeout=timeout)
+        return await AsyncExecStream(self._client, self._state.id)._open(body, later)
+
+    async def spawn(
+        self,
+        command: Sequence[str],
+        *,
+        stdin: StdinData | None = None,
+        stdin_open: bool = False,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncProcess:
+        """Start ``command`` in the background and answer its :class:`AsyncProcess` at once (see :meth:`Sandbox.spawn`)."""
+        from porter_sandbox_api.api.extensions import start_process
+        from porter_sandbox_api.models import ProcessInfo
+
+        body, later = command_body(command, stdin=stdin, stdin_open=stdin_open, cwd=cwd, env=env, timeout=timeout)
+        try:
+            answer = await async_call(
+                start_process.asyncio_detailed, self._state.id, client=self._client, body=spawn_body(body)
+            )
+            process = AsyncProcess(self._client, self._state.id, state_of(expect(answer, ProcessInfo)))
+        except SandboxError as error:
+            raise extension_error("background processes (spawn)", error) from None
+        if later is not None:
+            async for chunk in later.achunks():
+                await process.write_stdin(chunk)
+            if not stdin_open:
+                await process.close_stdin()
+        return process
+
+    @overload
     async def logs(
-        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100
-    ) -> builtins.list[LogLine]:
+        self,
+        *,
+        since: str | datetime | timedelta | None = None,
+        limit: int | None = 100,
+        follow: Literal[False] = False,
+    ) -> builtins.list[LogLine]: ...
+    @overload
+    async def logs(
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100, follow: Literal[True]
+    ) -> AsyncLogStream: ...
+    async def logs(
+        self, *, since: str | datetime | timedelta | None = None, limit: int | None = 100, follow: bool = False
+    ) -> builtins.list[LogLine] | AsyncLogStream:
         """The sandbox's log lines, oldest first: the newest ``limit`` of them, written after ``since``.
 
         ``since`` is an RFC 3339 time or a duration back from now (``"30s"``,
-        ``"5m"``, ``"2h"``), a ``datetime`` or a ``timedelta``.
+        ``"5m"``, ``"2h"``), a ``datetime`` or a ``timedelta``. With
+        ``follow=True``, an :class:`AsyncLogStream` (``async for line in await
+        sandbox.logs(follow=True)``), ending when the sandbox ends.
         """
+        query = logs_query(since, limit)
+        if follow:
+            return await AsyncLogStream(self._client, self._state.id)._open(query)
         from porter_sandbox_api.api.sandboxes import get_sandbox_logs
         from porter_sandbox_api.models import LogsResponse
 
-        query = logs_query(since, limit)
         answer = await async_call(get_sandbox_logs.asyncio_detailed, self._state.id, client=self._client, **query)
         return log_lines(expect(answer, LogsResponse))
 

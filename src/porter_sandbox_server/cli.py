@@ -46,8 +46,9 @@ from .core.env_groups import EnvGroupError, EnvGroups
 from .core.limits import DEFAULT_MAX_PIDS, DEFAULT_MEMORY_BYTES, SandboxLimits
 from .core.logs import LogRetention
 from .core.metrics import DEFAULT_INTERVAL
+from .core.processes import ProcessLimits
 from .core.quantities import QuantityError, parse_memory_bytes
-from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, guarded_protocol
+from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, WS_MAX_MESSAGE, guarded_protocol
 from .lock import DataDirInUse, DataDirLock
 from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 
@@ -157,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=LogRetention.max_bytes,
         metavar="SIZE",
         help="each sandbox's log keeps its newest lines up to SIZE of text, such as 64Mi (default 64Mi)",
+    )
+    serve.add_argument(
+        "--max-processes",
+        type=_count,
+        default=ProcessLimits.max_live,
+        metavar="N",
+        help="the most streamed execs, background processes and terminals one sandbox runs at once "
+        f"(default {ProcessLimits.max_live})",
+    )
+    serve.add_argument(
+        "--process-output",
+        type=_size,
+        default=ProcessLimits.ring_bytes,
+        metavar="SIZE",
+        help="how much of each stream a background process keeps for reading, its newest, such as 1Mi (default 1Mi)",
     )
     serve.add_argument(
         "--header-timeout",
@@ -396,6 +412,9 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         metrics_interval=args.metrics_interval,
         log_retention=retention,
         limits=SandboxLimits(default_memory_bytes=args.default_memory, max_pids=args.max_pids),
+        process_limits=ProcessLimits(
+            max_live=args.max_processes, keep_ended=args.max_processes, ring_bytes=args.process_output
+        ),
     )
     try:
         await service.start()
@@ -423,6 +442,10 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
             body_idle_timeout=args.idle_timeout,
         ),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # Terminals (the one WebSocket): keystrokes and resizes are small; a few messages wait at most.
+        ws_max_size=WS_MAX_MESSAGE,
+        ws_max_queue=8,
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
         backlog=2048,
     )

@@ -55,6 +55,12 @@ class RangeNotSatisfiable(ApiError):
     status_code = 416
 
 
+class NotSupported(ApiError):
+    """501: this server (its runtime) does not do this; the message says what it cannot do."""
+
+    status_code = 501
+
+
 class Unavailable(ApiError):
     """503: the runtime cannot be reached now; retry later."""
 

@@ -53,6 +53,23 @@ OPERATIONS = {
     "delete_snapshot": ("delete", "/v1/snapshot/{id}", "snapshots"),
 }
 
+#: Our own extensions: under /x/, where Porter's API has no paths, each marked as an extension.
+EXTENSIONS = {
+    "get_capabilities": ("get", "/x/v1/capabilities", "extensions"),
+    "exec_with_options": ("post", "/x/v1/sandbox/{id}/exec", "extensions"),
+    "exec_stream": ("post", "/x/v1/sandbox/{id}/exec/stream", "extensions"),
+    "list_processes": ("get", "/x/v1/sandbox/{id}/processes", "extensions"),
+    "start_process": ("post", "/x/v1/sandbox/{id}/processes", "extensions"),
+    "get_process": ("get", "/x/v1/sandbox/{id}/processes/{process_id}", "extensions"),
+    "delete_process": ("delete", "/x/v1/sandbox/{id}/processes/{process_id}", "extensions"),
+    "wait_process": ("get", "/x/v1/sandbox/{id}/processes/{process_id}/wait", "extensions"),
+    "kill_process": ("post", "/x/v1/sandbox/{id}/processes/{process_id}/kill", "extensions"),
+    "write_process_stdin": ("post", "/x/v1/sandbox/{id}/processes/{process_id}/stdin", "extensions"),
+    "read_process_output": ("get", "/x/v1/sandbox/{id}/processes/{process_id}/output", "extensions"),
+    "follow_sandbox_logs": ("get", "/x/v1/sandbox/{id}/logs/follow", "extensions"),
+    "open_terminal": ("get", "/x/v1/sandbox/{id}/terminal", "extensions"),
+}
+
 
 def all_operations(spec: dict[str, Any]) -> dict[str, tuple[str, str, list[str], dict[str, Any]]]:
     found = {}
@@ -65,16 +82,27 @@ def all_operations(spec: dict[str, Any]) -> dict[str, tuple[str, str, list[str],
 
 def test_every_operation_has_its_published_id_path_method_and_tag(spec: dict[str, Any]) -> None:
     found = all_operations(spec)
-    assert set(found) == set(OPERATIONS)
-    for operation_id, (method, path, tag) in OPERATIONS.items():
+    assert set(found) == set(OPERATIONS) | set(EXTENSIONS)
+    for operation_id, (method, path, tag) in {**OPERATIONS, **EXTENSIONS}.items():
         assert found[operation_id][:3] == (method, path, [tag]), operation_id
+
+
+def test_extensions_are_marked_and_live_where_porters_api_has_no_paths(spec: dict[str, Any]) -> None:
+    for operation_id, (_method, path, _tags, operation) in all_operations(spec).items():
+        extension = operation_id in EXTENSIONS
+        assert operation.get("x-porter-sandbox-extension", False) is extension, operation_id
+        assert path.startswith("/x/") is extension, operation_id
+        if extension:
+            assert operation["description"].startswith("An extension of this server, not part of Porter's API")
+    assert "/x/" in next(tag["description"] for tag in spec["tags"] if tag["name"] == "extensions")
 
 
 def test_every_operation_documents_its_errors_and_has_a_description(spec: dict[str, Any]) -> None:
     for operation_id, (_, _, _, operation) in all_operations(spec).items():
         assert operation.get("description"), operation_id
         codes = set(operation["responses"])
-        assert any(code.startswith("2") for code in codes), operation_id
+        # A WebSocket's success is its upgrade (101).
+        assert any(code.startswith("2") or code == "101" for code in codes), operation_id
         assert "500" in codes, operation_id
         if operation_id not in {"health_check", "readiness_check"}:
             assert {"401", "429", "503"} <= codes, operation_id

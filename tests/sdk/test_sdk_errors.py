@@ -25,6 +25,7 @@ from porter_sandbox import (
     SandboxError,
     SandboxTimeoutError,
     ServerError,
+    UnsupportedByServerError,
 )
 from porter_sandbox._exceptions import error_for_status
 
@@ -41,7 +42,7 @@ from porter_sandbox._exceptions import error_for_status
         (416, APIStatusError),
         (429, RateLimitError),
         (500, ServerError),
-        (501, ServerError),
+        (501, UnsupportedByServerError),
     ],
 )
 def test_each_error_status_raises_its_class_with_status_body_and_message(

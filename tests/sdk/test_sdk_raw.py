@@ -93,6 +93,8 @@ PROTOCOLS = {
     ("sandboxes", True): _operations.AsyncSandboxOperations,
     ("snapshots", True): _operations.AsyncSnapshotOperations,
     ("volumes", True): _operations.AsyncVolumeOperations,
+    ("extensions", False): _operations.ExtensionOperations,
+    ("extensions", True): _operations.AsyncExtensionOperations,
 }
 
 

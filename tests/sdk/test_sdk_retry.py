@@ -197,17 +197,28 @@ def test_a_timeout_on_a_get_is_not_retried_either(sleeps: list[float]) -> None:
 
 
 def test_exec_timeout_applies_to_that_call_only() -> None:
-    seen: list[dict[str, float | None]] = []
+    seen: list[tuple[str, dict[str, float | None]]] = []
 
     def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
+        seen.append((request.url.path, request.extensions["timeout"]))
+        if request.url.path.startswith("/x/"):
+            return httpx.Response(404, text="404 page not found")  # a server without the extensions, as Porter's
         return EXEC_OK if request.url.path.endswith("/exec") else answer(200, STATUS)
 
     with porter_with(record, timeout=30) as porter:
         sandbox = handle(porter)
+        # Where the server cannot kill it, the timeout bounds the wait for the plain exec's answer, as before.
         sandbox.exec(["sleep", "60"], timeout=90)
         sandbox.refresh()
-    assert seen[0]["read"] == 90 and seen[1]["read"] == 30
+        sandbox.exec(["sleep", "60"], timeout=httpx.Timeout(45))  # an httpx.Timeout only ever bounds the wait
+    paths = [path for path, _ in seen]
+    assert paths == [
+        "/x/v1/sandbox/sb-1/exec/stream",
+        "/v1/sandbox/sb-1/exec",
+        "/v1/sandbox/sb-1",
+        "/v1/sandbox/sb-1/exec",
+    ]
+    assert [timeout["read"] for _, timeout in seen[1:]] == [90, 30, 45]
 
 
 def test_a_create_whose_connection_never_opened_is_sent_again(sleeps: list[float]) -> None:

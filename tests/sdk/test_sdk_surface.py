@@ -14,9 +14,12 @@ import pytest
 
 import porter_sandbox
 from porter_sandbox import (
+    AsyncExecStream,
     AsyncHealthz,
+    AsyncLogStream,
     AsyncObjectVolume,
     AsyncPorter,
+    AsyncProcess,
     AsyncReadyz,
     AsyncSandbox,
     AsyncSandboxes,
@@ -24,9 +27,12 @@ from porter_sandbox import (
     AsyncSnapshots,
     AsyncVolume,
     AsyncVolumes,
+    ExecStream,
     Healthz,
+    LogStream,
     ObjectVolume,
     Porter,
+    Process,
     Readyz,
     Sandbox,
     Sandboxes,
@@ -47,6 +53,9 @@ TWINS = [
     (Snapshot, AsyncSnapshot),
     (Healthz, AsyncHealthz),
     (Readyz, AsyncReadyz),
+    (Process, AsyncProcess),
+    (ExecStream, AsyncExecStream),
+    (LogStream, AsyncLogStream),
 ]
 # Where the async twin's name differs by convention (httpx's close/aclose).
 RENAMED = {"close": "aclose", "__enter__": "__aenter__", "__exit__": "__aexit__"}

@@ -132,14 +132,16 @@ def _timeouts(script: Script) -> list[dict[str, Any]]:
 
 def test_exec_without_a_timeout_waits_as_long_as_the_command_runs() -> None:
     result = {"stdout": "", "stderr": "", "exit_code": 0}
-    script = Script(answer(200, {"id": "sb-1"}), answer(200, STATUS), answer(200, result), answer(200, result))
-    script.steps.append(answer(200, STATUS))
+    # A server without the extensions (as Porter's): a timeout then bounds the plain exec's wait.
+    no_extensions = httpx.Response(404, text="404 page not found")
+    script = Script(answer(200, {"id": "sb-1"}), answer(200, STATUS), answer(200, result), no_extensions)
+    script.steps += [answer(200, result), answer(200, STATUS)]
     with porter_with(script, timeout=7) as porter:
         sandbox = porter.sandboxes.get("sb-1")
         sandbox.exec(["sleep", "60"])
         sandbox.exec(["sleep", "60"], timeout=90)
         sandbox.refresh()
-    lookup, _, unbounded, bounded, refresh = _timeouts(script)
+    lookup, _, unbounded, _extension, bounded, refresh = _timeouts(script)
     assert unbounded == {"connect": 7, "read": None, "write": 7, "pool": 7}
     assert bounded == {"connect": 90, "read": 90, "write": 90, "pool": 90}
     assert lookup == refresh == {"connect": 7, "read": 7, "write": 7, "pool": 7}

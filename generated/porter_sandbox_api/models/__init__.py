@@ -1,5 +1,10 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .capabilities import Capabilities
+from .command_request import CommandRequest
+from .command_request_output_encoding import CommandRequestOutputEncoding
+from .command_result import CommandResult
+from .command_result_output_encoding import CommandResultOutputEncoding
 from .count_point import CountPoint
 from .counts_response import CountsResponse
 from .create_response import CreateResponse
@@ -7,19 +12,30 @@ from .create_volume_request import CreateVolumeRequest
 from .error import Error
 from .exec_request import ExecRequest
 from .exec_response import ExecResponse
+from .exec_stream_event import ExecStreamEvent
+from .exec_stream_event_type import ExecStreamEventType
 from .exec_target import ExecTarget
 from .file_type import FileType
 from .filter_values import FilterValues
 from .health_response import HealthResponse
+from .kill_request import KillRequest
+from .kill_request_signal import KillRequestSignal
 from .list_sandboxes_response import ListSandboxesResponse
 from .list_volumes_response import ListVolumesResponse
 from .log_entry import LogEntry
 from .log_level import LogLevel
+from .log_stream_event import LogStreamEvent
+from .log_stream_event_type import LogStreamEventType
 from .logs_response import LogsResponse
 from .lookup_response import LookupResponse
 from .metric_summary_response import MetricSummaryResponse
 from .move_file_request import MoveFileRequest
+from .output_slice import OutputSlice
 from .pagination import Pagination
+from .process_info import ProcessInfo
+from .process_list import ProcessList
+from .process_output import ProcessOutput
+from .process_status import ProcessStatus
 from .ready_response import ReadyResponse
 from .resources import Resources
 from .sandbox_metric import SandboxMetric
@@ -48,6 +64,11 @@ from .volume_phase import VolumePhase
 from .volume_type import VolumeType
 
 __all__ = (
+    "Capabilities",
+    "CommandRequest",
+    "CommandRequestOutputEncoding",
+    "CommandResult",
+    "CommandResultOutputEncoding",
     "CountPoint",
     "CountsResponse",
     "CreateResponse",
@@ -55,19 +76,30 @@ __all__ = (
     "Error",
     "ExecRequest",
     "ExecResponse",
+    "ExecStreamEvent",
+    "ExecStreamEventType",
     "ExecTarget",
     "FileType",
     "FilterValues",
     "HealthResponse",
+    "KillRequest",
+    "KillRequestSignal",
     "ListSandboxesResponse",
     "ListVolumesResponse",
     "LogEntry",
     "LogLevel",
     "LogsResponse",
+    "LogStreamEvent",
+    "LogStreamEventType",
     "LookupResponse",
     "MetricSummaryResponse",
     "MoveFileRequest",
+    "OutputSlice",
     "Pagination",
+    "ProcessInfo",
+    "ProcessList",
+    "ProcessOutput",
+    "ProcessStatus",
     "ReadyResponse",
     "Resources",
     "SandboxMetric",

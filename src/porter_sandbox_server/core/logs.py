@@ -22,11 +22,15 @@ line written before its request; a flush that fails does not stop the read.
 
 Times are per sandbox strictly increasing and whole microseconds, exactly
 what the API answers, so ``since`` set to the last line's timestamp pages on
-without losing or repeating a line.
+without losing or repeating a line. A reader that follows a log
+(``wait_written``, ``read_written``) is woken after each write and reads what
+was stored, so following never forces a write before its time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -114,6 +118,8 @@ class LogBook:
         self._lost: dict[str, _Lost] = {}
         #: Set while the store refuses writes (a full disk); cleared by the first write that succeeds.
         self._failing: str | None = None
+        #: Settled after the next write of lines: followers wait on it.
+        self._written: asyncio.Future[None] | None = None
 
     # Taking lines
 
@@ -233,7 +239,15 @@ class LogBook:
                 touched.add(sandbox_id)
         for sandbox_id in touched:
             self._retain(sandbox_id)
+        if rows:
+            self.wake_followers()
         return True
+
+    def wake_followers(self) -> None:
+        """Wake every reader waiting in ``wait_written`` (lines were written, or a sandbox ended)."""
+        written, self._written = self._written, None
+        if written is not None and not written.done():
+            written.set_result(None)
 
     def _fail(self, reason: str) -> None:
         if self._failing is None:
@@ -287,3 +301,14 @@ class LogBook:
         """A bounded page of the sandbox's lines after ``since``, oldest first (see ``Store.read_logs``)."""
         self.flush()
         return self._store.read_logs(sandbox_id, since, limit, PAGE_LINES, PAGE_BYTES)
+
+    async def wait_written(self, timeout: float) -> None:
+        """Return after the next write of lines (of any sandbox), or after ``timeout`` seconds."""
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._written), timeout)
+
+    def read_written(self, sandbox_id: str, since: float | None) -> LogPage:
+        """A bounded page of the lines already written after ``since``, oldest first, without writing those waiting."""
+        return self._store.read_logs(sandbox_id, since, None, PAGE_LINES, PAGE_BYTES)

@@ -9,12 +9,15 @@ and no argument or variable holds a NUL byte (no program can receive one).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
+from ..runtimes.base import TerminalSize
 from .quantities import QuantityError, parse_cpu_millis, parse_memory_bytes
 
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -28,6 +31,8 @@ MAX_TTL_SECONDS = 100 * 365 * 86400
 MAX_ENV_VARIABLES = 1000
 MAX_ENV_VARIABLE_BYTES = 128 * 1024 - 1
 MAX_ENV_BYTES = 512 * 1024
+#: The longest ``timeout_seconds`` of a command: a week (a longer job runs in the background, or without one).
+MAX_TIMEOUT_SECONDS = 7 * 86400
 
 
 def check_name(name: str, what: str) -> None:
@@ -213,3 +218,59 @@ class VolumeRequest:
     def from_json(cls, body: Mapping[str, Any]) -> VolumeRequest:
         """The request a ``CreateVolumeRequest`` JSON object asks for."""
         return cls(name=body.get("name"), type=body.get("type") or "disk", object=body.get("object"))
+
+
+@dataclass(frozen=True)
+class ProcessRequest:
+    """A command to run through the extensions (a streamed or whole exec, a background process, a terminal), checked."""
+
+    command: Sequence[str]
+    #: Written to its stdin, which is then closed unless ``stdin_open``.
+    stdin: bytes | None = None
+    #: Keep its stdin open for later writes (``POST .../stdin``).
+    stdin_open: bool = False
+    #: Its working directory (absolute); ``None``: the sandbox's.
+    cwd: str | None = None
+    #: On top of the sandbox's environment.
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Kill its whole process group once it has run this long.
+    timeout_seconds: float | None = None
+    #: Run it on a pseudo-terminal of this size.
+    terminal: TerminalSize | None = None
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            raise errors.BadRequest('command is empty; give the program and its arguments, such as ["ls", "-l"]')
+        check_argv(self.command, "command")
+        check_env(self.env)
+        if self.cwd is not None and (not self.cwd.startswith("/") or "\0" in self.cwd):
+            raise errors.BadRequest(f"cwd {_shown(self.cwd)} must be an absolute path, such as /workspace or /tmp")
+        if self.timeout_seconds is not None and not 0 < self.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+            raise errors.BadRequest(
+                f"timeout_seconds {self.timeout_seconds!r} is out of range: use more than 0, at most "
+                f"{MAX_TIMEOUT_SECONDS} (a week)"
+            )
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], terminal: TerminalSize | None = None) -> ProcessRequest:
+        """The request an ``ExtExecRequest`` JSON object (already checked against the spec) asks for."""
+        if "stdin" in body and "stdin_base64" in body:
+            raise errors.BadRequest("give stdin (text) or stdin_base64 (bytes), not both")
+        stdin: bytes | None = None
+        if body.get("stdin") is not None:
+            stdin = body["stdin"].encode("utf-8", "surrogatepass")
+        elif body.get("stdin_base64") is not None:
+            try:
+                stdin = base64.b64decode(body["stdin_base64"], validate=True)
+            except (binascii.Error, ValueError):
+                raise errors.BadRequest("stdin_base64 is not valid base64 (RFC 4648, with padding)") from None
+        timeout = body.get("timeout_seconds")
+        return cls(
+            command=list(body["command"]),
+            stdin=stdin,
+            stdin_open=bool(body.get("stdin_open", False)),
+            cwd=body.get("cwd"),
+            env=dict(body.get("env") or {}),
+            timeout_seconds=float(timeout) if timeout is not None else None,
+            terminal=terminal,
+        )

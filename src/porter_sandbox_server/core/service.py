@@ -19,6 +19,10 @@ it (``failed``, ``backend_lost``), when it is deleted (``terminated``, reason
 that were live when the server died come back ``failed`` with reason
 ``backend_lost`` unless the runtime adopts them.
 
+Streamed execs, background processes and terminals (the API's extensions)
+are ``processes``: the service checks the sandbox and the runtime's
+capabilities, then hands the runtime's process to a ``LiveProcess``.
+
 Snapshots (``snapshots``), metrics (``metrics``) and environment groups
 (``env_groups``) live in their own modules; the service holds one of each
 and calls them where a sandbox's life touches them: a sandbox created from a
@@ -36,7 +40,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,11 +52,14 @@ from ..runtimes.base import (
     ExitKind,
     LaunchFailed,
     LaunchSpec,
+    Process,
+    ProcessSpec,
     Runtime,
     RuntimeUnavailable,
     SandboxExit,
     SandboxGone,
     Stream,
+    Unsupported,
     VolumeMount,
 )
 from ..store import TERMINAL_PHASES, LogPage, NameTaken, SandboxFilter, SandboxRecord, Store, StoreFull, VolumeRecord
@@ -62,7 +69,8 @@ from .env_groups import EnvGroups
 from .limits import SandboxLimits
 from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
-from .requests import SandboxRequest, VolumeRequest, check_argv, check_env
+from .processes import LiveProcess, ProcessBook, ProcessLimits
+from .requests import ProcessRequest, SandboxRequest, VolumeRequest, check_argv, check_env
 from .snapshots import SnapshotBook
 from .times import parse_since
 from .ttl import Clock, LoopClock, TtlTimers
@@ -92,6 +100,8 @@ _ENDINGS = {
     "workload_exited": "its main process ended, and the sandbox with it",
     "backend_lost": "the runtime lost its main process",
 }
+#: How often a log follower looks for new lines when no write woke it (a write always does).
+FOLLOW_POLL_SECONDS = 1.0
 
 
 def new_id(prefix: str) -> str:
@@ -183,6 +193,7 @@ class SandboxService:
         log_retention: LogRetention | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
         limits: SandboxLimits | None = None,
+        process_limits: ProcessLimits | None = None,
     ) -> None:
         self.data_dir = data_dir
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
@@ -196,6 +207,8 @@ class SandboxService:
         self.metrics = MetricsSampler(runtime, self.clock, metrics_interval)
         self.log_retention = log_retention or LogRetention()
         self.min_free_bytes = min_free_bytes
+        #: Streamed execs, background processes and terminals, per sandbox.
+        self.processes = ProcessBook(process_limits or ProcessLimits())
         self._store: Store | None = None
         self._logs: LogBook | None = None
         #: Records whose last change a full disk refused: answered from here, saved once it can be.
@@ -546,9 +559,11 @@ class SandboxService:
         record.finished_at = self.clock.time()
         self._save(record)
         self._untrack(record.id)
+        self.processes.sandbox_ended(record.id)
         entry.started.set()
         entry.ended.set()
         self.logbook.flush()
+        self.logbook.wake_followers()  # those following its log read its last lines and end
 
     def get_record(self, sandbox_id: str) -> SandboxRecord:
         """The sandbox's record; ``NotFound`` when no sandbox has this id."""
@@ -594,6 +609,39 @@ class SandboxService:
         if not command:
             raise errors.BadRequest('command is empty; give the program and its arguments, such as ["ls", "-l"]')
         check_argv(command, "command")
+        entry = await self._running(sandbox_id)
+        record = entry.record
+        exec_id = new_id("ex")
+        try:
+            output = await self.runtime.exec(sandbox_id, list(command), exec_id, self._environment(record))
+        except SandboxGone as gone:
+            raise await self._gone(entry, gone) from None
+        except CommandRefused as error:
+            raise errors.BadRequest(str(error)) from None
+        except RuntimeUnavailable as error:
+            raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
+        return ExecResult(exec_id, output)
+
+    async def _gone(self, entry: _Live, gone: SandboxGone) -> errors.Conflict:
+        """The answer to a command the runtime found no running sandbox for.
+
+        The runtime saw the sandbox end before its end was reported: this waits
+        for the report, so the answer says how it ended rather than that a
+        running sandbox is not running.
+        """
+        sandbox_id = entry.record.id
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(entry.ended.wait(), EXIT_REPORT_WAIT)
+        record = self.get_record(sandbox_id)
+        if not record.terminal:
+            return errors.Conflict(
+                f"sandbox {sandbox_id} is no longer running: its main process ended ({gone}) and its end is "
+                "being recorded; exec needs a running sandbox, so see its logs and create a new one"
+            )
+        return errors.Conflict(self._not_running_message(record, entry.launch_error))
+
+    async def _running(self, sandbox_id: str) -> _Live:
+        """The sandbox once it runs (waiting while it starts); ``Conflict`` when it will not."""
         entry = self._live.get(sandbox_id)
         if entry is None:
             record = self.get_record(sandbox_id)
@@ -608,26 +656,133 @@ class SandboxService:
         record = entry.record
         if record.phase != "running":
             raise errors.Conflict(self._not_running_message(record, entry.launch_error))
-        exec_id = new_id("ex")
-        try:
-            output = await self.runtime.exec(sandbox_id, list(command), exec_id, self._environment(record))
-        except SandboxGone as gone:
-            # The runtime saw the sandbox end before its end was reported: wait for the report, so the
-            # answer says how it ended rather than that a running sandbox is not running.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(entry.ended.wait(), EXIT_REPORT_WAIT)
-            record = self.get_record(sandbox_id)
-            if not record.terminal:
-                raise errors.Conflict(
-                    f"sandbox {sandbox_id} is no longer running: its main process ended ({gone}) and its end is "
-                    "being recorded; exec needs a running sandbox, so see its logs and create a new one"
+        return entry
+
+    # Processes (the extensions: streamed execs, background processes, terminals)
+
+    def extensions(self) -> list[str]:
+        """The extensions this server serves with its runtime (``GET /x/v1/capabilities``)."""
+        found = ["logs_follow"]
+        if self.runtime.capabilities.streaming_exec:
+            found += ["exec", "exec_stream", "processes"]
+        if self.runtime.capabilities.terminal:
+            found.append("terminal")
+        return sorted(found)
+
+    async def start_process(self, sandbox_id: str, request: ProcessRequest, *, background: bool) -> LiveProcess:
+        """Start ``request`` in the running sandbox; answer it running (its output goes to its pump)."""
+        capabilities = self.runtime.capabilities
+        if not capabilities.streaming_exec:
+            raise errors.NotSupported(
+                f"streamed execs, stdin, timeouts and background processes are not supported by the "
+                f"{self.runtime.name} runtime of this server; plain exec (POST /v1/sandbox/{{id}}/exec) works"
+            )
+        if request.terminal is not None and not capabilities.terminal:
+            raise errors.NotSupported(f"terminals are not supported by the {self.runtime.name} runtime of this server")
+        self.get_record(sandbox_id)  # NotFound first
+        table = self.processes.table(sandbox_id)
+        with table.starting(sandbox_id):
+            entry = await self._running(sandbox_id)
+            record = entry.record
+            exec_id = new_id("ex")
+            spec = ProcessSpec(
+                command=list(request.command),
+                env={**self._environment(record), **request.env},
+                cwd=request.cwd,
+                stdin=request.stdin is not None or request.stdin_open,
+                terminal=request.terminal,
+            )
+            try:
+                process = await self.runtime.start_process(sandbox_id, spec, exec_id)
+            except SandboxGone as gone:
+                raise await self._gone(entry, gone) from None
+            except CommandRefused as error:
+                raise errors.BadRequest(str(error)) from None
+            except Unsupported as error:
+                raise errors.NotSupported(f"{error}; plain exec (POST /v1/sandbox/{{id}}/exec) works") from None
+            except RuntimeUnavailable as error:
+                raise errors.Unavailable(
+                    f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}
                 ) from None
-            raise errors.Conflict(self._not_running_message(record, entry.launch_error)) from None
-        except CommandRefused as error:
-            raise errors.BadRequest(str(error)) from None
-        except RuntimeUnavailable as error:
-            raise errors.Unavailable(f"the runtime cannot be reached: {error}", headers={"Retry-After": "5"}) from None
-        return ExecResult(exec_id, output)
+            live = self._live_process(sandbox_id, exec_id, request, process, background)
+            table.add(live)
+        return live
+
+    def _live_process(
+        self, sandbox_id: str, exec_id: str, request: ProcessRequest, process: Process, background: bool
+    ) -> LiveProcess:
+        return LiveProcess(
+            exec_id=exec_id,
+            sandbox_id=sandbox_id,
+            request=request,
+            background=background,
+            started_at=self.clock.time(),
+            process=process,
+            limits=self.processes.limits,
+            output_limits=self.runtime.output_limits,
+            log=lambda stream, line: self.logbook.append(sandbox_id, exec_id, stream, line),
+            accepting=self.accepting_logs,
+            spawn=self._spawn,
+            now=self.clock.time,
+        )
+
+    def process(self, sandbox_id: str, exec_id: str) -> LiveProcess:
+        """One process of the sandbox (running, or among the newest ended); ``NotFound`` otherwise."""
+        self.get_record(sandbox_id)
+        table = self.processes.find(sandbox_id)
+        if table is None:
+            raise errors.NotFound(
+                f"sandbox {sandbox_id} has no process {exec_id!r}; list them with GET /x/v1/sandbox/{sandbox_id}/processes"
+            )
+        return table.get(sandbox_id, exec_id)
+
+    def list_processes(self, sandbox_id: str) -> list[LiveProcess]:
+        """The sandbox's processes (running, and the newest that ended), oldest first."""
+        self.get_record(sandbox_id)
+        table = self.processes.find(sandbox_id)
+        return table.all() if table is not None else []
+
+    def forget_process(self, sandbox_id: str, exec_id: str) -> None:
+        """Kill the process (its whole group) if it runs, and forget it."""
+        process = self.process(sandbox_id, exec_id)
+        process.abandon()
+        table = self.processes.find(sandbox_id)
+        if table is not None:
+            table.remove(exec_id)
+
+    def follow_logs(
+        self, sandbox_id: str, since: str | None, limit: int | None
+    ) -> AsyncIterator[list[tuple[float, str, str, str]]]:
+        """The sandbox's lines after ``since`` (the newest ``limit`` of them), then the new ones, until it ended.
+
+        Checked now (``NotFound``, a bad ``since``); the iterator then answers
+        batches of lines as the log book writes them (an empty batch each
+        ``FOLLOW_POLL_SECONDS`` when none came), and once the sandbox ended,
+        the rest of its lines, then stops.
+        """
+        self.get_record(sandbox_id)
+        since_ts = parse_since(since, self.clock.time()) if since is not None else None
+        return self._follow(sandbox_id, since_ts, limit)
+
+    async def _follow(
+        self, sandbox_id: str, since: float | None, limit: int | None
+    ) -> AsyncIterator[list[tuple[float, str, str, str]]]:
+        page = self.logbook.read(sandbox_id, since, limit)
+        while True:
+            if page.rows:
+                since = page.rows[-1][0]
+            yield page.rows
+            if page.truncated:
+                page = self.logbook.read_written(sandbox_id, since)
+                continue
+            if sandbox_id not in self._live:
+                # Ended: a read writes what waits, so this answers its last lines; then nothing more comes.
+                page = self.logbook.read(sandbox_id, since, None)
+                if not page.rows:
+                    return
+                continue
+            await self.logbook.wait_written(FOLLOW_POLL_SECONDS)
+            page = self.logbook.read_written(sandbox_id, since)
 
     def _not_running_message(self, record: SandboxRecord, launch_error: str | None) -> str:
         """Why an exec cannot run: the phase, the reason, the exit code and the last error line it logged."""

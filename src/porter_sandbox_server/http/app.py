@@ -25,7 +25,18 @@ from .. import errors
 from ..core.service import SandboxService
 from ..store import StoreFull
 from .auth import BearerAuth
-from .routes import health, metrics, sandboxes, snapshots, volume_files, volumes
+from .routes import (
+    capabilities,
+    health,
+    log_follow,
+    metrics,
+    processes,
+    sandboxes,
+    snapshots,
+    terminal,
+    volume_files,
+    volumes,
+)
 from .validation import ApiSpec
 
 logger = logging.getLogger("porter_sandbox_server")
@@ -39,6 +50,11 @@ def _routes(service: SandboxService, spec: ApiSpec) -> list[BaseRoute]:
         *metrics.routes(service, spec),
         *volumes.routes(service, spec),
         *volume_files.routes(),
+        # The extensions, under /x/ where Porter's API has no paths.
+        *capabilities.routes(service, spec),
+        *processes.routes(service, spec),
+        *log_follow.routes(service, spec),
+        *terminal.routes(service, spec),
     ]
 
 

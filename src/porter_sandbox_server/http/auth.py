@@ -23,7 +23,8 @@ class BearerAuth:
         self._expected = api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+        # A WebSocket (a terminal) needs the key as much as any request; it is refused before the upgrade.
+        if scope["type"] in ("http", "websocket") and scope["path"] not in OPEN_PATHS:
             given: bytes | None = None
             for key, value in scope["headers"]:
                 if key == b"authorization":
@@ -36,6 +37,9 @@ class BearerAuth:
                     else "this server needs an API key: send Authorization: Bearer <api key>"
                 )
                 response = JSONResponse({"error": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
+                    await send({"type": "websocket.close", "code": 1008, "reason": "401: " + message[:100]})
+                    return
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

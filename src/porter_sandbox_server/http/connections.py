@@ -35,6 +35,8 @@ MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT = 10.0
 #: How long a request body may stop arriving before the connection is closed, in seconds (``--idle-timeout``).
 BODY_IDLE_TIMEOUT = 60.0
+#: The largest WebSocket message taken (a terminal's keystrokes come a few bytes at a time; a paste in one).
+WS_MAX_MESSAGE = 1024 * 1024
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -65,6 +67,7 @@ class _Guard(asyncio.Protocol):
 
     _timer: asyncio.TimerHandle | None = None
     _phase: _Phase | None = None
+    _upgraded = False
     #: When the current wait for a head began, and how many bytes of it came since.
     _head_since = 0.0
     _head_bytes = 0
@@ -89,11 +92,20 @@ class _Guard(asyncio.Protocol):
             # Until the head is whole, every byte is head (a body comes only after it).
             self._head_bytes += len(data)
         self._moved()
-        if self._phase is _Phase.HEAD and self._head_bytes > self.max_head_bytes:
+        if self._phase is _Phase.HEAD and self._head_bytes > self.max_head_bytes and not self._upgraded:
             self._refuse(
                 431,
                 f"the request's head (request line and headers) is over {self.max_head_bytes} bytes; send less",
             )
+
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        # The connection is a WebSocket's from here: no more heads or bodies to time, and the
+        # WebSocket protocol keeps it alive (pings) and bounded (message sizes, a receive queue).
+        self._upgraded = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().handle_websocket_upgrade(*args)  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
@@ -115,7 +127,7 @@ class _Guard(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.transport is None or self.transport.is_closing():
+        if self._upgraded or self.transport is None or self.transport.is_closing():
             return
         now = self.loop.time()
         phase = self._phase

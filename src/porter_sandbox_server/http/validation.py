@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from .. import errors
 
@@ -148,7 +148,7 @@ class Operation:
         self._body = Draft7Validator(body) if body is not None else None
         self._query_names = frozenset(param.name for param in self._query)
 
-    def query(self, request: Request) -> dict[str, Any]:
+    def query(self, request: HTTPConnection) -> dict[str, Any]:
         """The declared query parameters, converted to their types and checked; absent ones are left out."""
         raw = request.query_params
         values: dict[str, Any] = {}
@@ -175,7 +175,7 @@ class Operation:
             values[param.name] = value
         return values
 
-    def path(self, request: Request) -> dict[str, Any]:
+    def path(self, request: HTTPConnection) -> dict[str, Any]:
         """The path parameters, checked."""
         values: dict[str, Any] = {}
         for param in self._path:

@@ -17,6 +17,12 @@ Implementing a runtime (sandboxes as pods on a cluster, say) means:
 - ``open(events)`` / ``readiness()`` / ``close(stop_sandboxes)``;
 - ``launch(spec)``, which answers a ``Placement`` (the host and internal
   address the backend gave the sandbox); ``exec``, ``stop``, ``adopt``;
+- where declared in ``capabilities`` (``streaming_exec``, ``terminal``):
+  ``start_process``, a process whose output the caller reads as it is
+  written, with a stdin, signals to its whole process group and, on a
+  pseudo-terminal from the sandbox's own devpts, a window size (a
+  ``Process``). A runtime without them answers ``Unsupported``, which the
+  API turns into "not supported by this runtime";
 - reporting through ``RuntimeEvents``: each line a sandbox writes (``log``)
   and how its main process ended (``exited``, with a typed ``SandboxExit``);
 - where declared in ``capabilities``: ``snapshot`` (capture a running
@@ -34,7 +40,7 @@ from __future__ import annotations
 import abc
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -178,8 +184,11 @@ class Capabilities:
     volume_types: frozenset[str] = frozenset({"disk"})
     #: The snapshot modes (``filesystem``, ``full``) it can take; empty for none.
     snapshot_modes: frozenset[str] = frozenset()
-    #: Whether exec output can be streamed as it is written.
+    #: Whether ``start_process`` runs processes whose output streams as it is written, with a stdin and
+    #: signals to their process group (streamed execs, timeouts that kill, background processes).
     streaming_exec: bool = False
+    #: Whether ``start_process`` can run a process on a pseudo-terminal (``ProcessSpec.terminal``).
+    terminal: bool = False
     #: Whether ``sample`` reads sandboxes' CPU and memory counters.
     metrics: bool = False
     #: Whether it enforces an egress policy (``egress.allowed_destinations``); without it such a
@@ -210,6 +219,90 @@ class CommandRefused(Exception):
 
 class SnapshotFailed(Exception):
     """A snapshot could not be captured; the message says why (it becomes the snapshot's failure reason)."""
+
+
+class Unsupported(Exception):
+    """The runtime does not do this (its ``capabilities`` say so); the message says what it cannot do."""
+
+
+class StdinClosed(Exception):
+    """A process's stdin is closed: it had none, it was closed, or the process stopped reading it."""
+
+
+@dataclass(frozen=True)
+class TerminalSize:
+    """A pseudo-terminal's window, in character cells."""
+
+    rows: int
+    cols: int
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """A process to start in a running sandbox (``Runtime.start_process``)."""
+
+    #: The program and its arguments.
+    command: Sequence[str]
+    #: Its environment: the sandbox's, with the caller's on top (as ``exec`` takes it).
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Its working directory (absolute); ``None`` for the sandbox's.
+    cwd: str | None = None
+    #: Whether its stdin is a pipe the caller writes (``Process.write``); otherwise it reads nothing.
+    stdin: bool = False
+    #: Run it on a pseudo-terminal of this size, from the sandbox's own devpts: its stdin, stdout and
+    #: stderr are the terminal (so ``tty`` names it), and all its output is ``stdout``.
+    terminal: TerminalSize | None = None
+
+
+#: One piece of a process's output: the stream and its bytes.
+OutputChunk = tuple[Stream, bytes]
+
+
+class Process(abc.ABC):
+    """A process ``Runtime.start_process`` started: its output as it is written, its stdin, signals, its end.
+
+    Output is read at the caller's pace: while the caller does not ``read``,
+    the runtime stops reading the process's pipes (a bounded amount waits), so
+    the process blocks on its next write and nothing piles up in the server.
+    Its output is not reported through ``events.log``: the caller logs what it
+    reads. Once the process exited, output its leftover children still write
+    is read for a moment more (half a second of reading), then dropped.
+    """
+
+    @abc.abstractmethod
+    async def read(self) -> OutputChunk | None:
+        """The next piece of output, in the order written per stream; ``None`` once there is no more."""
+
+    @abc.abstractmethod
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` to its stdin, waiting while the pipe is full; ``StdinClosed`` when it cannot."""
+
+    @abc.abstractmethod
+    async def close_stdin(self) -> None:
+        """Close its stdin (it reads end of file); a no-op when it has none or it is closed."""
+
+    @abc.abstractmethod
+    async def signal(self, signum: int) -> None:
+        """Send ``signum`` to every process of its process group (its own children included).
+
+        A no-op once they ended. ``SIGKILL`` ends them for sure: what a timeout
+        or a client that went away needs.
+        """
+
+    @abc.abstractmethod
+    async def resize(self, size: TerminalSize) -> None:
+        """Set its terminal's window size (it gets ``SIGWINCH``); a no-op without a terminal."""
+
+    @abc.abstractmethod
+    async def wait(self) -> int:
+        """Its exit code, as a shell reports it (128 + n for signal n; 127 when the program does not exist).
+
+        Raise ``SandboxGone`` when the sandbox ended before the process did.
+        """
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop reading its output and free what the runtime holds for it; it is not killed."""
 
 
 class Runtime(abc.ABC):
@@ -302,3 +395,17 @@ class Runtime(abc.ABC):
     async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
         """Read the counters of these running sandboxes; those it cannot read are left out."""
         return {}
+
+    # Processes: optional, declared in ``capabilities`` (``streaming_exec``, ``terminal``).
+
+    async def start_process(self, sandbox_id: str, spec: ProcessSpec, exec_id: str) -> Process:
+        """Start ``spec`` in the running sandbox and answer it once it runs.
+
+        It runs in a process group of its own, so ``Process.signal`` reaches
+        its children too. A program that does not exist (or a working directory
+        that does not) answers a process that wrote why on stderr and exited 127
+        (126), as ``exec`` does. Raise ``SandboxGone`` when the sandbox is not
+        running, ``CommandRefused`` when the command cannot be run as given, and
+        ``Unsupported`` when the runtime cannot (its ``capabilities`` say so).
+        """
+        raise Unsupported(f"the {self.name} runtime cannot start streamed or background processes")

@@ -39,6 +39,10 @@ class CappedOutput:
         if room > 0:
             self._kept += data[:room] if len(data) > room else data
 
+    def kept(self) -> bytes:
+        """The bytes kept, as written (without a note)."""
+        return bytes(self._kept)
+
     @property
     def truncated(self) -> bool:
         """Whether the stream held more than the answer keeps."""

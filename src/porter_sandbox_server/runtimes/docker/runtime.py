@@ -82,6 +82,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -98,11 +99,14 @@ from docker.utils import kwargs_from_env, parse_repository_tag
 from ...volumes.hostdir import FileOwner, HostDirVolumes
 from ..base import (
     Capabilities,
+    CommandRefused,
     ExecOutput,
     ExitKind,
     LaunchFailed,
     LaunchSpec,
     Placement,
+    Process,
+    ProcessSpec,
     ResourceSample,
     Runtime,
     RuntimeEvents,
@@ -118,6 +122,7 @@ from ..output import CappedOutput, LogBudget
 from . import snapshots
 from .hardening import engine_users, hardening
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
+from .processes import EXEC_MARK, DockerProcess, signal_script, signalled_count
 from .streams import HijackedStream, close_stream, frames, split_timestamp
 
 __all__ = ["DockerRuntime"]
@@ -181,6 +186,22 @@ _MAX_POSTED_BATCHES = 256
 _OCI_DETAIL = re.compile(r"unable to start container process: (.*?)(: unknown)?\s*$", re.S)
 
 
+def is_start_failure(data: bytes) -> bool:
+    """Whether the first output of an exec is the engine saying it could not start the program (on stdout)."""
+    return data.startswith(_OCI_EXEC_FAILED)
+
+
+def start_failure_of(program: str, data: bytes) -> tuple[int, str]:
+    """The exit code (127: not found, 126: cannot run) and stderr line for the engine's start failure ``data``."""
+    detail = data.decode("utf-8", "replace").strip()
+    match = _OCI_DETAIL.search(detail)
+    reason = match.group(1) if match else detail
+    if "chdir to cwd" in reason:
+        return 126, f"{program}: cannot run: {reason}"
+    missing = "not found" in reason or "no such file" in reason
+    return (127 if missing else 126), f"{program}: cannot run: {reason}"
+
+
 class DockerRuntime(Runtime):
     """Runs each sandbox as a container on the Docker engine ``DOCKER_HOST`` names.
 
@@ -192,7 +213,12 @@ class DockerRuntime(Runtime):
 
     name = "docker"
     capabilities = Capabilities(
-        outlives_server=True, volume_types=frozenset({"disk"}), snapshot_modes=frozenset({"filesystem"}), metrics=True
+        outlives_server=True,
+        volume_types=frozenset({"disk"}),
+        snapshot_modes=frozenset({"filesystem"}),
+        metrics=True,
+        streaming_exec=True,
+        terminal=True,
     )
 
     def __init__(
@@ -333,6 +359,88 @@ class DockerRuntime(Runtime):
         if entry is None or entry.stopping:
             raise SandboxGone(f"sandbox {sandbox_id} has no container here")
         return await self._call(self._exec, entry, list(command), exec_id, dict(env))
+
+    async def start_process(self, sandbox_id: str, spec: ProcessSpec, exec_id: str) -> Process:
+        """Start ``spec`` as an engine exec, attached (see ``processes``); answer it once the engine started it."""
+        entry = self._containers.get(sandbox_id)
+        if entry is None or entry.stopping:
+            raise SandboxGone(f"sandbox {sandbox_id} has no container here")
+        if not spec.command:
+            raise CommandRefused("command is empty: give the program to run and its arguments")
+        opening = asyncio.ensure_future(self._call(self._open_exec, entry, spec, exec_id))
+        try:
+            engine_exec_id, sock = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # Its caller went away while the engine started it: it must not run on unseen.
+            opening.add_done_callback(lambda done: self._abandon_exec(entry, exec_id, done))
+            raise
+        return DockerProcess(
+            self,
+            entry,
+            engine_exec_id,
+            sock,
+            program=spec.command[0],
+            mark=exec_id,
+            terminal=spec.terminal is not None,
+            stdin=spec.stdin or spec.terminal is not None,
+        )
+
+    def _abandon_exec(
+        self, entry: _Container, exec_id: str, opened: asyncio.Future[tuple[str, HijackedStream]]
+    ) -> None:
+        if opened.cancelled() or opened.exception() is not None:
+            return
+        opened.result()[1].close()
+        self._pool.submit(self._signal_quietly, entry, exec_id, signal.SIGKILL)
+
+    def _open_exec(self, entry: _Container, spec: ProcessSpec, exec_id: str) -> tuple[str, HijackedStream]:
+        env = {**spec.env, EXEC_MARK: exec_id}
+        terminal = spec.terminal
+        try:
+            created = self._api.exec_create(
+                entry.container_id,
+                list(spec.command),
+                environment=env,
+                workdir=spec.cwd,
+                tty=terminal is not None,
+                stdin=spec.stdin or terminal is not None,
+            )
+            engine_exec_id = str(created["Id"])
+            sock = HijackedStream(self._api.exec_start(engine_exec_id, socket=True, tty=terminal is not None))
+            if terminal is not None:
+                with contextlib.suppress(docker.errors.APIError):  # it may have ended already
+                    self._api.exec_resize(engine_exec_id, height=terminal.rows, width=terminal.cols)
+        except docker.errors.NotFound as error:
+            raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
+        except docker.errors.APIError as error:
+            if error.status_code == 409:  # not running
+                raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
+            raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+        return engine_exec_id, sock
+
+    def _signal_marked(self, entry: _Container, mark: str, signum: int) -> None:
+        """Send ``signum`` to every process of the container marked as exec ``mark``'s (see ``processes``)."""
+        # A killed process's children may be forking: look again until none is left (a few rounds at most).
+        for _ in range(5 if signum == signal.SIGKILL else 1):
+            try:
+                created = self._api.exec_create(entry.container_id, signal_script(signum, mark))
+                output = self._api.exec_start(str(created["Id"]))
+            except docker.errors.APIError as error:
+                if error.status_code in (404, 409):
+                    return  # the container is gone or stopped: so are its processes
+                raise RuntimeUnavailable(f"the Docker engine refused the signal: {_engine_message(error)}") from error
+            except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+                raise self._unreachable(error) from error
+            if signalled_count(output if isinstance(output, bytes) else b"") == 0:
+                return
+
+    def _signal_quietly(self, entry: _Container, mark: str, signum: int) -> None:
+        try:
+            self._signal_marked(entry, mark, signum)
+        except RuntimeUnavailable as error:
+            logger.warning("docker runtime: %s", error)
 
     async def stop(self, sandbox_id: str) -> None:
         """Remove the sandbox's container (killing it); a no-op when it is gone."""
@@ -605,7 +713,7 @@ class DockerRuntime(Runtime):
             for number, data in frames(sock):
                 if number not in answers:
                     continue
-                if number == 1 and not out.written and start_failure is None and data.startswith(_OCI_EXEC_FAILED):
+                if number == 1 and not out.written and start_failure is None and is_start_failure(data):
                     # Docker reports a program it cannot start on stdout; it is kept
                     # apart and reported on stderr, as a shell would.
                     start_failure = data
@@ -630,12 +738,8 @@ class DockerRuntime(Runtime):
         exit_code = self._exec_exit_code(engine_exec_id)
         extra = ""
         if start_failure is not None:
-            detail = start_failure.decode("utf-8", "replace").strip()
-            match = _OCI_DETAIL.search(detail)
-            reason = match.group(1) if match else detail
-            missing = "not found" in reason or "no such file" in reason
-            exit_code = 127 if missing else 126
-            extra = f"{command[0]}: cannot run: {reason}\n"
+            exit_code, message = start_failure_of(command[0], start_failure)
+            extra = message + "\n"
         elif exit_code == 137 and entry.memory_bytes and self._oom_killed(entry.container_id, started):
             extra = f"killed: the sandbox exceeded its memory limit of {entry.memory_bytes} bytes (out of memory)\n"
         stderr = err.text()

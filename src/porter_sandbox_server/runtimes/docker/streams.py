@@ -44,6 +44,7 @@ class _Socket(Protocol):
     """The part of a socket a hijacked stream uses."""
 
     def recv(self, size: int, /) -> bytes: ...
+    def sendall(self, data: bytes, /) -> None: ...
     def settimeout(self, value: float | None, /) -> None: ...
     def shutdown(self, how: int, /) -> None: ...
 
@@ -90,6 +91,15 @@ class HijackedStream:
 
     def recv(self, size: int) -> bytes:
         return self._sock.recv(size)
+
+    def send_all(self, data: bytes) -> None:
+        """Write ``data`` to the process's stdin (an exec started with one)."""
+        self._sock.sendall(data)
+
+    def close_write(self) -> None:
+        """Close the process's stdin: it reads end of file."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

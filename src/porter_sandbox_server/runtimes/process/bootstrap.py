@@ -39,8 +39,13 @@ def agent_source() -> bytes:
     lines = agent.splitlines(keepends=True)
     imports = [index for index, line in enumerate(lines) if line.startswith(_PROTOCOL_IMPORT)]
     if len(imports) != 1:
-        raise RuntimeError("agent.py must import protocol on exactly one line")
-    lines[imports[0]] = protocol + b"\n"
+        raise RuntimeError("agent.py must import protocol in exactly one statement")
+    first = last = imports[0]
+    if b"(" in lines[first]:
+        # A parenthesized import (as the formatter writes a long one) ends at its closing parenthesis.
+        while b")" not in lines[last]:
+            last += 1
+    lines[first : last + 1] = [protocol + b"\n"]
     return b"".join(lines)
 
 

@@ -195,7 +195,7 @@ def pipe_file(fd: int) -> Any:
     return open(fd, "rb", buffering=0)
 
 
-async def read_pipe(fd: int, reader: OutputReader) -> None:
+async def read_pipe(fd: int, reader: asyncio.Protocol) -> None:
     """Feed ``reader`` from the pipe's read end ``fd``, which it now owns (closed on failure too)."""
     loop = asyncio.get_running_loop()
     pipe = pipe_file(fd)

@@ -16,9 +16,22 @@ server -> agent
     ends, the agent ends, and with it the sandbox) or ``EXEC``; ``rlimit_as``
     is a byte count, 0 for none; each ``env`` field is ``NAME=value``.
 
+    ``RUN token flags rlimit_as cwd rows cols argc argv... env...``: start a
+    process in a process group of its own (a session of its own under
+    bubblewrap), as an ``EXEC`` but with options. ``flags`` holds ``i`` when
+    its stdin is a pipe and ``t`` when it runs on a terminal. Attached:
+    without ``t``, the write ends of the stdout and stderr pipes, then (with
+    ``i``) the read end of its stdin; with ``t``, nothing: the agent opens a
+    pseudo-terminal in the sandbox (from its own devpts, ``rows`` by ``cols``)
+    and the process gets it as its controlling terminal and its stdin, stdout
+    and stderr. ``cwd`` is its working directory (empty: the agent's).
+    ``SIGNAL token signum``: send ``signum`` to the process group of the
+    process that ``RUN`` started for ``token`` (a no-op once that group is gone).
+
 agent -> server
     ``READY``: the agent runs and takes commands.
-    ``STARTED token``: the main process started.
+    ``STARTED token``: the main process (or a ``RUN`` process) started; for a
+    ``RUN`` on a terminal, the terminal's master is attached.
     ``SPAWN_FAILED token code message``: a process could not start (``code``
     127 or 126 as a shell says, ``message`` for its stderr).
     ``EXITED token status``: a process ended (``status`` as ``waitpid`` gives it).
@@ -33,10 +46,16 @@ READY = b"R"
 STARTED = b"P"
 SPAWN_FAILED = b"E"
 EXITED = b"X"
+RUN = b"N"
+SIGNAL = b"K"
 
 #: The kinds of process a ``SPAWN`` starts.
 MAIN = b"main"
 EXEC = b"exec"
+
+#: The flags of a ``RUN``: its stdin is a pipe; it runs on a terminal.
+STDIN_PIPE = b"i"
+ON_TERMINAL = b"t"
 
 
 def encode(kind: bytes, *fields: bytes) -> bytes:

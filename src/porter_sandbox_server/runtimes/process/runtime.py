@@ -16,7 +16,14 @@ its output flows straight from the process into the server's pipes (read by
 the event loop, never blocking it: ``pipes``). The alternatives cost more per
 exec: ``nsenter`` plus redoing the mount setup, or a fresh ``bwrap`` per
 exec, which would not share the PID namespace. Without a command, the agent
-itself is the idle keep-alive main process. Being PID 1, it cannot be killed
+itself is the idle keep-alive main process.
+
+Streamed execs, background processes and terminals (``start_process``) go
+the same way with ``RUN``: the server also keeps its stdin's write end, and
+each leads a process group of its own that ``SIGNAL`` reaches whole. For a
+terminal the agent opens a pseudo-terminal inside the sandbox (its own
+devpts, so ``tty`` there names it) and sends the master back over the socket
+(``processes``). Being PID 1, it cannot be killed
 from inside the sandbox. A keep-alive sandbox counts as running once its
 PID 1 exists (about 3 ms): execs wait in the socket while the agent's python
 starts (about 10 ms). A main command must be seen to start.
@@ -97,6 +104,8 @@ from ..base import (
     LaunchFailed,
     LaunchSpec,
     Placement,
+    Process,
+    ProcessSpec,
     ResourceSample,
     Runtime,
     RuntimeEvents,
@@ -104,8 +113,10 @@ from ..base import (
     SandboxExit,
     SandboxGone,
     SnapshotFailed,
+    Stream,
 )
 from ..output import CappedOutput, LogBudget
+from ..processes import ChunkQueue, NeverStarted
 from ..tmpfs import tmpfs_sizes
 from . import protocol, seccomp, snapshots
 from .bootstrap import BOOTSTRAP, agent_payload
@@ -127,6 +138,7 @@ from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_gro
 from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
 from .pipes import OutputReader, read_pipe
+from .processes import AgentProcess, ChunkReader, PipeWriter
 from .sandbox import Sandbox, State
 from .scratch import (
     allow_large_packets,
@@ -161,7 +173,12 @@ class ProcessRuntime(Runtime):
 
     name = "process"
     capabilities = Capabilities(
-        outlives_server=False, volume_types=frozenset({"disk"}), snapshot_modes=frozenset({"filesystem"}), metrics=True
+        outlives_server=False,
+        volume_types=frozenset({"disk"}),
+        snapshot_modes=frozenset({"filesystem"}),
+        metrics=True,
+        streaming_exec=True,
+        terminal=True,
     )
 
     def __init__(self, data_dir: Path, isolation: str = "auto", *, max_total_pids: int | None = None) -> None:
@@ -523,12 +540,7 @@ class ProcessRuntime(Runtime):
         merged = {**sandbox.env, **env}
         if any("\0" in value for value in [*command, *(f"{k}={v}" for k, v in merged.items())]):
             raise CommandRefused("command arguments and environment values cannot contain NUL characters")
-        if not sandbox.ready.done():
-            # A keep-alive sandbox's agent may still be starting: the exec would wait in its
-            # socket anyway, but never longer than a launch may take.
-            await asyncio.wait([sandbox.ready], timeout=READY_TIMEOUT)
-            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
-                raise SandboxGone(f"sandbox {sandbox_id} did not start")
+        await self._wait_ready(sandbox)
         loop = asyncio.get_running_loop()
         token = self._next_token()
         result: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
@@ -571,6 +583,142 @@ class ProcessRuntime(Runtime):
             stdout_truncated=answers[0] is not None and answers[0].truncated,
             stderr_truncated=answers[1] is not None and answers[1].truncated,
         )
+
+    async def _wait_ready(self, sandbox: Sandbox) -> None:
+        if not sandbox.ready.done():
+            # A keep-alive sandbox's agent may still be starting: a command would wait in its
+            # socket anyway, but never longer than a launch may take.
+            await asyncio.wait([sandbox.ready], timeout=READY_TIMEOUT)
+            if not sandbox.ready.done() or sandbox.ready.exception() is not None:
+                raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} did not start")
+
+    async def start_process(self, sandbox_id: str, spec: ProcessSpec, exec_id: str) -> Process:
+        """Start ``spec`` through the agent (``RUN``); answer it once the agent said it runs."""
+        sandbox = self._live(sandbox_id)
+        if not spec.command:
+            raise CommandRefused("command is empty: give the program to run and its arguments")
+        merged = {**sandbox.env, **spec.env}
+        texts = [*spec.command, *(f"{k}={v}" for k, v in merged.items()), spec.cwd or ""]
+        if any("\0" in value for value in texts):
+            raise CommandRefused("command arguments, environment values and cwd cannot contain NUL characters")
+        await self._wait_ready(sandbox)
+        loop = asyncio.get_running_loop()
+        token = self._next_token()
+        ended: asyncio.Future[tuple[bytes, list[bytes]]] = loop.create_future()
+        started: asyncio.Future[int] = loop.create_future()
+        sandbox.results[token] = ended
+        sandbox.started[token] = started
+        streams: tuple[Stream, ...] = ("stdout",) if spec.terminal is not None else ("stdout", "stderr")
+        queue = ChunkQueue(streams)
+        readers: list[ChunkReader] = []
+        stdin: PipeWriter | None = None
+        sent: list[int] = []
+        sent_run = False
+
+        def release() -> None:
+            if sandbox.results.get(token) is ended:
+                del sandbox.results[token]
+            if sandbox.started.get(token) is started:
+                del sandbox.started[token]
+
+        try:
+            flags = b""
+            if spec.terminal is None:
+                for stream in streams:
+                    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+                    sent.append(write_end)
+                    reader = ChunkReader(queue, stream)
+                    await read_pipe(read_end, reader)
+                    readers.append(reader)
+                if spec.stdin:
+                    flags += protocol.STDIN_PIPE
+                    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+                    sent.append(read_end)
+                    stdin = PipeWriter(write_end)
+            else:
+                flags += protocol.ON_TERMINAL
+            size = spec.terminal
+            packet = protocol.encode(
+                protocol.RUN,
+                str(token).encode(),
+                flags,
+                str(sandbox.rlimit_as).encode(),
+                os.fsencode(spec.cwd or ""),
+                str(size.rows if size else 0).encode(),
+                str(size.cols if size else 0).encode(),
+                str(len(spec.command)).encode(),
+                *(os.fsencode(arg) for arg in spec.command),
+                *(os.fsencode(f"{key}={value}") for key, value in merged.items()),
+            )
+            try:
+                await self._send(sandbox, packet, sent)
+                sent_run = True
+            finally:
+                for fd in sent:
+                    os.close(fd)
+                sent.clear()
+            either: list[asyncio.Future[Any]] = [started, ended]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not started.done():
+                error = ended.exception()
+                if error is not None:
+                    raise error
+                kind, fields = ended.result()
+                code, message = _spawn_error(fields) if kind == protocol.SPAWN_FAILED else (127, "")
+                raise _NotStarted(code, message)
+            master = started.result()
+        except _NotStarted as failure:
+            release()
+            for reader in readers:
+                reader.close()
+            if stdin is not None:
+                stdin.close()
+            return NeverStarted(failure.code, failure.message)
+        except BaseException:
+            release()
+            for fd in sent:
+                os.close(fd)
+            for reader in readers:
+                reader.close()
+            if stdin is not None:
+                stdin.close()
+            if not sent_run:
+                raise
+            # Sent: it runs (or will: the agent takes messages in order), and its caller went away.
+            self._background(sandbox, self._signal(sandbox, token, signal.SIGKILL))
+            raise
+        if spec.terminal is not None:
+            if master < 0:
+                release()
+                raise SandboxGone(f"sandbox {sandbox_id}'s agent sent no terminal")
+            try:
+                stdin = PipeWriter(os.dup(master))
+                reader = ChunkReader(queue, "stdout")
+                await read_pipe(master, reader)
+                readers.append(reader)
+            except BaseException:
+                release()
+                if stdin is not None:
+                    stdin.close()
+                self._background(sandbox, self._signal(sandbox, token, signal.SIGKILL))
+                raise
+        return AgentProcess(
+            queue=queue,
+            readers=readers,
+            stdin=stdin,
+            terminal=spec.terminal is not None,
+            ended=ended,
+            exit_code=_exit_code,
+            oom_note=functools.partial(self._oom_reason, sandbox),
+            signal_group=functools.partial(self._signal, sandbox, token),
+            release=release,
+        )
+
+    async def _signal(self, sandbox: Sandbox, token: int, signum: int) -> None:
+        """Ask the agent to signal the process group of ``token``'s process; nothing when the sandbox is gone."""
+        packet = protocol.encode(protocol.SIGNAL, str(token).encode(), str(int(signum)).encode())
+        with contextlib.suppress(SandboxGone):
+            await self._send(sandbox, packet, [])
 
     async def _send_spawn(
         self,
@@ -638,7 +786,7 @@ class ProcessRuntime(Runtime):
 
     async def _send(self, sandbox: Sandbox, packet: bytes, fds: list[int]) -> None:
         loop = asyncio.get_running_loop()
-        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
         deadline = loop.time() + _SEND_TIMEOUT
         while True:
             try:
@@ -664,16 +812,20 @@ class ProcessRuntime(Runtime):
     # ------------------------------------------------------------------ agent messages
 
     async def _pump(self, sandbox: Sandbox, events: RuntimeEvents) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
-                    packet = await loop.sock_recv(sandbox.control, 65536)
+                    packet, fds = await receive_packet(sandbox.control)
                 except OSError:
-                    packet = b""
+                    packet, fds = b"", []
                 if not packet:
+                    _close_all(fds)
                     break
                 kind, fields = protocol.decode(packet)
+                if kind != protocol.STARTED or len(fds) > 1:
+                    # Only a terminal's master comes with a message: whatever else came is closed unseen.
+                    _close_all(fds)
+                    fds = []
                 if kind == protocol.READY:
                     if not sandbox.ready.done():
                         if self._agent_is_the_sandbox_user(sandbox):
@@ -690,9 +842,15 @@ class ProcessRuntime(Runtime):
                     continue
                 token, payload = int(fields[0]), fields[1:]
                 if kind == protocol.STARTED:
-                    if sandbox.main_started is not None and not sandbox.main_started.done():
+                    waiter = sandbox.started.get(token)
+                    if waiter is not None:
+                        if not waiter.done():
+                            waiter.set_result(fds.pop() if fds else -1)
+                    elif sandbox.main_started is not None and not sandbox.main_started.done():
                         sandbox.main_started.set_result(None)
+                    _close_all(fds)
                     continue
+                _close_all(fds)
                 future = sandbox.results.get(token)
                 if future is not None and not future.done():
                     future.set_result((kind, payload))
@@ -705,10 +863,13 @@ class ProcessRuntime(Runtime):
             for future in sandbox.results.values():
                 if not future.done():
                     future.set_exception(gone)
+            for waiter in sandbox.started.values():
+                if not waiter.done():
+                    waiter.set_exception(gone)
             if not sandbox.ready.done():
                 sandbox.ready.set_exception(LaunchFailed("the sandbox's init process ended"))
             # Never awaited when the sandbox ended before it was ready; mark them retrieved.
-            outcomes: list[asyncio.Future[Any]] = [*sandbox.results.values(), sandbox.ready]
+            outcomes: list[asyncio.Future[Any]] = [*sandbox.results.values(), *sandbox.started.values(), sandbox.ready]
             for outcome in outcomes:
                 if outcome.done() and not outcome.cancelled():
                     outcome.exception()
@@ -1027,6 +1188,55 @@ def _spawn_error(fields: list[bytes]) -> tuple[int, str]:
     code = fields[0] if fields else b""
     message = b"\0".join(fields[1:])
     return (int(code) if code.isdigit() else 127), message.decode("utf-8", "replace")
+
+
+class _NotStarted(Exception):
+    """The agent could not start a ``RUN`` process: the exit code and message its stderr gets."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+#: Room for the descriptors a message from the agent may carry (one is expected; more are closed).
+_FD_SPACE = socket.CMSG_SPACE(4 * 4)
+
+
+async def receive_packet(control: socket.socket) -> tuple[bytes, list[int]]:
+    """The next message from the agent and the descriptors attached to it (``b""`` once its socket closed)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            packet, ancillary, flags, _address = control.recvmsg(65536, _FD_SPACE, socket.MSG_CMSG_CLOEXEC)
+        except (BlockingIOError, InterruptedError):
+            readable: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(control.fileno(), _settle, readable)
+            try:
+                await readable
+            finally:
+                loop.remove_reader(control.fileno())
+            continue
+        fds: list[int] = []
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(data) - len(data) % 4
+                fds.extend(array.array("i", data[:usable]))
+        if flags & socket.MSG_TRUNC:
+            _close_all(fds)
+            continue  # not a message of the protocol: larger than any the agent sends
+        return packet, fds
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _forget_reader(readers: set[OutputReader], reader: OutputReader, _done: asyncio.Future[None]) -> None:

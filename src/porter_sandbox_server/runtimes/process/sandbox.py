@@ -48,6 +48,8 @@ class Sandbox:
     pump: asyncio.Task[None] | None = None
     #: Per spawn token, the agent's answer: ``(SPAWN_FAILED or EXITED, payload fields)``.
     results: dict[int, asyncio.Future[tuple[bytes, list[bytes]]]] = field(default_factory=dict)
+    #: Per ``RUN`` token, its ``STARTED`` answer: the terminal's master it carried, or -1.
+    started: dict[int, asyncio.Future[int]] = field(default_factory=dict)
     main_token: int | None = None
     main_started: asyncio.Future[None] | None = None
     main_readers: list[OutputReader] = field(default_factory=list)

@@ -1,0 +1,248 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.command_request import CommandRequest
+from ...models.command_result import CommandResult
+from ...models.error import Error
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    body: CommandRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/x/v1/sandbox/{id}/exec".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CommandResult | Error | None:
+    if response.status_code == 200:
+        response_200 = CommandResult.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 501:
+        response_501 = Error.from_dict(response.json())
+
+        return response_501
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[CommandResult | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: CommandRequest,
+) -> Response[CommandResult | Error]:
+    """Run a command with stdin, cwd, env and a timeout
+
+     An extension of this server, not part of Porter's API. Runs a command as `POST
+    /v1/sandbox/{id}/exec` does, with what that cannot say: `stdin` (written, then closed), `cwd`, `env`
+    and `timeout_seconds`, after which the command's whole process group is killed and the answer says
+    `timed_out`. `output_encoding: base64` answers the output's bytes exactly. A client that goes away
+    before the answer kills the command. 501 when the server's runtime cannot.
+
+    Args:
+        id (str):
+        body (CommandRequest): A command to run through the extensions, with what a plain exec
+            cannot say.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CommandResult | Error]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: CommandRequest,
+) -> CommandResult | Error | None:
+    """Run a command with stdin, cwd, env and a timeout
+
+     An extension of this server, not part of Porter's API. Runs a command as `POST
+    /v1/sandbox/{id}/exec` does, with what that cannot say: `stdin` (written, then closed), `cwd`, `env`
+    and `timeout_seconds`, after which the command's whole process group is killed and the answer says
+    `timed_out`. `output_encoding: base64` answers the output's bytes exactly. A client that goes away
+    before the answer kills the command. 501 when the server's runtime cannot.
+
+    Args:
+        id (str):
+        body (CommandRequest): A command to run through the extensions, with what a plain exec
+            cannot say.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CommandResult | Error
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: CommandRequest,
+) -> Response[CommandResult | Error]:
+    """Run a command with stdin, cwd, env and a timeout
+
+     An extension of this server, not part of Porter's API. Runs a command as `POST
+    /v1/sandbox/{id}/exec` does, with what that cannot say: `stdin` (written, then closed), `cwd`, `env`
+    and `timeout_seconds`, after which the command's whole process group is killed and the answer says
+    `timed_out`. `output_encoding: base64` answers the output's bytes exactly. A client that goes away
+    before the answer kills the command. 501 when the server's runtime cannot.
+
+    Args:
+        id (str):
+        body (CommandRequest): A command to run through the extensions, with what a plain exec
+            cannot say.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CommandResult | Error]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: CommandRequest,
+) -> CommandResult | Error | None:
+    """Run a command with stdin, cwd, env and a timeout
+
+     An extension of this server, not part of Porter's API. Runs a command as `POST
+    /v1/sandbox/{id}/exec` does, with what that cannot say: `stdin` (written, then closed), `cwd`, `env`
+    and `timeout_seconds`, after which the command's whole process group is killed and the answer says
+    `timed_out`. `output_encoding: base64` answers the output's bytes exactly. A client that goes away
+    before the answer kills the command. 501 when the server's runtime cannot.
+
+    Args:
+        id (str):
+        body (CommandRequest): A command to run through the extensions, with what a plain exec
+            cannot say.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CommandResult | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,9 @@
+from enum import Enum
+
+
+class CommandResultOutputEncoding(str, Enum):
+    BASE64 = "base64"
+    TEXT = "text"
+
+    def __str__(self) -> str:
+        return str(self.value)
