@@ -29,6 +29,8 @@ RUFF_VERSION = "0.17.6"
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "scripts" / "openapi-python-client.yaml"
+# The generator's own templates, but for the few in here (each says what it changes and why).
+TEMPLATES = ROOT / "scripts" / "templates"
 PACKAGE = "porter_sandbox_api"
 TARGET = ROOT / "generated" / PACKAGE
 # Ruff settings given on the command line (not read from pyproject.toml), so
@@ -66,6 +68,8 @@ def generate(into: Path) -> Path:
         str(SPEC),
         "--config",
         str(CONFIG),
+        "--custom-template-path",
+        str(TEMPLATES),
         "--meta",
         "none",
         "--output-path",

@@ -7,7 +7,8 @@
 The venv is built once from PyPI (``pip install porter-sandbox==0.1.68``) under
 ``.venv/porter-reference/`` and kept there; concurrent test processes wait for
 the one that builds it. Without PyPI a test skips, saying so; CI
-(``PORTER_SANDBOX_REQUIRE_BWRAP=1``) fails instead.
+(``PORTER_SANDBOX_REQUIRE_BWRAP=1``) fails instead. ``scripts/bench.py`` builds
+and uses the same venv through :func:`build_reference_venv`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["REFERENCE_VERSION", "reference_python"]
+__all__ = ["REFERENCE_VERSION", "ReferenceUnavailable", "build_reference_venv", "reference_python"]
 
 REFERENCE_VERSION = "0.1.68"
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_VENV = ROOT / ".venv" / "porter-reference" / f"porter-sandbox-{REFERENCE_VERSION}"
+
+
+class ReferenceUnavailable(RuntimeError):
+    """Porter's published client cannot be installed here (no PyPI); the message says why."""
 
 
 def _cannot(why: str) -> None:
@@ -45,6 +50,18 @@ def _installed(python: Path) -> bool:
 
 def reference_python() -> Path:
     """The interpreter of a venv holding Porter's published client, built on first use (skips without PyPI)."""
+    try:
+        return build_reference_venv()
+    except ReferenceUnavailable as exc:
+        _cannot(str(exc))
+        raise
+
+
+def build_reference_venv() -> Path:
+    """The interpreter of the venv holding Porter's published client, built on first use.
+
+    Raises :class:`ReferenceUnavailable` when it cannot be installed.
+    """
     python = REFERENCE_VENV / "bin" / "python"
     if _installed(python):
         return python
@@ -72,7 +89,9 @@ def reference_python() -> Path:
         if installed is None or installed.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
             said = installed.stderr.strip().splitlines()[-1:] if installed is not None else ["timed out"]
-            _cannot(f"cannot install porter-sandbox=={REFERENCE_VERSION} from PyPI ({' '.join(said)})")
+            raise ReferenceUnavailable(
+                f"cannot install porter-sandbox=={REFERENCE_VERSION} from PyPI ({' '.join(said)})"
+            )
         shutil.rmtree(REFERENCE_VENV, ignore_errors=True)
         os.rename(staging, REFERENCE_VENV)
     assert _installed(python), f"{REFERENCE_VENV} does not hold porter-sandbox {REFERENCE_VERSION}"

@@ -1,5 +1,7 @@
 """Contains some shared types for properties"""
 
+import datetime
+import sys
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
@@ -38,6 +40,23 @@ class File:
         return self.file_name, self.payload, self.mime_type
 
 
+if sys.version_info >= (3, 11):
+
+    def parse_datetime(value: str) -> datetime.datetime:
+        """An RFC 3339 date-time as a datetime: ``datetime.fromisoformat``, dateutil for what it refuses"""
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            # RFC 3339 allows a lowercase "t" and "z", which fromisoformat refuses; dateutil reads them.
+            from dateutil.parser import isoparse
+
+            return isoparse(value)
+
+else:
+    # Before 3.11, fromisoformat reads only what isoformat() writes (no "Z"): dateutil reads RFC 3339.
+    from dateutil.parser import isoparse as parse_datetime
+
+
 T = TypeVar("T")
 
 
@@ -51,4 +70,4 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_datetime"]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from ._exceptions import APIConnectionError, SandboxError, SandboxTimeoutError, decode_body, error_for_status
-from ._retry import CallOptions, call_options, last_response
+from ._retry import CallOptions, CallScope, last_response
 
 if TYPE_CHECKING:
     from porter_sandbox_api.types import Response
@@ -40,7 +40,7 @@ def sync_call(
     operation: Callable[..., Response[Any]], /, *args: Any, options: CallOptions | None = None, **kwargs: Any
 ) -> Response[Any]:
     """Call a generated sync ``*_detailed`` operation, turning transport and parse failures into SDK errors."""
-    with call_options(options):
+    with CallScope(options):
         try:
             return operation(*args, **kwargs)
         except httpx.TransportError as exc:
@@ -57,7 +57,7 @@ async def async_call(
     **kwargs: Any,
 ) -> Response[Any]:
     """Call a generated ``asyncio_detailed`` operation, turning transport and parse failures into SDK errors."""
-    with call_options(options):
+    with CallScope(options):
         try:
             return await operation(*args, **kwargs)
         except httpx.TransportError as exc:

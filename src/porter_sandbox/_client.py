@@ -11,6 +11,7 @@ import httpx
 
 from ._config import DEFAULT_MAX_RETRIES, resolve_config
 from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
+from ._http import AsyncHTTPClient, HTTPClient
 from ._models import Health, Readiness
 from ._retry import AsyncRetryTransport, RetryTransport
 from ._sandboxes import AsyncSandboxes, Sandboxes
@@ -137,7 +138,7 @@ class Porter(_BasePorter):
     ) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         sending = RetryTransport(transport or httpx.HTTPTransport(), max_retries=self._config.max_retries)
-        self._http = httpx.Client(transport=sending, **self._http_options())
+        self._http = HTTPClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = Sandboxes(raw)
         self.snapshots = Snapshots(raw)
@@ -199,7 +200,7 @@ class AsyncPorter(_BasePorter):
         super().__init__(api_key, base_url, timeout, max_retries)
         _remember_sniffio_is_missing()
         sending = AsyncRetryTransport(transport or httpx.AsyncHTTPTransport(), max_retries=self._config.max_retries)
-        self._http = httpx.AsyncClient(transport=sending, **self._http_options())
+        self._http = AsyncHTTPClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = AsyncSandboxes(raw)
         self.snapshots = AsyncSnapshots(raw)

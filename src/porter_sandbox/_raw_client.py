@@ -22,6 +22,8 @@ import httpx
 from attrs import evolve
 from porter_sandbox_api.client import AuthenticatedClient, Client
 
+from ._http import AsyncHTTPClient, HTTPClient
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -61,7 +63,7 @@ def _sync_copy(
     cookies: dict[str, str] | None,
     timeout: httpx.Timeout | None,
 ) -> httpx.Client:
-    copy = httpx.Client(
+    copy = HTTPClient(
         base_url=http.base_url,
         headers=http.headers,
         cookies=http.cookies,
@@ -81,7 +83,7 @@ def _async_copy(
     cookies: dict[str, str] | None,
     timeout: httpx.Timeout | None,
 ) -> httpx.AsyncClient:
-    copy = httpx.AsyncClient(
+    copy = AsyncHTTPClient(
         base_url=http.base_url,
         headers=http.headers,
         cookies=http.cookies,

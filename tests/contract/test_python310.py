@@ -43,8 +43,8 @@ def test_sdk_imports_and_parses_on_python_310() -> None:
     code = (
         "import porter_sandbox, porter_sandbox_api.models as m\n"
         "s = m.StatusResponse.from_dict({'id': 'a', 'name': 'a', 'image': 'i', 'phase': 'new-phase',"
-        " 'created_at': '2026-01-01T00:00:00Z', 'host': ''})\n"
-        "print(s.phase)\n"
+        " 'created_at': '2026-01-01T00:00:00Z', 'started_at': '2026-01-01t00:00:00.123456789+02:00', 'host': ''})\n"
+        "print(s.phase, s.created_at.isoformat(), s.started_at.isoformat())\n"
     )
     result = subprocess.run(
         [interpreter, "-I", "-c", f"import sys; sys.path[:0] = {path.split(os.pathsep)!r}\n{code}"],
@@ -52,4 +52,5 @@ def test_sdk_imports_and_parses_on_python_310() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "new-phase"
+    # Python 3.10's datetime.fromisoformat reads no "Z": the generated models read RFC 3339 with dateutil there.
+    assert result.stdout.strip() == "new-phase 2026-01-01T00:00:00+00:00 2026-01-01T00:00:00.123456+02:00"

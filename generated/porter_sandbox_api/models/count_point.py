@@ -6,7 +6,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
+
+from ..types import parse_datetime
 
 T = TypeVar("T", bound="CountPoint")
 
@@ -43,7 +44,7 @@ class CountPoint:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        timestamp = isoparse(d.pop("timestamp"))
+        timestamp = parse_datetime(d.pop("timestamp"))
 
         count = d.pop("count")
 

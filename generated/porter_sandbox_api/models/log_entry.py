@@ -6,9 +6,9 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.log_level import LogLevel
+from ..types import parse_datetime
 
 T = TypeVar("T", bound="LogEntry")
 
@@ -59,7 +59,7 @@ class LogEntry:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        timestamp = isoparse(d.pop("timestamp"))
+        timestamp = parse_datetime(d.pop("timestamp"))
 
         line = d.pop("line")
 

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.sandbox_phase import SandboxPhase
 from ..models.termination_reason import TerminationReason
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 if TYPE_CHECKING:
     from ..models.exec_target import ExecTarget
@@ -163,7 +162,7 @@ class StatusResponse:
 
         phase = _parse_phase(d.pop("phase"))
 
-        created_at = isoparse(d.pop("created_at"))
+        created_at = parse_datetime(d.pop("created_at"))
 
         host = d.pop("host")
 
@@ -181,14 +180,14 @@ class StatusResponse:
         if isinstance(_started_at, Unset):
             started_at = UNSET
         else:
-            started_at = isoparse(_started_at)
+            started_at = parse_datetime(_started_at)
 
         _finished_at = d.pop("finished_at", UNSET)
         finished_at: datetime.datetime | Unset
         if isinstance(_finished_at, Unset):
             finished_at = UNSET
         else:
-            finished_at = isoparse(_finished_at)
+            finished_at = parse_datetime(_finished_at)
 
         def _parse_termination_reason(data: object) -> str | TerminationReason | Unset:
             if isinstance(data, Unset):

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.volume_phase import VolumePhase
 from ..models.volume_type import VolumeType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 if TYPE_CHECKING:
     from ..models.volume_object_spec import VolumeObjectSpec
@@ -128,7 +127,7 @@ class Volume:
 
         attached_to = cast(list[str], d.pop("attached_to"))
 
-        created_at = isoparse(d.pop("created_at"))
+        created_at = parse_datetime(d.pop("created_at"))
 
         _object_ = d.pop("object", UNSET)
         object_: VolumeObjectSpec | Unset

@@ -6,10 +6,9 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.file_type import FileType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="VolumeFileEntry")
 
@@ -103,7 +102,7 @@ class VolumeFileEntry:
         if isinstance(_modified_at, Unset):
             modified_at = UNSET
         else:
-            modified_at = isoparse(_modified_at)
+            modified_at = parse_datetime(_modified_at)
 
         truncated = d.pop("truncated", UNSET)
 
