@@ -6,10 +6,9 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.log_stream_event_type import LogStreamEventType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="LogStreamEvent")
 
@@ -87,7 +86,7 @@ class LogStreamEvent:
         if isinstance(_timestamp, Unset):
             timestamp = UNSET
         else:
-            timestamp = isoparse(_timestamp)
+            timestamp = parse_datetime(_timestamp)
 
         line = d.pop("line", UNSET)
 

@@ -6,10 +6,9 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.process_status import ProcessStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ProcessInfo")
 
@@ -130,7 +129,7 @@ class ProcessInfo:
 
         terminal = d.pop("terminal")
 
-        started_at = isoparse(d.pop("started_at"))
+        started_at = parse_datetime(d.pop("started_at"))
 
         timed_out = d.pop("timed_out")
 
@@ -145,7 +144,7 @@ class ProcessInfo:
         if isinstance(_finished_at, Unset):
             finished_at = UNSET
         else:
-            finished_at = isoparse(_finished_at)
+            finished_at = parse_datetime(_finished_at)
 
         exit_code = d.pop("exit_code", UNSET)
 
