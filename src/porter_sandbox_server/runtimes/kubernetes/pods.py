@@ -161,6 +161,11 @@ def is_running(pod: JSON) -> bool:
     return "running" in container_state(pod)
 
 
+def never_ran(pod: JSON) -> bool:
+    """Whether the container ended before its program started (the engine could not start it)."""
+    return (container_state(pod).get("terminated") or {}).get("reason") in _NEVER_RAN
+
+
 def launch_failure(pod: JSON) -> str | None:
     """Why the sandbox's container will never run, or ``None`` while it may (or does)."""
     state = container_state(pod)

@@ -76,6 +76,10 @@ DEFAULT_LAUNCH_TIMEOUT = 300.0
 #: The file in the data directory that holds this server's label value.
 _INSTANCE_FILE = "kubernetes-server-id"
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
+#: How many pods a launch tries when the engine fails to start the container's program.
+_START_ATTEMPTS = 2
+#: How long a launch waits for a pod it deleted to go, before it starts the sandbox's pod again.
+_GONE_TIMEOUT = 30.0
 #: How often a reader held back by a full log backlog looks again.
 _LOG_ROOM_RECHECK = 0.01
 #: How much output one reader holds back while the service takes no lines, before it stops reading.
@@ -304,7 +308,6 @@ class KubernetesRuntime(Runtime):
 
     async def launch(self, spec: LaunchSpec) -> Placement:
         """Create the sandbox's pod and return once its container runs."""
-        client = self.client
         claims = {mount.volume_id: self.volumes.claim_name(mount.volume_id) for mount in spec.mounts}
         manifest = pods.sandbox_pod(
             spec, server=self.server_id, claim_of=claims, image_pull_policy=self.image_pull_policy
@@ -312,15 +315,22 @@ class KubernetesRuntime(Runtime):
         entry = _Pod(spec.sandbox_id, pod_name(spec.sandbox_id), {"HOME": "/workspace", **spec.env}, spec.memory_bytes)
         self._pods[spec.sandbox_id] = entry
         try:
-            try:
-                await client.request("POST", client.namespaced("pods"), body=manifest)
-            except KubeUnreachable as error:
-                raise RuntimeUnavailable(str(error)) from error
-            except KubeError as error:
-                if error.status in (401, 403, 404):
-                    raise LaunchFailed(self._refusal(error)) from error
-                raise LaunchFailed(f"the API server refused the pod: {error.message}") from error
-            await self._wait_started(entry)
+            for attempt in range(_START_ATTEMPTS):
+                await self._create_pod(manifest)
+                try:
+                    await self._wait_started(entry)
+                    break
+                except LaunchFailed:
+                    # An engine under load now and then fails to start a container whose program is there
+                    # ("executable file not found" on a rootfs it had not finished preparing); a program
+                    # that is really missing fails the same way again, one pod later.
+                    if attempt + 1 == _START_ATTEMPTS or entry.pod is None or not pods.never_ran(entry.pod):
+                        raise
+                    logger.info(
+                        "kubernetes runtime: %s: %s; starting it again", entry.name, pods.launch_failure(entry.pod)
+                    )
+                    await self._delete(entry.name)
+                    await self._wait_gone(entry)
         except BaseException:
             self._pods.pop(spec.sandbox_id, None)
             entry.stopping = True
@@ -330,6 +340,29 @@ class KubernetesRuntime(Runtime):
         pod = entry.pod or {}
         self._start_follower(entry)
         return Placement(host="", internal_address=(pod.get("status") or {}).get("podIP") or None)
+
+    async def _create_pod(self, manifest: JSON) -> None:
+        client = self.client
+        try:
+            await client.request("POST", client.namespaced("pods"), body=manifest)
+        except KubeUnreachable as error:
+            raise RuntimeUnavailable(str(error)) from error
+        except KubeError as error:
+            if error.status in (401, 403, 404):
+                raise LaunchFailed(self._refusal(error)) from error
+            raise LaunchFailed(f"the API server refused the pod: {error.message}") from error
+
+    async def _wait_gone(self, entry: _Pod) -> None:
+        """Wait until the deleted pod of ``entry`` is gone from the API, then forget what was seen of it."""
+        deadline = time.monotonic() + _GONE_TIMEOUT
+        while not entry.gone:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LaunchFailed(f"pod {entry.name} did not go away within {_GONE_TIMEOUT:g}s to be started again")
+            await self._changed(entry, min(remaining, 1.0))
+        entry.pod = None
+        entry.gone = False
+        entry.changed.clear()
 
     async def _wait_started(self, entry: _Pod) -> None:
         deadline = time.monotonic() + self.launch_timeout
