@@ -58,7 +58,17 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
 
 def running(sandbox: Any) -> Any:
     """Refresh until it runs (Porter's create answers no phase)."""
-    return eventually(lambda: sandbox.refresh().phase.value == "running" and sandbox, f"{sandbox.id} runs")
+    seen: list[Any] = []
+
+    def runs() -> Any:
+        seen[:] = [sandbox.refresh()]
+        return seen[0].phase.value == "running" and sandbox
+
+    try:
+        return eventually(runs, f"{sandbox.id} runs")
+    except AssertionError as error:
+        status = seen[0] if seen else None
+        raise AssertionError(f"{error}; last seen {status!r}") from None
 
 
 def refused(call: Callable[[], Any], status: int, *words: str) -> str:

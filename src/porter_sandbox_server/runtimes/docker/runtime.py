@@ -177,6 +177,8 @@ def _engine_message(error: docker.errors.APIError) -> str:
 
 
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
+#: The engine's words for a container whose program it could not find (see ``_launch``).
+_NOT_FOUND = "executable file not found"
 #: How often a reader held for the service's log backlog looks again.
 _LOG_ROOM_RECHECK = 0.01
 #: Bytes of an exec's output whose lines may wait for the service before its reader waits too.
@@ -572,7 +574,16 @@ class DockerRuntime(Runtime):
     def _launch(self, spec: LaunchSpec) -> _Container:
         try:
             self._learn_engine_users()
-            return self._create_and_start(spec)
+            try:
+                return self._create_and_start(spec)
+            except docker.errors.APIError as error:
+                # An engine under load now and then fails to start a container whose program is there
+                # ("executable file not found" on a rootfs it had not finished preparing); a program that
+                # is really missing fails the same way again, one container later.
+                if _NOT_FOUND not in _engine_message(error):
+                    raise
+                logger.info("docker runtime: %s: %s; starting it again", spec.sandbox_id, _engine_message(error))
+                return self._create_and_start(spec)
         except (LaunchFailed, RuntimeUnavailable):
             raise
         except docker.errors.APIError as error:
