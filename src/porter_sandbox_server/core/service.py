@@ -69,6 +69,7 @@ from .env_groups import EnvGroups
 from .limits import SandboxLimits
 from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
+from .network import NetworkAsk
 from .processes import LiveProcess, ProcessBook, ProcessLimits
 from .requests import ProcessRequest, SandboxRequest, VolumeRequest, check_argv, check_env
 from .snapshots import SnapshotBook
@@ -172,6 +173,9 @@ class _Live:
     early_exit: SandboxExit | None = None
     #: The snapshot it starts from, leased until its launch is over.
     snapshot_id: str | None = None
+    #: Its network requests, for the runtime (kept in memory: only a runtime whose sandboxes die
+    #: with the server enforces them).
+    network: NetworkAsk = field(default_factory=lambda: NetworkAsk())
 
 
 class SandboxService:
@@ -406,7 +410,7 @@ class SandboxService:
         mounts = dict(request.volume_mounts or {})
         env = self.env_groups.merge(request.env_groups, request.env or {})
         check_env(env)
-        self._check_network_requests(request)
+        network = self._check_network_requests(request)
         unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
@@ -446,27 +450,28 @@ class SandboxService:
             raise errors.Conflict(
                 f"sandbox name {name!r} is taken: names are never reused, even after termination; choose another"
             ) from None
-        entry = _Live(record, snapshot_id=request.snapshot_id)
+        entry = _Live(record, snapshot_id=request.snapshot_id, network=network)
         self._track(entry)
         launching = self._spawn(self._launch(entry))
         self._launching.add(launching)
         launching.add_done_callback(self._launching.discard)
         return record
 
-    def _check_network_requests(self, request: SandboxRequest) -> None:
+    def _check_network_requests(self, request: SandboxRequest) -> NetworkAsk:
         """Refuse what the runtime cannot enforce: a policy accepted and ignored would be believed."""
         capabilities = self.runtime.capabilities
         if request.egress is not None and not capabilities.egress:
             raise errors.BadRequest(
                 f"egress: the {self.runtime.name} runtime of this server cannot enforce an egress policy, so a "
                 "sandbox that asks for one is refused rather than started unrestricted; leave out egress to run "
-                "with open egress"
+                f"with open egress{self.runtime.network_note()}"
             )
         if request.networking and not capabilities.networking:
             raise errors.BadRequest(
                 f"networking: the {self.runtime.name} runtime of this server cannot serve a sandbox's ports; "
-                "leave out networking"
+                f"leave out networking{self.runtime.network_note()}"
             )
+        return NetworkAsk.from_request(request.egress, request.networking)
 
     def _track(self, entry: _Live) -> None:
         self._live[entry.record.id] = entry
@@ -507,6 +512,16 @@ class SandboxService:
             pids_max=self.limits.max_pids,
         )
 
+    def _launch_spec_of(self, entry: _Live) -> LaunchSpec:
+        network = entry.network
+        return replace(
+            self._launch_spec(entry.record),
+            snapshot_id=entry.snapshot_id,
+            egress=network.egress,
+            ports=network.ports,
+            internal=network.internal,
+        )
+
     async def _launch(self, entry: _Live) -> None:
         try:
             await self._start(entry)
@@ -521,7 +536,7 @@ class SandboxService:
         record.phase = "creating"
         self._save(record)
         try:
-            placement = await self.runtime.launch(replace(self._launch_spec(record), snapshot_id=entry.snapshot_id))
+            placement = await self.runtime.launch(self._launch_spec_of(entry))
         except (LaunchFailed, RuntimeUnavailable, OSError) as error:
             if isinstance(error, RuntimeUnavailable):
                 self._ready_until = 0.0

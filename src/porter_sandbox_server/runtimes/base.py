@@ -79,6 +79,13 @@ class LaunchSpec:
     snapshot_id: str | None = None
     #: At most this many processes (and threads) at once in the sandbox; None: the runtime's default.
     pids_max: int | None = None
+    #: ``egress.allowed_destinations`` (see ``runtimes.egress``); ``None`` leaves egress open. Only
+    #: given to a runtime whose ``capabilities.egress`` says it enforces it.
+    egress: Sequence[str] | None = None
+    #: The ports of ``networking`` to serve (only given to a runtime with ``capabilities.networking``).
+    ports: Sequence[int] = ()
+    #: Whether a port asked for ``internal``: an address other sandboxes of this server reach it at.
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -328,6 +335,10 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     async def readiness(self) -> str | None:
         """``None`` when sandboxes can run now, else a short message saying why not."""
+
+    def network_note(self) -> str:
+        """Said after a refusal of ``egress`` or ``networking``: why this runtime cannot here, or ``""``."""
+        return ""
 
     @abc.abstractmethod
     async def launch(self, spec: LaunchSpec) -> Placement:

@@ -1,0 +1,179 @@
+"""A sandbox's network: its namespace joined to the outside by slirp4netns, its firewall and resolver.
+
+Every sandbox of a bubblewrap server gets a network namespace of its own
+(``bwrap --unshare-net``): its own loopback, nothing of the host's. On a root
+server that namespace reaches out through **slirp4netns**, a user-mode TCP/IP
+stack (libslirp) in a process of its own per sandbox: the sandbox sees a
+``tap0`` at ``10.0.2.100`` with a gateway at ``10.0.2.2``; slirp4netns makes
+ordinary sockets on the host for each of its connections. It runs with
+``--disable-host-loopback`` (the gateway does not lead to the host's
+loopback), ``--enable-sandbox`` (its own mount namespace, every capability
+dropped) and ``--enable-seccomp``, since it parses every packet the sandbox
+sends. Why slirp4netns and not pasta: Debian's pasta failed to start as root
+here ("Couldn't configure user mappings"), and slirp4netns has the two knobs
+this needs (no host loopback, a ready descriptor) in the Debian release.
+
+Then the server installs the sandbox's firewall (``firewall``) and its
+resolver (``dns``) inside the namespace, all while the agent starts; the
+runtime holds the sandbox's first command until ``ready`` is done, so no
+command ever runs before its rules.
+
+A non-root server cannot join its sandboxes' namespaces (they belong to the
+user namespaces bwrap makes) nor run slirp4netns into them as this does:
+its sandboxes get a namespace with only a loopback, no way out, and the
+runtime says so (and refuses ``egress`` and ``networking``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+from dataclasses import dataclass, field
+
+from ...egress import EgressPolicy
+from . import firewall
+from .dns import Resolver
+from .netns import in_netns
+
+#: How long slirp4netns may take to configure a namespace.
+_READY_TIMEOUT = 10.0
+
+
+class NetworkFailed(Exception):
+    """The sandbox's network could not be set up; the message says what failed."""
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How this server connects its sandboxes (found once at ``open``)."""
+
+    slirp4netns: str
+    #: Where allowed DNS queries go.
+    dns_upstream: tuple[str, int]
+    #: This host's own IPv4 addresses, blocked from every sandbox.
+    host_addresses: tuple[str, ...]
+
+    @classmethod
+    def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
+        """The settings, or why sandboxes cannot be connected here (a missing tool, no upstream)."""
+        slirp = shutil.which("slirp4netns")
+        if slirp is None:
+            return "slirp4netns is not installed (`apt-get install slirp4netns`)"
+        if not firewall.available():
+            return "libnftables is not installed (`apt-get install nftables`)"
+        if dns_upstream is None:
+            return "no DNS server to forward to: /etc/resolv.conf names none; pass --dns-upstream HOST:PORT"
+        return cls(slirp, dns_upstream, tuple(firewall.host_addresses()))
+
+
+@dataclass
+class SandboxNetwork:
+    """One sandbox's slirp4netns, firewall and resolver."""
+
+    sandbox_id: str
+    pid: int
+    policy: EgressPolicy | None
+    slirp: asyncio.subprocess.Process | None = None
+    resolver: Resolver | None = None
+    #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
+    exit_fd: int = -1
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self, settings: NetworkSettings) -> None:
+        """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
+        try:
+            await asyncio.gather(self._start_slirp(settings), self._install(settings))
+        except (OSError, firewall.FirewallError, asyncio.TimeoutError) as error:
+            raise NetworkFailed(f"the sandbox's network could not be set up: {error}") from error
+
+    async def _start_slirp(self, settings: NetworkSettings) -> None:
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        exit_r, self.exit_fd = os.pipe2(os.O_CLOEXEC)
+        try:
+            self.slirp = await asyncio.create_subprocess_exec(
+                settings.slirp4netns,
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--enable-sandbox",
+                "--enable-seccomp",
+                f"--ready-fd={ready_w}",
+                f"--exit-fd={exit_r}",
+                str(self.pid),
+                "tap0",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                pass_fds=(ready_w, exit_r),
+            )
+        finally:
+            os.close(ready_w)
+            os.close(exit_r)
+        try:
+            said = await asyncio.wait_for(_read_all(ready_r), _READY_TIMEOUT)
+        finally:
+            os.close(ready_r)
+        if said != b"1":
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.slirp.wait(), 1.0)
+            raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
+
+    async def _install(self, settings: NetworkSettings) -> None:
+        script = firewall.ruleset(settings.host_addresses, self.policy.networks if self.policy else None)
+
+        def inside() -> socket.socket:
+            firewall.run(script)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                listener.bind(("127.0.0.1", firewall.RESOLVER_PORT))
+            except BaseException:
+                listener.close()
+                raise
+            return listener
+
+        listener = await in_netns(self.pid, inside)
+        listener.setblocking(False)
+        loop = asyncio.get_running_loop()
+        resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
+        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
+        self.resolver = resolver
+
+    async def allow(self, addresses: list[str], seconds: int) -> None:
+        """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
+        script = firewall.allow_for(addresses, seconds)
+        await in_netns(self.pid, lambda: firewall.run(script))
+
+    async def close(self) -> None:
+        """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
+        if self.resolver is not None:
+            self.resolver.close()
+        if self.exit_fd >= 0:
+            os.close(self.exit_fd)
+            self.exit_fd = -1
+        slirp = self.slirp
+        if slirp is not None and slirp.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                slirp.send_signal(signal.SIGKILL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(slirp.wait(), 5.0)
+
+
+async def _read_all(fd: int) -> bytes:
+    """What slirp4netns writes on its ready descriptor: ``1`` once configured, nothing when it failed."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(fd, ready)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(fd)
+    return os.read(fd, 16)
