@@ -59,6 +59,9 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
         "  chain out {",
         "    type filter hook output priority 0; policy accept;",
         '    oifname "lo" accept',
+        # Redirected DNS and its answers (the filter still sees the interface routing first chose).
+        f"    ip daddr 127.0.0.1 udp dport {RESOLVER_PORT} accept",
+        f"    ip saddr 127.0.0.1 udp sport {RESOLVER_PORT} accept",
         "    meta nfproto ipv6 reject with icmpx admin-prohibited",
         "    ip daddr @blocked meta l4proto tcp reject with tcp reset",
         "    ip daddr @blocked reject with icmpx admin-prohibited",
