@@ -90,7 +90,7 @@ def test_the_api_is_out_of_reach_from_inside_with_and_without_its_key(
     for key in ("", API_KEY):
         outcomes = probe(porter, urls, key=key)
         assert len(outcomes) == len(urls)
-        for url, outcome in zip(urls, outcomes):
+        for url, outcome in zip(urls, outcomes, strict=True):
             assert refused_fast(outcome), (url, key, outcome)
 
 
