@@ -309,9 +309,7 @@ def make_runtime(
         return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
     from .runtimes.process import ProcessRuntime
 
-    return ProcessRuntime(
-        data_dir, isolation, max_total_pids=options.max_total_pids, dns_upstream=options.dns_upstream
-    )
+    return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids, dns_upstream=options.dns_upstream)
 
 
 def _dns_upstream(text: str) -> tuple[str, int]:
@@ -399,6 +397,7 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
 async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir: Path, lock: DataDirLock) -> int:
     from .core.service import SandboxService
     from .http.app import create_app
+    from .http.port_proxy import PortProxy
 
     retention = LogRetention(max_lines=args.log_max_lines, max_bytes=args.log_max_bytes)
     try:
@@ -449,7 +448,8 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         print(f"porter-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         await service.close()
         return 1
-    app = create_app(service, api_key=api_key)
+    app = PortProxy(create_app(service, api_key=api_key), service)
+    service.proxy_port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
         lifespan="off",

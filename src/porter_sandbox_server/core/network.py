@@ -13,6 +13,11 @@ from ..runtimes.egress import EgressPolicy
 LOWEST_PORT = 1024
 
 
+def port_url(port: int, name: str, server_port: int) -> str:
+    """The URL a browser on this machine opens to reach ``port`` of sandbox ``name`` (``http.port_proxy``)."""
+    return f"http://{port}-{name}.localhost:{server_port}/"
+
+
 @dataclass(frozen=True)
 class NetworkAsk:
     """What a create asked of the network: an egress policy, ports to serve, an internal address."""
@@ -20,6 +25,8 @@ class NetworkAsk:
     #: ``egress.allowed_destinations``; ``None`` leaves egress open.
     egress: tuple[str, ...] | None = None
     ports: tuple[int, ...] = ()
+    #: The ports served at ``host`` through the server's proxy (those not ``internal``).
+    public_ports: tuple[int, ...] = ()
     internal: bool = False
 
     @classmethod
@@ -41,6 +48,7 @@ class NetworkAsk:
                 raise errors.BadRequest(str(error)) from None
             destinations = tuple(listed)
         ports: list[int] = []
+        public: list[int] = []
         internal = False
         for item in networking or ():
             port = item.get("port")
@@ -56,5 +64,8 @@ class NetworkAsk:
             if item.get("internal") and item.get("domains"):
                 raise errors.BadRequest(f"networking: port {port} cannot be both internal and served on domains")
             ports.append(port)
-            internal = internal or bool(item.get("internal"))
-        return cls(destinations, tuple(ports), internal)
+            if item.get("internal"):
+                internal = True
+            else:
+                public.append(port)
+        return cls(destinations, tuple(ports), tuple(public), internal)

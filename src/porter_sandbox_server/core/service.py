@@ -69,7 +69,7 @@ from .env_groups import EnvGroups
 from .limits import SandboxLimits
 from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
-from .network import NetworkAsk
+from .network import NetworkAsk, port_url
 from .processes import LiveProcess, ProcessBook, ProcessLimits
 from .requests import ProcessRequest, SandboxRequest, VolumeRequest, check_argv, check_env
 from .snapshots import SnapshotBook
@@ -203,6 +203,8 @@ class SandboxService:
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
         self.default_ttl_seconds = default_ttl_seconds
         self.runtime = runtime
+        #: The port the server listens on, once bound: sandboxes' ports are served there (``http.port_proxy``).
+        self.proxy_port: int | None = None
         self.limits = limits or SandboxLimits()
         self.volumes: VolumeBackend = runtime.volumes
         self.clock: Clock = clock or LoopClock()
@@ -512,6 +514,13 @@ class SandboxService:
             pids_max=self.limits.max_pids,
         )
 
+    def _served_at(self, entry: _Live) -> str:
+        """Where the server's proxy serves the sandbox's first public port, or ``""``."""
+        public = entry.network.public_ports
+        if not public or self.proxy_port is None:
+            return ""
+        return port_url(public[0], entry.record.name, self.proxy_port)
+
     def _launch_spec_of(self, entry: _Live) -> LaunchSpec:
         network = entry.network
         return replace(
@@ -552,7 +561,7 @@ class SandboxService:
             return
         record.phase = "running"
         record.started_at = self.clock.time()
-        record.host = placement.host
+        record.host = placement.host or self._served_at(entry)
         record.internal_address = placement.internal_address
         if record.ttl_seconds:
             record.ttl_deadline = record.started_at + record.ttl_seconds

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -406,6 +407,16 @@ class Runtime(abc.ABC):
     async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
         """Read the counters of these running sandboxes; those it cannot read are left out."""
         return {}
+
+    # Ports: optional, declared in ``capabilities.networking``.
+
+    async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
+        """A TCP connection to ``port`` on the sandbox's own loopback, for the server's proxy.
+
+        Only for a port its ``LaunchSpec.ports`` listed. ``SandboxGone`` when it
+        is not running; ``OSError`` when nothing listens there.
+        """
+        raise Unsupported(f"the {self.name} runtime does not serve sandboxes' ports")
 
     # Processes: optional, declared in ``capabilities`` (``streaming_exec``, ``terminal``).
 

@@ -117,6 +117,7 @@ from ..base import (
     SandboxGone,
     SnapshotFailed,
     Stream,
+    Unsupported,
 )
 from ..egress import EgressPolicy
 from ..output import CappedOutput, LogBudget
@@ -141,6 +142,7 @@ from .cgroups import Cgroups, SandboxCgroup
 from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
 from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
+from .network.netns import in_netns
 from .network.stack import NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
 from .processes import AgentProcess, ChunkReader, PipeWriter
@@ -297,7 +299,7 @@ class ProcessRuntime(Runtime):
             else:
                 self.network = found
         if self.network is not None:
-            self.capabilities = dataclasses.replace(type(self).capabilities, egress=True)
+            self.capabilities = dataclasses.replace(type(self).capabilities, egress=True, networking=True)
         else:
             logger.warning("process runtime: %s", self.network_unavailable)
 
@@ -1036,6 +1038,30 @@ class ProcessRuntime(Runtime):
         if sandbox.ready.done():
             # Only bwrap or the agent itself write here (before that, it is the launch's error): worth the log.
             logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
+
+    # ------------------------------------------------------------------ ports
+
+    async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
+        """A connection to ``127.0.0.1:port`` inside the sandbox, from a socket made in its namespace.
+
+        So an app that listens on its loopback only is served too, and the
+        connection passes the sandbox's own firewall as its loopback traffic.
+        """
+        sandbox = self._live(sandbox_id)
+        if port not in sandbox.spec.ports:
+            raise SandboxGone(f"sandbox {sandbox_id} does not serve port {port}")
+        pid = sandbox.agent_pid
+        if pid is None or self.network is None:
+            raise Unsupported(f"this server cannot serve sandboxes' ports ({self.network_unavailable})")
+        await self._network_up(sandbox, SandboxGone)
+        connection = await in_netns(pid, functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM))
+        try:
+            connection.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port))
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     # ------------------------------------------------------------------ stop
 
