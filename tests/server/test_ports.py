@@ -150,3 +150,55 @@ def test_a_websocket_is_relayed_both_ways(porter: Porter, server: RuntimeServer,
 def test_privileged_ports_are_refused(porter: Porter) -> None:
     with pytest.raises(BadRequestError, match="privileged"):
         porter.sandboxes.create(image="python:3.12-slim", networking=[{"port": 80}])
+
+
+#: Fetches the URL of argv[1]; prints what it read, or "refused" when the connection was refused or reset.
+FETCH = r"""
+import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+except OSError as error:
+    print("refused", error)
+"""
+
+
+def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is(
+    porter: Porter, server: RuntimeServer
+) -> None:
+    first = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8000"],
+        networking=[{"port": 8000, "internal": True}],
+    )
+    public_only = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8000"],
+        networking=[{"port": 8000}],
+    )
+    second = porter.sandboxes.create(image="python:3.12-slim")
+    closed = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": []})
+    try:
+        wait_listening(first, 8000)
+        wait_listening(public_only, 8000)
+        address = first.refresh().internal_address
+        assert address is not None and address.startswith("100.80."), address
+        assert public_only.refresh().internal_address is None
+        assert first.refresh().host == ""
+        # An internal port is not served through the proxy.
+        name = first.refresh().name
+        with httpx.Client(base_url=server.url, headers={"Host": f"8000-{name}.localhost"}, timeout=10) as http:
+            assert http.get("/").status_code == 404
+        reached = second.exec(["python3", "-c", FETCH, f"http://{address}:8000/hello"])
+        assert reached.stdout.strip() == "/hello", reached
+        # A port the first did not list, the next address (held by no sandbox), and a sandbox whose
+        # egress policy does not list the address: all refused.
+        for sandbox, url in [
+            (second, f"http://{address}:8001/"),
+            (second, f"http://{address[: address.rindex('.')]}.{int(address.rsplit('.', 1)[1]) + 1}:8000/"),
+            (closed, f"http://{address}:8000/"),
+        ]:
+            refused = sandbox.exec(["python3", "-c", FETCH, url])
+            assert refused.stdout.startswith("refused"), (url, refused)
+    finally:
+        for sandbox in (first, public_only, second, closed):
+            sandbox.terminate()

@@ -514,6 +514,21 @@ class SandboxService:
             pids_max=self.limits.max_pids,
         )
 
+    def served_port(self, name: str, port: int) -> str:
+        """The id of the live sandbox ``name`` that serves ``port`` publicly; ``errors.NotFound`` otherwise."""
+        sandbox_id = self.store.sandbox_id_by_name(name)
+        entry = self._live.get(sandbox_id) if sandbox_id is not None else None
+        if entry is None:
+            raise errors.NotFound(
+                f"no running sandbox is named {name!r}: the host names <port>-<sandbox name>.localhost"
+            )
+        if port not in entry.network.public_ports:
+            raise errors.NotFound(
+                f"sandbox {name!r} does not serve port {port}: a port is served when the sandbox lists it in "
+                "networking (internal ports are reached from other sandboxes only)"
+            )
+        return entry.record.id
+
     def _served_at(self, entry: _Live) -> str:
         """Where the server's proxy serves the sandbox's first public port, or ``""``."""
         public = entry.network.public_ports

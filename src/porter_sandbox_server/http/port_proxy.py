@@ -78,9 +78,7 @@ class PortProxy:
 
     async def _open(self, port: int, name: str) -> Any:
         """A connection to the sandbox's port; ``errors.ApiError`` says why there is none."""
-        sandbox_id = self.service.store.sandbox_id_by_name(name)
-        if sandbox_id is None:
-            raise errors.NotFound(f"no sandbox is named {name!r}: the host names <port>-<sandbox name>.localhost")
+        sandbox_id = self.service.served_port(name, port)
         try:
             return await self.service.runtime.open_port(sandbox_id, port)
         except (SandboxGone, Unsupported) as error:

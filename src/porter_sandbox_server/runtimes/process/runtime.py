@@ -142,6 +142,7 @@ from .cgroups import Cgroups, SandboxCgroup
 from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
 from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
+from .network.internal import AddressBook
 from .network.netns import in_netns
 from .network.stack import NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
@@ -223,6 +224,7 @@ class ProcessRuntime(Runtime):
         self.dns_upstream = dns_upstream
         #: How sandboxes reach out; None when they cannot (``network_unavailable`` says why).
         self.network: NetworkSettings | None = None
+        self._internal = AddressBook()
         self.network_unavailable = "--isolation none shares the host's network and isolates nothing"
 
     def network_note(self) -> str:
@@ -410,13 +412,16 @@ class ProcessRuntime(Runtime):
             except BaseException:
                 await self._kill(sandbox)
                 raise
+        internal_address = None
+        if spec.internal and self.network is not None:
+            internal_address = sandbox.internal_address = self._internal.take(spec.sandbox_id)
         if sandbox.state is State.STARTING:
             sandbox.state = State.RUNNING
             if sandbox.pump is not None and sandbox.pump.done():
                 # The agent went away while launch finished: report it, as the pump would have.
                 sandbox.state = State.EXITING
                 self._background(sandbox, self._agent_ended(sandbox, events))
-        return Placement()
+        return Placement(internal_address=internal_address)
 
     async def _spawn(
         self,
@@ -540,7 +545,7 @@ class ProcessRuntime(Runtime):
                     raise LaunchFailed(await self._refusal(sandbox)) from None
             if self.network is not None:
                 # Connected while bwrap mounts and the agent starts; commands wait for it (``_network_up``).
-                sandbox.network = SandboxNetwork(spec.sandbox_id, agent_pid, policy)
+                sandbox.network = SandboxNetwork(spec.sandbox_id, agent_pid, policy, self._connect_internal)
                 sandbox.network_ready = asyncio.ensure_future(sandbox.network.start(self.network))
                 sandbox.network_ready.add_done_callback(functools.partial(self._network_settled, sandbox))
             if wait_ready:
@@ -1041,6 +1046,13 @@ class ProcessRuntime(Runtime):
 
     # ------------------------------------------------------------------ ports
 
+    async def _connect_internal(self, address: str, port: int) -> socket.socket:
+        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``)."""
+        holder = self._internal.holder(address)
+        if holder is None:
+            raise SandboxGone(f"no sandbox holds the internal address {address}")
+        return await self.open_port(holder, port)
+
     async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
         """A connection to ``127.0.0.1:port`` inside the sandbox, from a socket made in its namespace.
 
@@ -1105,6 +1117,8 @@ class ProcessRuntime(Runtime):
         sandbox.control.close()
         if sandbox.network_ready is not None and not sandbox.network_ready.done():
             sandbox.network_ready.cancel()
+        if sandbox.internal_address is not None:
+            self._internal.release(sandbox.internal_address)
         if sandbox.network is not None:
             await sandbox.network.close()
         if sandbox.agent_pidfd is not None:

@@ -66,6 +66,8 @@ class Sandbox:
     #: every command waits for.
     network: SandboxNetwork | None = None
     network_ready: asyncio.Future[None] | None = None
+    #: Its internal address (``network.internal``), when a port of it asked for one.
+    internal_address: str | None = None
     #: Held while a snapshot copies its files: one capture at a time, and no cleanup under one.
     capturing: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -9,6 +9,9 @@ what the sandbox sends:
 - DNS (UDP port 53 to any address): redirected to the server's resolver
   listening on the sandbox's loopback (``dns``), so names are answered by the
   server, never by whatever the sandbox addressed;
+- TCP to an internal address (``internal``): redirected to the server's
+  listener on the sandbox's loopback, which joins it to the sandbox holding
+  that address, or resets it;
 - to slirp4netns's gateway (``10.0.2.2``, the host), its built-in DNS
   (``10.0.2.3``), the host's loopback and this host's own interface addresses:
   rejected, so the server's API and every other host service stay out of
@@ -35,6 +38,9 @@ SLIRP_GATEWAY = "10.0.2.2"
 SLIRP_DNS = "10.0.2.3"
 #: The port the server's resolver listens on in each sandbox's loopback.
 RESOLVER_PORT = 53
+#: Internal addresses, and the server's listener for them in each sandbox's loopback (``internal``).
+INTERNAL_NETWORK = "100.80.0.0/16"
+INTERNAL_PORT = 1021
 
 
 class FirewallError(Exception):
@@ -47,7 +53,7 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
     ``allowed`` None leaves egress open (but for ``blocked``); a sequence (even
     empty) is the only IPv4 addresses and networks open from the start.
     """
-    blocked_elements = ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", *blocked}))
+    blocked_elements = ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, *blocked}))
     lines = [
         f"table inet {TABLE} {{",
         f"  set blocked {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {blocked_elements} }}; }}",
@@ -55,6 +61,7 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
         "  chain resolve {",
         "    type nat hook output priority -100; policy accept;",
         f"    udp dport 53 redirect to :{RESOLVER_PORT}",
+        f"    ip daddr {INTERNAL_NETWORK} meta l4proto tcp redirect to :{INTERNAL_PORT}",
         "  }",
         "  chain out {",
         "    type filter hook output priority 0; policy accept;",
@@ -62,6 +69,8 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
         # Redirected DNS and its answers (the filter still sees the interface routing first chose).
         f"    ip daddr 127.0.0.1 udp dport {RESOLVER_PORT} accept",
         f"    ip saddr 127.0.0.1 udp sport {RESOLVER_PORT} accept",
+        f"    ip daddr 127.0.0.1 tcp dport {INTERNAL_PORT} accept",
+        f"    ip saddr 127.0.0.1 tcp sport {INTERNAL_PORT} accept",
         "    meta nfproto ipv6 reject with icmpx admin-prohibited",
         "    ip daddr @blocked meta l4proto tcp reject with tcp reset",
         "    ip daddr @blocked reject with icmpx admin-prohibited",

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from ...egress import EgressPolicy
 from . import firewall
 from .dns import Resolver
+from .internal import Connector, InternalRelay
 from .netns import in_netns
 
 #: How long slirp4netns may take to configure a namespace.
@@ -77,8 +78,11 @@ class SandboxNetwork:
     sandbox_id: str
     pid: int
     policy: EgressPolicy | None
+    #: Opens connections to other sandboxes' internal addresses.
+    connector: Connector
     slirp: asyncio.subprocess.Process | None = None
     resolver: Resolver | None = None
+    relay: InternalRelay | None = None
     #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
     exit_fd: int = -1
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -125,22 +129,29 @@ class SandboxNetwork:
     async def _install(self, settings: NetworkSettings) -> None:
         script = firewall.ruleset(settings.host_addresses, self.policy.networks if self.policy else None)
 
-        def inside() -> socket.socket:
+        def inside() -> tuple[socket.socket, socket.socket]:
             firewall.run(script)
-            listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                listener.bind(("127.0.0.1", firewall.RESOLVER_PORT))
+                resolver.bind(("127.0.0.1", firewall.RESOLVER_PORT))
+                internal.bind(("127.0.0.1", firewall.INTERNAL_PORT))
+                internal.listen(64)
             except BaseException:
-                listener.close()
+                resolver.close()
+                internal.close()
                 raise
-            return listener
+            return resolver, internal
 
-        listener = await in_netns(self.pid, inside)
+        listener, internal = await in_netns(self.pid, inside)
         listener.setblocking(False)
+        internal.setblocking(False)
         loop = asyncio.get_running_loop()
         resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
-        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
         self.resolver = resolver
+        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
+        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector)
+        await self.relay.serve(internal)
 
     async def allow(self, addresses: list[str], seconds: int) -> None:
         """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
@@ -151,6 +162,8 @@ class SandboxNetwork:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
         if self.resolver is not None:
             self.resolver.close()
+        if self.relay is not None:
+            self.relay.close()
         if self.exit_fd >= 0:
             os.close(self.exit_fd)
             self.exit_fd = -1
