@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import socket
+import struct
+import time
 from dataclasses import dataclass, field
 
 from ...egress import EgressPolicy
@@ -40,8 +43,11 @@ from .dns import Resolver
 from .internal import Connector, InternalRelay
 from .netns import in_netns
 
-#: How long slirp4netns may take to configure a namespace.
+#: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
 _READY_TIMEOUT = 10.0
+READY_WAIT = 10.0
+_SIOCGIFFLAGS = 0x8913
+_IFF_UP = 0x1
 
 
 class NetworkFailed(Exception):
@@ -90,7 +96,10 @@ class SandboxNetwork:
     async def start(self, settings: NetworkSettings) -> None:
         """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
         try:
-            await asyncio.gather(self._start_slirp(settings), self._install(settings))
+            # In this order: bwrap sets up the namespace's loopback as it starts, and slirp4netns (which
+            # touches the loopback too) racing it failed bwrap now and then; ``_install`` waits for it.
+            await self._install(settings)
+            await self._start_slirp(settings)
         except (OSError, firewall.FirewallError, asyncio.TimeoutError) as error:
             raise NetworkFailed(f"the sandbox's network could not be set up: {error}") from error
 
@@ -130,6 +139,7 @@ class SandboxNetwork:
         script = firewall.ruleset(settings.host_addresses, self.policy.networks if self.policy else None)
 
         def inside() -> tuple[socket.socket, socket.socket]:
+            wait_loopback_up()
             firewall.run(script)
             resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -173,6 +183,19 @@ class SandboxNetwork:
                 slirp.send_signal(signal.SIGKILL)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(slirp.wait(), 5.0)
+
+
+def wait_loopback_up(timeout: float = READY_WAIT) -> None:
+    """Wait until the calling thread's namespace has its loopback up: bwrap has then finished setting it up."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        while True:
+            flags = struct.unpack_from("H", fcntl.ioctl(probe, _SIOCGIFFLAGS, struct.pack("16sH", b"lo", 0)), 16)[0]
+            if flags & _IFF_UP:
+                return
+            if time.monotonic() > deadline:
+                raise NetworkFailed("the sandbox's loopback did not come up")
+            time.sleep(0.0005)
 
 
 async def _read_all(fd: int) -> bytes:
