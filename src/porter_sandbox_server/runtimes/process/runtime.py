@@ -1114,6 +1114,12 @@ class ProcessRuntime(Runtime):
             await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
         except asyncio.TimeoutError:  # not the builtin before Python 3.11
             logger.warning("sandbox %s: its bwrap process did not end", sandbox.spec.sandbox_id)
+        pump = sandbox.pump
+        if pump is not None and not pump.done() and pump is not asyncio.current_task():
+            # Its reader is registered on the socket's descriptor: closing the socket under it left the
+            # event loop watching a number the next pipe or socket reuses ("File exists" on add_reader).
+            pump.cancel()
+            await asyncio.wait([pump])
         sandbox.control.close()
         if sandbox.network_ready is not None and not sandbox.network_ready.done():
             sandbox.network_ready.cancel()

@@ -126,10 +126,18 @@ class SandboxNetwork:
         finally:
             os.close(ready_w)
             os.close(exit_r)
+        reading = asyncio.ensure_future(_read_all(ready_r))
         try:
-            said = await asyncio.wait_for(_read_all(ready_r), _READY_TIMEOUT)
+            done, _ = await asyncio.wait([reading], timeout=_READY_TIMEOUT)
+            if not done:
+                with contextlib.suppress(ProcessLookupError):
+                    self.slirp.kill()  # its end of the pipe closes: the read ends
+            said = await asyncio.shield(reading)
         finally:
-            os.close(ready_r)
+            if reading.done():
+                os.close(ready_r)
+            else:  # cancelled meanwhile: close it once the read is over, never under it
+                reading.add_done_callback(lambda _: os.close(ready_r))
         if said != b"1":
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.slirp.wait(), 1.0)
@@ -199,17 +207,8 @@ def wait_loopback_up(timeout: float = READY_WAIT) -> None:
 
 
 async def _read_all(fd: int) -> bytes:
-    """What slirp4netns writes on its ready descriptor: ``1`` once configured, nothing when it failed."""
-    loop = asyncio.get_running_loop()
-    readable: asyncio.Future[None] = loop.create_future()
+    """What slirp4netns writes on its ready descriptor: ``1`` once configured, nothing when it failed.
 
-    def ready() -> None:
-        if not readable.done():
-            readable.set_result(None)
-
-    loop.add_reader(fd, ready)
-    try:
-        await readable
-    finally:
-        loop.remove_reader(fd)
-    return os.read(fd, 16)
+    A blocking read on a thread: it ends when slirp4netns writes or exits (the caller kills it on a timeout).
+    """
+    return await asyncio.to_thread(os.read, fd, 16)
