@@ -31,30 +31,48 @@ def _setns(fd: int) -> None:
         raise OSError(error, f"setns into a sandbox's network namespace: {os.strerror(error)}")
 
 
-def run_in_netns(pid: int, work: Callable[[], T]) -> T:
-    """``work()`` on a new thread inside the network namespace of process ``pid``; its result or error."""
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    outcome: list[T] = []
-    failure: list[BaseException] = []
+def _enter(fd: int, work: Callable[[], T]) -> Callable[[], T]:
+    """``work`` for a new thread: join the namespace of ``fd`` (and close it: the thread owns it) first."""
 
-    def inside() -> None:
+    def inside() -> T:
         try:
             _setns(fd)
-            outcome.append(work())
-        except BaseException as error:  # handed to the caller's thread
-            failure.append(error)
+        finally:
+            os.close(fd)
+        return work()
 
-    try:
-        thread = threading.Thread(target=inside, name="porter-netns", daemon=True)
-        thread.start()
-        thread.join()
-    finally:
-        os.close(fd)
-    if failure:
-        raise failure[0]
-    return outcome[0]
+    return inside
 
 
 async def in_netns(pid: int, work: Callable[[], T]) -> T:
-    """``run_in_netns`` without blocking the event loop."""
-    return await asyncio.to_thread(run_in_netns, pid, work)
+    """``work()`` on a new thread inside the network namespace of process ``pid``, awaited: its result or error.
+
+    The namespace is opened here, so a pid reused later cannot redirect it.
+    """
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    return await on_own_thread(_enter(fd, work))
+
+
+async def on_own_thread(work: Callable[[], T]) -> T:
+    """``work()`` on a new thread of its own, awaited: for blocking work the shared thread pool should not wait on."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as error:  # handed to the awaiting task
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="porter-netns", daemon=True).start()
+    return await asyncio.shield(future)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import signal
@@ -41,7 +42,7 @@ from ...egress import EgressPolicy
 from . import firewall
 from .dns import Resolver
 from .internal import Connector, InternalRelay
-from .netns import in_netns
+from .netns import in_netns, on_own_thread
 
 #: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
 _READY_TIMEOUT = 10.0
@@ -211,4 +212,4 @@ async def _read_all(fd: int) -> bytes:
 
     A blocking read on a thread: it ends when slirp4netns writes or exits (the caller kills it on a timeout).
     """
-    return await asyncio.to_thread(os.read, fd, 16)
+    return await on_own_thread(functools.partial(os.read, fd, 16))
