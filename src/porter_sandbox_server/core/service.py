@@ -516,8 +516,9 @@ class SandboxService:
 
     def served_port(self, name: str, port: int) -> str:
         """The id of the live sandbox ``name`` that serves ``port`` publicly; ``errors.NotFound`` otherwise."""
-        sandbox_id = self.store.sandbox_id_by_name(name)
-        entry = self._live.get(sandbox_id) if sandbox_id is not None else None
+        # A sandbox created without a name is named by its id.
+        sandbox_id = self.store.sandbox_id_by_name(name) or name
+        entry = self._live.get(sandbox_id)
         if entry is None:
             raise errors.NotFound(
                 f"no running sandbox is named {name!r}: the host names <port>-<sandbox name>.localhost"
