@@ -122,6 +122,7 @@ NETWORK_SCRIPT = textwrap.dedent(
         print("host", status.host, flush=True)
         result = sandbox.exec(["python3", "-c", probe, allowed, denied])
         print("probe", json.dumps(result.stdout.split()))
+        sys.stdin.readline()  # the test has fetched the served port
         sandbox.terminate()
     """
 )
@@ -158,6 +159,7 @@ def test_the_published_clients_networking_and_egress_take_effect(published_clien
             allowed, denied = "http://allowed.test:8099/", f"http://{hosts.ip(5)}:8099/"
             with subprocess.Popen(
                 [sys.executable, "-I", "-c", script, server.url, NETWORK_APP, NETWORK_PROBE, allowed, denied],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -175,7 +177,7 @@ def test_the_published_clients_networking_and_egress_take_effect(published_clien
                         break
                     time.sleep(0.05)  # the app may still be starting (502)
                 assert got.text == "served", got.text
-                out, err = child.communicate(timeout=300)
+                out, err = child.communicate("fetched\n", timeout=300)
             assert child.returncode == 0, err[-4000:]
             assert out.strip() == 'probe ["' + hosts.ip(3) + '", "refused"]', out
         finally:
