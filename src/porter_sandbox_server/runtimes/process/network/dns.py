@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 #: An address an answer opened stays open at least this long (a TTL of 0 would race the connection).
 MIN_TTL = 5
 _UPSTREAM_TIMEOUT = 5.0
+#: Queries of one sandbox forwarded at once; more are dropped (the sandbox's resolver retries), so a
+#: flood of queries cannot make the server open sockets without bound.
+MAX_IN_FLIGHT = 64
 _REFUSED = 5
 _SERVFAIL = 2
 _TYPE_A = 1
@@ -166,6 +169,8 @@ class Resolver(asyncio.DatagramProtocol):
             return
         if self.policy is not None and not self.policy.allows_name(name):
             self._reply(error_answer(data, _REFUSED), addr)
+            return
+        if len(self.tasks) >= MAX_IN_FLIGHT:
             return
         task = asyncio.ensure_future(self._forward(data, addr))
         self.tasks.add(task)

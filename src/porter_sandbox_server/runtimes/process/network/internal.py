@@ -34,6 +34,9 @@ NETWORK = ipaddress.IPv4Network("100.80.0.0/16")
 LISTEN_PORT = 1021
 _SO_ORIGINAL_DST = 80
 _LINGER_RESET = struct.pack("ii", 1, 0)
+#: Connections one sandbox may hold open through its relay at once; more are reset, so that it
+#: cannot make the server hold descriptors without bound.
+MAX_CONNECTIONS = 256
 
 #: Opens a connection to a port of the sandbox holding an internal address: (address, port) -> socket.
 Connector = Callable[[str, int], Awaitable[socket.socket]]
@@ -86,6 +89,7 @@ class InternalRelay:
         self.policy = policy
         self.connector = connector
         self.server: asyncio.AbstractServer | None = None
+        self.open = 0
 
     async def serve(self, listener: socket.socket) -> None:
         """Start accepting on ``listener`` (a socket made and listening inside the sandbox's namespace)."""
@@ -94,6 +98,8 @@ class InternalRelay:
     async def _joined(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raw = writer.get_extra_info("socket")
         try:
+            if self.open >= MAX_CONNECTIONS:
+                raise ConnectionRefusedError(f"{MAX_CONNECTIONS} internal connections are open already")
             address, port = original_destination(raw)
             if not allowed_by(self.policy, address):
                 raise ConnectionRefusedError(f"the egress policy does not list {address}")
@@ -104,8 +110,12 @@ class InternalRelay:
                 raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
             writer.close()
             return
-        their_reader, their_writer = await asyncio.open_connection(sock=upstream)
-        await relay(reader, writer, their_reader, their_writer)
+        self.open += 1
+        try:
+            their_reader, their_writer = await asyncio.open_connection(sock=upstream)
+            await relay(reader, writer, their_reader, their_writer)
+        finally:
+            self.open -= 1
 
     def close(self) -> None:
         """Stop accepting."""
