@@ -180,8 +180,9 @@ def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is
     try:
         wait_listening(first, 8000)
         wait_listening(public_only, 8000)
-        address = first.refresh().internal_address
-        assert address is not None and address.startswith("100.80."), address
+        internal = first.refresh().internal_address
+        assert internal is not None and internal.startswith("100.80.") and internal.endswith(":8000"), internal
+        address = internal.rsplit(":", 1)[0]
         assert public_only.refresh().internal_address is None
         assert first.refresh().host == ""
         # An internal port is not served through the proxy.

@@ -25,9 +25,9 @@ class NetworkAsk:
     #: ``egress.allowed_destinations``; ``None`` leaves egress open.
     egress: tuple[str, ...] | None = None
     ports: tuple[int, ...] = ()
-    #: The ports served at ``host`` through the server's proxy (those not ``internal``).
+    #: The ports served at ``host`` through the server's proxy (those not ``internal``), and the others.
     public_ports: tuple[int, ...] = ()
-    internal: bool = False
+    internal_ports: tuple[int, ...] = ()
 
     @classmethod
     def from_request(
@@ -49,7 +49,7 @@ class NetworkAsk:
             destinations = tuple(listed)
         ports: list[int] = []
         public: list[int] = []
-        internal = False
+        internal: list[int] = []
         for item in networking or ():
             port = item.get("port")
             if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
@@ -64,8 +64,5 @@ class NetworkAsk:
             if item.get("internal") and item.get("domains"):
                 raise errors.BadRequest(f"networking: port {port} cannot be both internal and served on domains")
             ports.append(port)
-            if item.get("internal"):
-                internal = True
-            else:
-                public.append(port)
-        return cls(destinations, tuple(ports), tuple(public), internal)
+            (internal if item.get("internal") else public).append(port)
+        return cls(destinations, tuple(ports), tuple(public), tuple(internal))

@@ -544,7 +544,7 @@ class SandboxService:
             snapshot_id=entry.snapshot_id,
             egress=network.egress,
             ports=network.ports,
-            internal=network.internal,
+            internal_ports=network.internal_ports,
         )
 
     async def _launch(self, entry: _Live) -> None:

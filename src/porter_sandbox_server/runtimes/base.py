@@ -85,8 +85,8 @@ class LaunchSpec:
     egress: Sequence[str] | None = None
     #: The ports of ``networking`` to serve (only given to a runtime with ``capabilities.networking``).
     ports: Sequence[int] = ()
-    #: Whether a port asked for ``internal``: an address other sandboxes of this server reach it at.
-    internal: bool = False
+    #: The ports of ``networking`` marked ``internal``: served to other sandboxes of this server at an address.
+    internal_ports: Sequence[int] = ()
 
 
 @dataclass(frozen=True)

@@ -413,8 +413,10 @@ class ProcessRuntime(Runtime):
                 await self._kill(sandbox)
                 raise
         internal_address = None
-        if spec.internal and self.network is not None:
-            internal_address = sandbox.internal_address = self._internal.take(spec.sandbox_id)
+        if spec.internal_ports and self.network is not None:
+            sandbox.internal_address = self._internal.take(spec.sandbox_id)
+            # As Porter reports it: host:port of its (first) internal port.
+            internal_address = f"{sandbox.internal_address}:{spec.internal_ports[0]}"
         if sandbox.state is State.STARTING:
             sandbox.state = State.RUNNING
             if sandbox.pump is not None and sandbox.pump.done():
