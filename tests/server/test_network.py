@@ -157,3 +157,24 @@ def test_a_destination_that_is_none_of_the_forms_is_refused_with_400(porter: Por
 
     with pytest.raises(BadRequestError, match="not an IPv4 address"):
         porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": ["exa mple"]})
+
+
+#: Asks the DNS server at argv[1] (an IPv6 address) for allowed.test's A record; prints the address answered.
+ASK_OVER_IPV6 = r"""
+import socket, struct, sys
+query = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x07allowed\x04test\x00" + struct.pack("!HH", 1, 1)
+ask = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+ask.settimeout(5)
+ask.sendto(query, (sys.argv[1], 53))
+answer = ask.recv(512)
+print(socket.inet_ntoa(answer[-4:]) if struct.unpack("!H", answer[6:8])[0] else "no answer")
+"""
+
+
+def test_dns_to_an_ipv6_loopback_nameserver_is_answered_by_the_server_too(porter: Porter, hosts: HostNetns) -> None:
+    sandbox = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": ["allowed.test"]})
+    try:
+        result = sandbox.exec(["python3", "-c", ASK_OVER_IPV6, "::1"])
+    finally:
+        sandbox.terminate()
+    assert result.stdout.strip() == hosts.ip(3), result

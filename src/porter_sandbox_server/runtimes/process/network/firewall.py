@@ -20,7 +20,8 @@ what the sandbox sends:
   and CIDRs, for good; addresses the resolver learned for allowed names, for
   their answer's TTL); anything else is rejected at once (a TCP reset, or ICMP
   administratively prohibited), never dropped into a hang;
-- IPv6 leaves only through loopback (slirp4netns is run without IPv6).
+- IPv6 leaves only through loopback (slirp4netns is run without IPv6); DNS to
+  an IPv6 nameserver is redirected to the resolver's IPv6 loopback socket.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
         # Redirected DNS and its answers (the filter still sees the interface routing first chose).
         f"    ip daddr 127.0.0.1 udp dport {RESOLVER_PORT} accept",
         f"    ip saddr 127.0.0.1 udp sport {RESOLVER_PORT} accept",
+        f"    ip6 daddr ::1 udp dport {RESOLVER_PORT} accept",
+        f"    ip6 saddr ::1 udp sport {RESOLVER_PORT} accept",
         f"    ip daddr 127.0.0.1 tcp dport {INTERNAL_PORT} accept",
         f"    ip saddr 127.0.0.1 tcp sport {INTERNAL_PORT} accept",
         "    meta nfproto ipv6 reject with icmpx admin-prohibited",

@@ -88,7 +88,8 @@ class SandboxNetwork:
     #: Opens connections to other sandboxes' internal addresses.
     connector: Connector
     slirp: asyncio.subprocess.Process | None = None
-    resolver: Resolver | None = None
+    #: Its resolver on the loopback's IPv4 address, and on its IPv6 one.
+    resolvers: list[Resolver] = field(default_factory=list)
     relay: InternalRelay | None = None
     #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
     exit_fd: int = -1
@@ -147,28 +148,38 @@ class SandboxNetwork:
     async def _install(self, settings: NetworkSettings) -> None:
         script = firewall.ruleset(settings.host_addresses, self.policy.networks if self.policy else None)
 
-        def inside() -> tuple[socket.socket, socket.socket]:
+        def inside() -> list[socket.socket]:
             wait_loopback_up()
             firewall.run(script)
-            resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            made: list[socket.socket] = []
             try:
-                resolver.bind(("127.0.0.1", firewall.RESOLVER_PORT))
+                internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                made.append(internal)
                 internal.bind(("127.0.0.1", firewall.INTERNAL_PORT))
                 internal.listen(64)
+                for family, loopback in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                    resolver = socket.socket(family, socket.SOCK_DGRAM)
+                    made.append(resolver)
+                    try:
+                        resolver.bind((loopback, firewall.RESOLVER_PORT))
+                    except OSError:
+                        if family == socket.AF_INET:
+                            raise
+                        made.pop().close()  # a host without IPv6: queries to an IPv6 nameserver fail
             except BaseException:
-                resolver.close()
-                internal.close()
+                for each in made:
+                    each.close()
                 raise
-            return resolver, internal
+            return made
 
-        listener, internal = await in_netns(self.pid, inside)
-        listener.setblocking(False)
-        internal.setblocking(False)
+        internal, *listeners = await in_netns(self.pid, inside)
         loop = asyncio.get_running_loop()
-        resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
-        self.resolver = resolver
-        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
+        for listener in listeners:
+            listener.setblocking(False)
+            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
+            self.resolvers.append(resolver)
+            await loop.create_datagram_endpoint(functools.partial(_same, resolver), sock=listener)
+        internal.setblocking(False)
         self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector)
         await self.relay.serve(internal)
 
@@ -179,8 +190,8 @@ class SandboxNetwork:
 
     async def close(self) -> None:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
-        if self.resolver is not None:
-            self.resolver.close()
+        for resolver in self.resolvers:
+            resolver.close()
         if self.relay is not None:
             self.relay.close()
         if self.exit_fd >= 0:
@@ -192,6 +203,10 @@ class SandboxNetwork:
                 slirp.send_signal(signal.SIGKILL)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(slirp.wait(), 5.0)
+
+
+def _same(resolver: Resolver) -> Resolver:
+    return resolver
 
 
 def wait_loopback_up(timeout: float = READY_WAIT) -> None:
