@@ -1334,7 +1334,7 @@ def bench_network(bwrap: BwrapLaunch | None, plan: Plan) -> list[Row]:
         try:
             port = int(server.url.rstrip("/").rsplit(":", 1)[1])
             direct_port = _listening_port(direct_app.pid)
-            calls = max(20, plan.sdk_calls * 10)
+            calls = min(500, max(20, plan.sdk_calls // 2))
             through = _timed_gets(server.url, {"Host": f"8000-{name}.localhost:{port}"}, calls)
             direct = _timed_gets(f"http://127.0.0.1:{direct_port}", {}, calls)
         finally:

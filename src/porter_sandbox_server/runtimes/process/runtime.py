@@ -537,6 +537,12 @@ class ProcessRuntime(Runtime):
                 agent_pid = process.pid
             # Here every namespace of the sandbox exists and PID 1's host pid is known, while bwrap may
             # still be mounting: the place to act on those namespaces from outside.
+            if self.network is not None:
+                # Connected while bwrap mounts, the cgroups attach and the agent starts (so off the path to
+                # the first command); commands wait for it (``_network_up``).
+                sandbox.network = SandboxNetwork(spec.sandbox_id, agent_pid, policy, self._connect_internal)
+                sandbox.network_ready = asyncio.ensure_future(sandbox.network.start(self.network))
+                sandbox.network_ready.add_done_callback(functools.partial(self._network_settled, sandbox))
             if cgroup is not None:
                 # Before the agent starts anything: what it starts inherits the cgroups.
                 try:
@@ -545,11 +551,6 @@ class ProcessRuntime(Runtime):
                     await asyncio.to_thread(cgroup.add, agent_pid)
                 except ProcessLookupError:  # PID 1 is gone already: bwrap refused
                     raise LaunchFailed(await self._refusal(sandbox)) from None
-            if self.network is not None:
-                # Connected while bwrap mounts and the agent starts; commands wait for it (``_network_up``).
-                sandbox.network = SandboxNetwork(spec.sandbox_id, agent_pid, policy, self._connect_internal)
-                sandbox.network_ready = asyncio.ensure_future(sandbox.network.start(self.network))
-                sandbox.network_ready.add_done_callback(functools.partial(self._network_settled, sandbox))
             if wait_ready:
                 first: list[asyncio.Future[Any]] = [sandbox.ready, waiter]
                 await asyncio.wait(first, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
