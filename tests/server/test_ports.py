@@ -110,12 +110,15 @@ def test_http_is_served_by_host_name_with_the_url_in_the_status(
         image="python:3.12-slim",
         name=unique_name,
         command=["python3", "-c", HTTP_APP, "8000"],
-        networking=[{"port": 8000}],
+        networking=[{"port": 8000, "domains": [{"domain": "app.example.com", "visibility": "private"}]}],
     )
     try:
         wait_listening(sandbox, 8000)
         host = f"8000-{unique_name}.localhost:{server_port(server)}"
         assert sandbox.refresh().host == f"http://{host}/"
+        # The domain is recorded and reported in the sandbox's log: there is no ingress to serve it.
+        said = [line.line for line in sandbox.logs()]
+        assert any("app.example.com (private visibility)" in line and host in line for line in said), said
         with httpx.Client(base_url=server.url, headers={"Host": host}, timeout=10) as http:
             got = http.get("/some/path?q=1", headers={"X-Test": "passed"})
             assert (got.status_code, got.text) == (200, "/some/path?q=1 passed")

@@ -28,6 +28,8 @@ class NetworkAsk:
     #: The ports served at ``host`` through the server's proxy (those not ``internal``), and the others.
     public_ports: tuple[int, ...] = ()
     internal_ports: tuple[int, ...] = ()
+    #: ``(port, domain, visibility)`` of each domain asked for: recorded and reported, not served (no ingress).
+    domains: tuple[tuple[int, str | None, str | None], ...] = ()
 
     @classmethod
     def from_request(
@@ -50,6 +52,7 @@ class NetworkAsk:
         ports: list[int] = []
         public: list[int] = []
         internal: list[int] = []
+        domains: list[tuple[int, str | None, str | None]] = []
         for item in networking or ():
             port = item.get("port")
             if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
@@ -65,4 +68,14 @@ class NetworkAsk:
                 raise errors.BadRequest(f"networking: port {port} cannot be both internal and served on domains")
             ports.append(port)
             (internal if item.get("internal") else public).append(port)
-        return cls(destinations, tuple(ports), tuple(public), tuple(internal))
+            for domain in item.get("domains") or ():
+                domains.append((port, domain.get("domain"), domain.get("visibility")))
+        return cls(destinations, tuple(ports), tuple(public), tuple(internal), tuple(domains))
+
+    def domain_notes(self, host: str) -> list[str]:
+        """What the sandbox's log says of each domain asked for: the local server serves none of them."""
+        return [
+            f"networking: port {port} asked for domain {domain or '(the default)'} ({visibility or 'default'} "
+            f"visibility); this server has no ingress, so it is served at {host or 'no URL'} only"
+            for port, domain, visibility in self.domains
+        ]

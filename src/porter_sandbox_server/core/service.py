@@ -578,6 +578,8 @@ class SandboxService:
         record.phase = "running"
         record.started_at = self.clock.time()
         record.host = placement.host or self._served_at(entry)
+        for note in entry.network.domain_notes(record.host):
+            self.logbook.note(record.id, note)
         record.internal_address = placement.internal_address
         if record.ttl_seconds:
             record.ttl_deadline = record.started_at + record.ttl_seconds
