@@ -142,6 +142,7 @@ from .cgroups import Cgroups, SandboxCgroup
 from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
 from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
+from .network.dns import default_upstream
 from .network.internal import AddressBook
 from .network.netns import in_netns
 from .network.stack import NetworkSettings, SandboxNetwork
@@ -293,8 +294,6 @@ class ProcessRuntime(Runtime):
                 "loopback: it cannot join their namespaces to connect them, filter them or serve their ports"
             )
         else:
-            from .network.dns import default_upstream
-
             found = await asyncio.to_thread(NetworkSettings.find, self.dns_upstream or default_upstream())
             if isinstance(found, str):
                 self.network_unavailable = f"sandboxes have no network beyond their loopback: {found}"

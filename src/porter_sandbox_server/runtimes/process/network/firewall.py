@@ -138,12 +138,15 @@ def run(script: str) -> None:
 
 
 def host_addresses() -> list[str]:
-    """This host's own IPv4 addresses (every interface's), which sandboxes must not reach through slirp4netns."""
+    """This host's own IPv4 addresses (every interface's), which sandboxes must not reach through slirp4netns.
+
+    ``OSError`` when they cannot be listed (no iproute2): a firewall without them would leave the host open.
+    """
     try:
         listing = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, check=True, timeout=10)
         interfaces = json.loads(listing.stdout or b"[]")
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return []
+    except (subprocess.SubprocessError, ValueError) as error:
+        raise OSError(f"`ip -j -4 addr show` failed: {error}") from error
     found: list[str] = []
     for interface in interfaces:
         for entry in interface.get("addr_info", ()):

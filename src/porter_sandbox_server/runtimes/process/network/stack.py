@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -59,15 +60,36 @@ class NetworkFailed(Exception):
     """The sandbox's network could not be set up; the message says what failed."""
 
 
-@dataclass(frozen=True)
+logger = logging.getLogger(__name__)
+
+#: How old the list of this host's addresses may be when a sandbox's firewall is made from it.
+HOST_ADDRESSES_MAX_AGE = 30.0
+
+
+@dataclass
 class NetworkSettings:
     """How this server connects its sandboxes (found once at ``open``)."""
 
     slirp4netns: str
     #: Where allowed DNS queries go.
     dns_upstream: tuple[str, int]
-    #: This host's own IPv4 addresses, blocked from every sandbox.
+    #: This host's own IPv4 addresses, blocked from every sandbox, and when they were read.
     host_addresses: tuple[str, ...]
+    read_at: float = field(default_factory=time.monotonic)
+
+    async def blocked(self) -> tuple[str, ...]:
+        """This host's addresses, read again when the list is older than ``HOST_ADDRESSES_MAX_AGE``.
+
+        So an address the host gains (a new interface, a DHCP change) is out of sandboxes' reach
+        within that time, for every sandbox started after.
+        """
+        if time.monotonic() - self.read_at > HOST_ADDRESSES_MAX_AGE:
+            self.read_at = time.monotonic()
+            try:
+                self.host_addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
+            except OSError as error:
+                logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
+        return self.host_addresses
 
     @classmethod
     def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
@@ -79,7 +101,11 @@ class NetworkSettings:
             return "libnftables is not installed (`apt-get install nftables`)"
         if dns_upstream is None:
             return "no DNS server to forward to: /etc/resolv.conf names none; pass --dns-upstream HOST:PORT"
-        return cls(slirp, dns_upstream, tuple(firewall.host_addresses()))
+        try:
+            addresses = firewall.host_addresses()
+        except OSError as error:
+            return f"this host's addresses cannot be listed (`apt-get install iproute2`): {error}"
+        return cls(slirp, dns_upstream, tuple(addresses))
 
 
 @dataclass
@@ -150,7 +176,7 @@ class SandboxNetwork:
             raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
 
     async def _install(self, settings: NetworkSettings) -> None:
-        script = firewall.ruleset(settings.host_addresses, self.policy.networks if self.policy else None)
+        script = firewall.ruleset(await settings.blocked(), self.policy.networks if self.policy else None)
 
         def inside() -> list[socket.socket]:
             firewall.run(script)
