@@ -60,6 +60,23 @@ while True:
 """
 
 
+def require_sandbox_network() -> None:
+    """Skip (or fail, with PORTER_SANDBOX_REQUIRE_BWRAP=1) unless sandboxes can have a network here.
+
+    That needs a root server with slirp4netns, libnftables and iproute2 (besides bubblewrap).
+    """
+    from porter_sandbox_server.runtimes.process.network import firewall
+
+    missing = [tool for tool in ("slirp4netns", "ip") if shutil.which(tool) is None]
+    if not firewall.available():
+        missing.append("libnftables")
+    if os.geteuid() != 0 or missing:
+        why = f"missing {', '.join(missing)}" if missing else "not root"
+        _missing(
+            f"sandboxes' networks need root, slirp4netns, nftables and iproute2 ({why})", "PORTER_SANDBOX_REQUIRE_BWRAP"
+        )
+
+
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
@@ -77,8 +94,7 @@ class HostNetns:
     @classmethod
     def make(cls) -> HostNetns:
         """Make the namespace, its veth and its servers; skip (or fail in CI) when this machine cannot."""
-        if os.geteuid() != 0 or shutil.which("ip") is None:
-            _missing("test hosts in a network namespace need root and iproute2", "PORTER_SANDBOX_REQUIRE_BWRAP")
+        require_sandbox_network()
         pid = os.getpid()
         hosts = cls(
             netns=f"porter-th-{pid}",

@@ -9,6 +9,7 @@ and addresses that lead back to this host are tried.
 from __future__ import annotations
 
 import pytest
+from netns_hosts import require_sandbox_network
 from redteam import Target, sh
 
 from porter_sandbox import BadRequestError, Porter
@@ -54,6 +55,7 @@ def test_the_servers_api_does_not_answer_from_inside_a_sandbox(target: Target, p
 def test_an_egress_policy_is_enforced_or_refused_never_ignored(target: Target, porter: Porter) -> None:
     """A server that cannot enforce a policy (not root, or Docker) says so with 400 instead of starting the sandbox."""
     if target.kind == "process-root":
+        require_sandbox_network()
         sandbox = target.sandbox(porter, egress={"allowed_destinations": []})
         lines = sandbox.exec(["python3", "-c", _PYTHON_PROBE, "", "http://10.0.2.2:9/"]).stdout.splitlines()
         assert lines and lines[0].startswith("no"), lines

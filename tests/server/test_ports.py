@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from netns_hosts import require_sandbox_network
 from runtime_servers import RuntimeServer, start_server
 from websockets.sync.client import connect
 
@@ -69,6 +70,7 @@ while True:
 @pytest.fixture(scope="module")
 def server() -> Iterator[RuntimeServer]:
     """A root server (with a key: served ports need none)."""
+    require_sandbox_network()
     started = start_server("process", api_key="ports-test-key")
     try:
         yield started
