@@ -1271,6 +1271,121 @@ def bench_process_server(
     return rows
 
 
+def network_rows() -> list[Row]:
+    """The network rows, not yet measured."""
+    return [
+        Row(
+            "process_network_first_command",
+            "process: time to first command with an egress policy and a served port (create → exec output)",
+            "ms",
+            target="≤ 25 ms",
+        ),
+        Row("process_proxy_added_latency", "process: a GET through the port proxy, minus the same GET direct", "ms"),
+    ]
+
+
+#: The app the proxy row serves: an HTTP/1.1 server answering every GET with "ok".
+_BENCH_APP = (
+    "import http.server, sys\n"
+    "class A(http.server.BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    def do_GET(self):\n"
+    "        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')\n"
+    "    def log_message(self, *a): pass\n"
+    "http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), A).serve_forever()\n"
+)
+
+
+def bench_network(bwrap: BwrapLaunch | None, plan: Plan) -> list[Row]:
+    """Time to first command of a sandbox with ``egress`` and ``networking``; the proxy's added latency per GET.
+
+    The direct GET goes to the same app run on the host's loopback (a sandbox's own loopback is
+    reachable only from inside it), over a fresh connection each, as the proxy makes upstream.
+    """
+    first, proxy = network_rows()
+    if bwrap is None or os.geteuid() != 0:
+        first.skipped = proxy.skipped = "needs a root server with bubblewrap (sandboxes' networks need both)"
+        return [first, proxy]
+    samples: list[float] = []
+    with LocalServer(runtime="process", isolation="bwrap") as server, server.client() as porter:
+        for _ in range(plan.runtime_reps):
+            start = time.perf_counter_ns()
+            sandbox = porter.sandboxes.create(
+                image=PROCESS_IMAGE,
+                name=f"bench-net-{uuid.uuid4().hex[:8]}",
+                egress={"allowed_destinations": ["192.0.2.0/24", "*.example.com"]},
+                networking=[{"port": 8000}],
+            )
+            result = sandbox.exec(["sh", "-c", "echo ready"])
+            took = elapsed_ms(start)
+            sandbox.terminate()
+            if result.exit_code != 0 or result.stdout.strip() != "ready":
+                raise RuntimeError(f"first command answered {result.exit_code}: {result.stderr!r}")
+            samples.append(took)
+        fill(first, samples, limit_ms=25)
+        name = f"bench-proxy-{uuid.uuid4().hex[:8]}"
+        app = porter.sandboxes.create(
+            image=PROCESS_IMAGE,
+            name=name,
+            command=["python3", "-c", _BENCH_APP, "127.0.0.1", "8000"],
+            networking=[{"port": 8000}],
+        )
+        direct_app = subprocess.Popen([sys.executable, "-c", _BENCH_APP, "127.0.0.1", "0"])
+        try:
+            port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+            direct_port = _listening_port(direct_app.pid)
+            calls = min(500, max(20, plan.sdk_calls // 2))
+            through = _timed_gets(server.url, {"Host": f"8000-{name}.localhost:{port}"}, calls)
+            direct = _timed_gets(f"http://127.0.0.1:{direct_port}", {}, calls)
+        finally:
+            direct_app.kill()
+            direct_app.wait()
+            app.terminate()
+        fill(proxy, [max(0.0, p - d) for p, d in zip(sorted(through), sorted(direct), strict=True)])
+        proxy.note = f"through the proxy: median {median(through):.2f} ms; direct: {median(direct):.2f} ms"
+    return [first, proxy]
+
+
+def _listening_port(pid: int, timeout: float = 10.0) -> int:
+    """The TCP port process ``pid`` listens on (from ``/proc/net/tcp``, matched by socket inode)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inodes = set()
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                return int(fields[1].split(":")[1], 16)
+        time.sleep(0.02)
+    raise RuntimeError("the direct app did not start listening")
+
+
+def _timed_gets(base_url: str, headers: dict[str, str], calls: int) -> list[float]:
+    """``calls`` GETs of ``/`` (waiting for the app to answer first), each on a fresh connection: ms each."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(base_url + "/", headers=headers, timeout=5).status_code == 200:
+                break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base_url} did not answer")
+        time.sleep(0.05)
+    took: list[float] = []
+    for _ in range(calls):
+        with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+            start = time.perf_counter_ns()
+            answer = client.get("/")
+            took.append(elapsed_ms(start))
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET answered {answer.status_code}: {answer.text[:200]}")
+    return took
+
+
 def flood_rows(title: str, size: int) -> list[Row]:
     """The flood's rows, not yet measured."""
     what = f"a {size / 1e6:.0f} MB exec beside a sandbox logging flat out"
@@ -1331,7 +1446,19 @@ def bench_flood(isolation: str, title: str, plan: Plan) -> list[Row]:
     return [health, memory]
 
 
-SECTIONS = ("import", "sdk", "process", "fanout", "streams", "flood", "docker", "snapshots", "metrics", "kubernetes")
+SECTIONS = (
+    "import",
+    "sdk",
+    "process",
+    "fanout",
+    "streams",
+    "flood",
+    "network",
+    "docker",
+    "snapshots",
+    "metrics",
+    "kubernetes",
+)
 
 
 def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
@@ -1358,6 +1485,8 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
         ]
     elif section == "flood":
         rows = flood_rows("process", plan.flood_bytes)
+    elif section == "network":
+        rows = network_rows()
     elif section == "streams":
         rows = stream_rows("process", "process", plan, StreamSamples())
         rows += stream_rows("docker", "docker", plan, StreamSamples())
@@ -1424,6 +1553,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_flood(isolation, title, plan)
         else:
             rows += skip("flood")
+        if "network" in selected:
+            say("process runtime: networking on, and the port proxy")
+            rows += bench_network(bwrap, plan)
+        else:
+            rows += skip("network")
 
         if "snapshots" in selected:
             say(f"snapshots of {plan.snapshot_mb} MB")

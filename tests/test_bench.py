@@ -47,6 +47,7 @@ SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
 PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
 FLOOD_ROWS = ["process_flood_healthz", "process_flood_memory"]
+NETWORK_ROWS = ["process_network_first_command", "process_proxy_added_latency"]
 # The kubernetes runtime has no fan-out row, and no streamed execs yet (it answers them 501).
 KUBE_ROWS = [f"kubernetes_{name}" for name in RUNTIME_ROWS if name != "fan_out" and not name.startswith("stream_")]
 EVERY_ROW = [
@@ -54,6 +55,7 @@ EVERY_ROW = [
     *SDK_ROWS,
     *PROCESS_ROWS,
     *FLOOD_ROWS,
+    *NETWORK_ROWS,
     *PROCESS_SNAPSHOT_ROWS,
     *DOCKER_SNAPSHOT_ROWS,
     "process_metrics_sampling",

@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", default=None, help=f"require this bearer key (default: env {API_KEY_ENV})")
     serve.add_argument("--docker-network", default=None, help="docker runtime: the network sandboxes join")
     serve.add_argument(
+        "--dns-upstream",
+        type=_dns_upstream,
+        default=None,
+        metavar="HOST:PORT",
+        help="process runtime: the DNS server sandboxes' queries are forwarded to (default: the first "
+        "nameserver of /etc/resolv.conf)",
+    )
+    serve.add_argument(
         "--default-ttl",
         type=_ttl_seconds,
         default=DEFAULT_TTL_SECONDS,
@@ -301,7 +309,16 @@ def make_runtime(
         return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
     from .runtimes.process import ProcessRuntime
 
-    return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids)
+    return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids, dns_upstream=options.dns_upstream)
+
+
+def _dns_upstream(text: str) -> tuple[str, int]:
+    from .runtimes.process.network.dns import parse_upstream
+
+    try:
+        return parse_upstream(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def make_kubernetes_runtime(data_dir: Path, options: argparse.Namespace) -> Runtime:
@@ -380,6 +397,7 @@ async def serve(args: argparse.Namespace, api_key: str | None) -> int:
 async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir: Path, lock: DataDirLock) -> int:
     from .core.service import SandboxService
     from .http.app import create_app
+    from .http.port_proxy import PortProxy
 
     retention = LogRetention(max_lines=args.log_max_lines, max_bytes=args.log_max_bytes)
     try:
@@ -430,7 +448,8 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         print(f"porter-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         await service.close()
         return 1
-    app = create_app(service, api_key=api_key)
+    app = PortProxy(create_app(service, api_key=api_key), service)
+    service.proxy_port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
         lifespan="off",

@@ -38,11 +38,15 @@ from .process_output import ProcessOutput
 from .process_status import ProcessStatus
 from .ready_response import ReadyResponse
 from .resources import Resources
+from .sandbox_domain_spec import SandboxDomainSpec
+from .sandbox_domain_spec_visibility import SandboxDomainSpecVisibility
+from .sandbox_egress_spec import SandboxEgressSpec
 from .sandbox_metric import SandboxMetric
 from .sandbox_metrics_point import SandboxMetricsPoint
 from .sandbox_metrics_response import SandboxMetricsResponse
 from .sandbox_metrics_result import SandboxMetricsResult
 from .sandbox_metrics_series import SandboxMetricsSeries
+from .sandbox_networking_spec import SandboxNetworkingSpec
 from .sandbox_phase import SandboxPhase
 from .sandbox_spec import SandboxSpec
 from .snapshot import Snapshot
@@ -102,11 +106,15 @@ __all__ = (
     "ProcessStatus",
     "ReadyResponse",
     "Resources",
+    "SandboxDomainSpec",
+    "SandboxDomainSpecVisibility",
+    "SandboxEgressSpec",
     "SandboxMetric",
     "SandboxMetricsPoint",
     "SandboxMetricsResponse",
     "SandboxMetricsResult",
     "SandboxMetricsSeries",
+    "SandboxNetworkingSpec",
     "SandboxPhase",
     "SandboxSpec",
     "Snapshot",

@@ -10,6 +10,8 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.resources import Resources
+    from ..models.sandbox_egress_spec import SandboxEgressSpec
+    from ..models.sandbox_networking_spec import SandboxNetworkingSpec
     from ..models.string_map import StringMap
 
 
@@ -39,6 +41,11 @@ class SandboxSpec:
         resources (Resources | Unset): The most a sandbox may use, as Kubernetes quantities.
         ttl_seconds (int | Unset): Terminate the sandbox (reason `ttl_expired`) this many seconds after it starts
             running; at most 3153600000 (a century).
+        networking (list[SandboxNetworkingSpec] | Unset): Ports the sandbox serves. On the local server (process
+            runtime, root server) each port is served through the server at `http://<port>-<name>.localhost:<server port>/`
+            (its `host`), HTTP and WebSocket; an `internal` port instead gets an `internal_address` that other sandboxes of
+            the server reach. A runtime that cannot serve ports refuses the create with 400.
+        egress (SandboxEgressSpec | Unset): Where the sandbox may connect to.
     """
 
     image: str
@@ -52,6 +59,8 @@ class SandboxSpec:
     volume_mounts: StringMap | Unset = UNSET
     resources: Resources | Unset = UNSET
     ttl_seconds: int | Unset = UNSET
+    networking: list[SandboxNetworkingSpec] | Unset = UNSET
+    egress: SandboxEgressSpec | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +100,17 @@ class SandboxSpec:
 
         ttl_seconds = self.ttl_seconds
 
+        networking: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.networking, Unset):
+            networking = []
+            for networking_item_data in self.networking:
+                networking_item = networking_item_data.to_dict()
+                networking.append(networking_item)
+
+        egress: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.egress, Unset):
+            egress = self.egress.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -118,12 +138,18 @@ class SandboxSpec:
             field_dict["resources"] = resources
         if ttl_seconds is not UNSET:
             field_dict["ttl_seconds"] = ttl_seconds
+        if networking is not UNSET:
+            field_dict["networking"] = networking
+        if egress is not UNSET:
+            field_dict["egress"] = egress
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.resources import Resources
+        from ..models.sandbox_egress_spec import SandboxEgressSpec
+        from ..models.sandbox_networking_spec import SandboxNetworkingSpec
         from ..models.string_map import StringMap
 
         d = dict(src_dict)
@@ -169,6 +195,22 @@ class SandboxSpec:
 
         ttl_seconds = d.pop("ttl_seconds", UNSET)
 
+        _networking = d.pop("networking", UNSET)
+        networking: list[SandboxNetworkingSpec] | Unset = UNSET
+        if _networking is not UNSET:
+            networking = []
+            for networking_item_data in _networking:
+                networking_item = SandboxNetworkingSpec.from_dict(networking_item_data)
+
+                networking.append(networking_item)
+
+        _egress = d.pop("egress", UNSET)
+        egress: SandboxEgressSpec | Unset
+        if isinstance(_egress, Unset):
+            egress = UNSET
+        else:
+            egress = SandboxEgressSpec.from_dict(_egress)
+
         sandbox_spec = cls(
             image=image,
             snapshot_id=snapshot_id,
@@ -181,6 +223,8 @@ class SandboxSpec:
             volume_mounts=volume_mounts,
             resources=resources,
             ttl_seconds=ttl_seconds,
+            networking=networking,
+            egress=egress,
         )
 
         sandbox_spec.additional_properties = d

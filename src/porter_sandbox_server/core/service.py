@@ -69,6 +69,7 @@ from .env_groups import EnvGroups
 from .limits import SandboxLimits
 from .logs import LogBook, LogRetention
 from .metrics import DEFAULT_INTERVAL, MetricsSampler
+from .network import NetworkAsk, port_url
 from .processes import LiveProcess, ProcessBook, ProcessLimits
 from .requests import ProcessRequest, SandboxRequest, VolumeRequest, check_argv, check_env
 from .snapshots import SnapshotBook
@@ -172,6 +173,9 @@ class _Live:
     early_exit: SandboxExit | None = None
     #: The snapshot it starts from, leased until its launch is over.
     snapshot_id: str | None = None
+    #: Its network requests, for the runtime (kept in memory: only a runtime whose sandboxes die
+    #: with the server enforces them).
+    network: NetworkAsk = field(default_factory=lambda: NetworkAsk())
 
 
 class SandboxService:
@@ -199,6 +203,8 @@ class SandboxService:
         #: The lifetime of a sandbox created without ``ttl_seconds`` (``None``: it lives until terminated).
         self.default_ttl_seconds = default_ttl_seconds
         self.runtime = runtime
+        #: The port the server listens on, once bound: sandboxes' ports are served there (``http.port_proxy``).
+        self.proxy_port: int | None = None
         self.limits = limits or SandboxLimits()
         self.volumes: VolumeBackend = runtime.volumes
         self.clock: Clock = clock or LoopClock()
@@ -406,7 +412,7 @@ class SandboxService:
         mounts = dict(request.volume_mounts or {})
         env = self.env_groups.merge(request.env_groups, request.env or {})
         check_env(env)
-        self._check_network_requests(request)
+        network = self._check_network_requests(request)
         unavailable = await self._runtime_unavailable()
         if unavailable is not None:
             raise errors.Unavailable(f"sandboxes cannot run now: {unavailable}", headers={"Retry-After": "5"})
@@ -446,27 +452,28 @@ class SandboxService:
             raise errors.Conflict(
                 f"sandbox name {name!r} is taken: names are never reused, even after termination; choose another"
             ) from None
-        entry = _Live(record, snapshot_id=request.snapshot_id)
+        entry = _Live(record, snapshot_id=request.snapshot_id, network=network)
         self._track(entry)
         launching = self._spawn(self._launch(entry))
         self._launching.add(launching)
         launching.add_done_callback(self._launching.discard)
         return record
 
-    def _check_network_requests(self, request: SandboxRequest) -> None:
+    def _check_network_requests(self, request: SandboxRequest) -> NetworkAsk:
         """Refuse what the runtime cannot enforce: a policy accepted and ignored would be believed."""
         capabilities = self.runtime.capabilities
         if request.egress is not None and not capabilities.egress:
             raise errors.BadRequest(
                 f"egress: the {self.runtime.name} runtime of this server cannot enforce an egress policy, so a "
                 "sandbox that asks for one is refused rather than started unrestricted; leave out egress to run "
-                "with open egress"
+                f"with open egress{self.runtime.network_note()}"
             )
         if request.networking and not capabilities.networking:
             raise errors.BadRequest(
                 f"networking: the {self.runtime.name} runtime of this server cannot serve a sandbox's ports; "
-                "leave out networking"
+                f"leave out networking{self.runtime.network_note()}"
             )
+        return NetworkAsk.from_request(request.egress, request.networking)
 
     def _track(self, entry: _Live) -> None:
         self._live[entry.record.id] = entry
@@ -507,6 +514,39 @@ class SandboxService:
             pids_max=self.limits.max_pids,
         )
 
+    def served_port(self, name: str, port: int) -> str:
+        """The id of the live sandbox ``name`` that serves ``port`` publicly; ``errors.NotFound`` otherwise."""
+        # A sandbox created without a name is named by its id.
+        sandbox_id = self.store.sandbox_id_by_name(name) or name
+        entry = self._live.get(sandbox_id)
+        if entry is None:
+            raise errors.NotFound(
+                f"no running sandbox is named {name!r}: the host names <port>-<sandbox name>.localhost"
+            )
+        if port not in entry.network.public_ports:
+            raise errors.NotFound(
+                f"sandbox {name!r} does not serve port {port}: a port is served when the sandbox lists it in "
+                "networking (internal ports are reached from other sandboxes only)"
+            )
+        return entry.record.id
+
+    def _served_at(self, entry: _Live) -> str:
+        """Where the server's proxy serves the sandbox's first public port, or ``""``."""
+        public = entry.network.public_ports
+        if not public or self.proxy_port is None:
+            return ""
+        return port_url(public[0], entry.record.name, self.proxy_port)
+
+    def _launch_spec_of(self, entry: _Live) -> LaunchSpec:
+        network = entry.network
+        return replace(
+            self._launch_spec(entry.record),
+            snapshot_id=entry.snapshot_id,
+            egress=network.egress,
+            ports=network.ports,
+            internal_ports=network.internal_ports,
+        )
+
     async def _launch(self, entry: _Live) -> None:
         try:
             await self._start(entry)
@@ -521,7 +561,7 @@ class SandboxService:
         record.phase = "creating"
         self._save(record)
         try:
-            placement = await self.runtime.launch(replace(self._launch_spec(record), snapshot_id=entry.snapshot_id))
+            placement = await self.runtime.launch(self._launch_spec_of(entry))
         except (LaunchFailed, RuntimeUnavailable, OSError) as error:
             if isinstance(error, RuntimeUnavailable):
                 self._ready_until = 0.0
@@ -537,7 +577,9 @@ class SandboxService:
             return
         record.phase = "running"
         record.started_at = self.clock.time()
-        record.host = placement.host
+        record.host = placement.host or self._served_at(entry)
+        for note in entry.network.domain_notes(record.host):
+            self.logbook.note(record.id, note)
         record.internal_address = placement.internal_address
         if record.ttl_seconds:
             record.ttl_deadline = record.started_at + record.ttl_seconds

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -79,6 +80,13 @@ class LaunchSpec:
     snapshot_id: str | None = None
     #: At most this many processes (and threads) at once in the sandbox; None: the runtime's default.
     pids_max: int | None = None
+    #: ``egress.allowed_destinations`` (see ``runtimes.egress``); ``None`` leaves egress open. Only
+    #: given to a runtime whose ``capabilities.egress`` says it enforces it.
+    egress: Sequence[str] | None = None
+    #: The ports of ``networking`` to serve (only given to a runtime with ``capabilities.networking``).
+    ports: Sequence[int] = ()
+    #: The ports of ``networking`` marked ``internal``: served to other sandboxes of this server at an address.
+    internal_ports: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
@@ -329,6 +337,10 @@ class Runtime(abc.ABC):
     async def readiness(self) -> str | None:
         """``None`` when sandboxes can run now, else a short message saying why not."""
 
+    def network_note(self) -> str:
+        """Said after a refusal of ``egress`` or ``networking``: why this runtime cannot here, or ``""``."""
+        return ""
+
     @abc.abstractmethod
     async def launch(self, spec: LaunchSpec) -> Placement:
         """Start the sandbox's main process; return once it runs, with what the backend assigned.
@@ -395,6 +407,16 @@ class Runtime(abc.ABC):
     async def sample(self, sandbox_ids: Sequence[str]) -> dict[str, ResourceSample]:
         """Read the counters of these running sandboxes; those it cannot read are left out."""
         return {}
+
+    # Ports: optional, declared in ``capabilities.networking``.
+
+    async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
+        """A TCP connection to ``port`` on the sandbox's own loopback, for the server's proxy.
+
+        Only for a port its ``LaunchSpec.ports`` listed. ``SandboxGone`` when it
+        is not running; ``OSError`` when nothing listens there.
+        """
+        raise Unsupported(f"the {self.name} runtime does not serve sandboxes' ports")
 
     # Processes: optional, declared in ``capabilities`` (``streaming_exec``, ``terminal``).
 

@@ -1,6 +1,6 @@
 """The sandbox's view of the host, as bubblewrap arguments.
 
-Each sandbox is one ``bwrap`` invocation: new PID, IPC, UTS and cgroup
+Each sandbox is one ``bwrap`` invocation: new PID, IPC, UTS, network and cgroup
 namespaces (hostname = the sandbox's name), a new session (no TIOCSTI into a
 terminal), every capability dropped (bwrap also sets no_new_privs),
 ``--die-with-parent``, and the system-call filter of ``seccomp``. Its user
@@ -73,6 +73,7 @@ _NAMESPACE_ARGS = (
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
+    "--unshare-net",  # a network of its own (see ``network.stack``)
     "--unshare-cgroup-try",  # /proc/self/cgroup shows no host cgroup paths
     "--cap-drop",
     "ALL",

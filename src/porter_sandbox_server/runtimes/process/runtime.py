@@ -1,7 +1,9 @@
 """The ``process`` runtime: sandboxes as process trees on this host, isolated with bubblewrap.
 
 What a sandbox sees of the host is ``bwrap``'s business (see ``bwrap``); its
-limits are its cgroups' (``cgroups``). The network is the host's.
+limits are its cgroups' (``cgroups``). Its network is a namespace of its own,
+connected to the outside through slirp4netns on a root server, with the host
+out of reach and the egress policy enforced (``network.stack``).
 
 How execs get in: PID 1 of each sandbox is a tiny agent (``agent``, run by
 the host's ``python3 -I -S``; ``bootstrap`` says how its code arrives). The
@@ -57,8 +59,8 @@ cannot checkpoint on current kernels; they are not offered.
 Metrics: CPU time and memory use from each sandbox's cgroups (``cpuacct``
 and ``memory``), read in one thread hop for all sandboxes. They count what
 the sandbox's programs use: the agent joins the cgroups once it runs, so its
-own start (a few MB, some ms of CPU) stays charged to the server. Sandboxes
-share the host's network, so there are no per-sandbox network counters.
+own start (a few MB, some ms of CPU) stays charged to the server. There are
+no per-sandbox network counters yet.
 
 Limits: memory by the sandbox's memory cgroup (the kernel kills a process
 over it, and the exit is reported with that reason), CPU as a CFS quota, and
@@ -83,6 +85,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -114,7 +117,9 @@ from ..base import (
     SandboxGone,
     SnapshotFailed,
     Stream,
+    Unsupported,
 )
+from ..egress import EgressPolicy
 from ..output import CappedOutput, LogBudget
 from ..processes import ChunkQueue, NeverStarted
 from ..tmpfs import tmpfs_sizes
@@ -137,6 +142,10 @@ from .cgroups import Cgroups, SandboxCgroup
 from .child import READY_TIMEOUT, Child, child_pid_or_exit, parent_pid, wait_group_gone, wait_readable
 from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
+from .network.dns import default_upstream
+from .network.internal import AddressBook
+from .network.netns import in_netns
+from .network.stack import NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
 from .processes import AgentProcess, ChunkReader, PipeWriter
 from .sandbox import Sandbox, State
@@ -181,7 +190,14 @@ class ProcessRuntime(Runtime):
         terminal=True,
     )
 
-    def __init__(self, data_dir: Path, isolation: str = "auto", *, max_total_pids: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        isolation: str = "auto",
+        *,
+        max_total_pids: int | None = None,
+        dns_upstream: tuple[str, int] | None = None,
+    ) -> None:
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation must be auto, bwrap or none, not {isolation!r}")
         self.isolation = isolation
@@ -205,6 +221,16 @@ class ProcessRuntime(Runtime):
         self._told_image = False
         self._told_cpu = False
         self._opened = False
+        #: Where sandboxes' allowed DNS queries go (``serve --dns-upstream``; None: the host's resolv.conf).
+        self.dns_upstream = dns_upstream
+        #: How sandboxes reach out; None when they cannot (``network_unavailable`` says why).
+        self.network: NetworkSettings | None = None
+        self._internal = AddressBook()
+        self.network_unavailable = "--isolation none shares the host's network and isolates nothing"
+
+    def network_note(self) -> str:
+        """Why this server's sandboxes cannot enforce egress or serve ports, after a refusal."""
+        return f" ({self.network_unavailable})" if self.network is None else ""
 
     @property
     def isolated(self) -> bool:
@@ -255,8 +281,28 @@ class ProcessRuntime(Runtime):
         self._cgroups = await asyncio.to_thread(Cgroups.discover)
         if self._cgroups is not None:
             await asyncio.to_thread(self._cgroups.remove_stale)
+        if self.identity is not None:
+            await self._find_network(self.identity)
         self._log_isolation()
         self._opened = True
+
+    async def _find_network(self, identity: SandboxIdentity) -> None:
+        """Whether sandboxes can reach out (a root server with slirp4netns and nftables), and what that allows."""
+        if identity.is_server_uid:
+            self.network_unavailable = (
+                "this server does not run as root, so its sandboxes get a network namespace with only a "
+                "loopback: it cannot join their namespaces to connect them, filter them or serve their ports"
+            )
+        else:
+            found = await asyncio.to_thread(NetworkSettings.find, self.dns_upstream or default_upstream())
+            if isinstance(found, str):
+                self.network_unavailable = f"sandboxes have no network beyond their loopback: {found}"
+            else:
+                self.network = found
+        if self.network is not None:
+            self.capabilities = dataclasses.replace(type(self).capabilities, egress=True, networking=True)
+        else:
+            logger.warning("process runtime: %s", self.network_unavailable)
 
     async def _settle_identity(self, identity: SandboxIdentity) -> None:
         """Make the data directory fit the sandbox uid: volumes owned by it, its passwd entry, an undumpable server."""
@@ -318,6 +364,7 @@ class ProcessRuntime(Runtime):
         # (as an image without ENTRYPOINT runs its args).
         argv = [*(spec.command or ()), *(spec.args or ())]
         mounts = self._mounts(spec)
+        policy = self._egress_policy(spec)
         scratch = self.scratch_root / spec.sandbox_id
         env = self._base_env(spec, scratch)
         if any("\0" in value for value in [*argv, *(f"{k}={v}" for k, v in env.items())]):
@@ -351,23 +398,31 @@ class ProcessRuntime(Runtime):
             # with volumes must be seen to have them: bwrap fails on a mount it cannot make, which is
             # then this launch's failure, not an exit after it.
             wait_ready = bool(argv) or bool(mounts)
-            sandbox = await self._spawn(spec, scratch, mounts, env, cgroup, rlimit_as, events, wait_ready=wait_ready)
+            sandbox = await self._spawn(
+                spec, scratch, mounts, env, cgroup, rlimit_as, events, policy=policy, wait_ready=wait_ready
+            )
         except BaseException:
             self._remove_scratch(scratch)
             raise
         if argv:
             try:
+                await self._network_up(sandbox, LaunchFailed)
                 await self._start_main(sandbox, argv)
             except BaseException:
                 await self._kill(sandbox)
                 raise
+        internal_address = None
+        if spec.internal_ports and self.network is not None:
+            sandbox.internal_address = self._internal.take(spec.sandbox_id)
+            # As Porter reports it: host:port of its (first) internal port.
+            internal_address = f"{sandbox.internal_address}:{spec.internal_ports[0]}"
         if sandbox.state is State.STARTING:
             sandbox.state = State.RUNNING
             if sandbox.pump is not None and sandbox.pump.done():
                 # The agent went away while launch finished: report it, as the pump would have.
                 sandbox.state = State.EXITING
                 self._background(sandbox, self._agent_ended(sandbox, events))
-        return Placement()
+        return Placement(internal_address=internal_address)
 
     async def _spawn(
         self,
@@ -379,6 +434,7 @@ class ProcessRuntime(Runtime):
         rlimit_as: int,
         events: RuntimeEvents,
         *,
+        policy: EgressPolicy | None,
         wait_ready: bool,
     ) -> Sandbox:
         loop = asyncio.get_running_loop()
@@ -480,6 +536,12 @@ class ProcessRuntime(Runtime):
                 agent_pid = process.pid
             # Here every namespace of the sandbox exists and PID 1's host pid is known, while bwrap may
             # still be mounting: the place to act on those namespaces from outside.
+            if self.network is not None:
+                # Connected while bwrap mounts, the cgroups attach and the agent starts (so off the path to
+                # the first command); commands wait for it (``_network_up``).
+                sandbox.network = SandboxNetwork(spec.sandbox_id, agent_pid, policy, self._connect_internal)
+                sandbox.network_ready = asyncio.ensure_future(sandbox.network.start(self.network))
+                sandbox.network_ready.add_done_callback(functools.partial(self._network_settled, sandbox))
             if cgroup is not None:
                 # Before the agent starts anything: what it starts inherits the cgroups.
                 try:
@@ -591,6 +653,37 @@ class ProcessRuntime(Runtime):
             await asyncio.wait([sandbox.ready], timeout=READY_TIMEOUT)
             if not sandbox.ready.done() or sandbox.ready.exception() is not None:
                 raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} did not start")
+        await self._network_up(sandbox, SandboxGone)
+
+    async def _network_up(self, sandbox: Sandbox, failure: type[Exception]) -> None:
+        """Wait until the sandbox's firewall and resolver are in place: no command runs before them."""
+        ready = sandbox.network_ready
+        if ready is None:
+            return
+        if not ready.done():
+            await asyncio.wait([ready], timeout=READY_TIMEOUT)
+        if not ready.done() or ready.cancelled() or ready.exception() is not None:
+            error = None if not ready.done() or ready.cancelled() else ready.exception()
+            raise failure(f"sandbox {sandbox.spec.sandbox_id}: {error or 'its network did not come up'}")
+
+    def _network_settled(self, sandbox: Sandbox, ready: asyncio.Future[None]) -> None:
+        """A sandbox whose network could not be set up is stopped: it never runs a command without its rules."""
+        if ready.cancelled() or ready.exception() is None:
+            return
+        if sandbox.state in (State.STARTING, State.RUNNING):
+            logger.error("sandbox %s: %s; stopping it", sandbox.spec.sandbox_id, ready.exception())
+            self._kill_now(sandbox)
+
+    def _egress_policy(self, spec: LaunchSpec) -> EgressPolicy | None:
+        """The sandbox's egress policy; a policy this server cannot enforce fails the launch."""
+        if spec.egress is None:
+            return None
+        if self.network is None:
+            raise LaunchFailed(f"egress cannot be enforced: {self.network_unavailable}")
+        try:
+            return EgressPolicy.parse(spec.egress)
+        except ValueError as error:
+            raise LaunchFailed(str(error)) from None
 
     async def start_process(self, sandbox_id: str, spec: ProcessSpec, exec_id: str) -> Process:
         """Start ``spec`` through the agent (``RUN``); answer it once the agent said it runs."""
@@ -953,6 +1046,37 @@ class ProcessRuntime(Runtime):
             # Only bwrap or the agent itself write here (before that, it is the launch's error): worth the log.
             logger.warning("sandbox %s: %s", sandbox.spec.sandbox_id, chunk.decode("utf-8", "replace").rstrip())
 
+    # ------------------------------------------------------------------ ports
+
+    async def _connect_internal(self, address: str, port: int) -> socket.socket:
+        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``)."""
+        holder = self._internal.holder(address)
+        if holder is None:
+            raise SandboxGone(f"no sandbox holds the internal address {address}")
+        return await self.open_port(holder, port)
+
+    async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
+        """A connection to ``127.0.0.1:port`` inside the sandbox, from a socket made in its namespace.
+
+        So an app that listens on its loopback only is served too, and the
+        connection passes the sandbox's own firewall as its loopback traffic.
+        """
+        sandbox = self._live(sandbox_id)
+        if port not in sandbox.spec.ports:
+            raise SandboxGone(f"sandbox {sandbox_id} does not serve port {port}")
+        pid = sandbox.agent_pid
+        if pid is None or self.network is None:
+            raise Unsupported(f"this server cannot serve sandboxes' ports ({self.network_unavailable})")
+        await self._network_up(sandbox, SandboxGone)
+        connection = await in_netns(pid, functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM))
+        try:
+            connection.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port))
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
     # ------------------------------------------------------------------ stop
 
     async def stop(self, sandbox_id: str) -> None:
@@ -992,7 +1116,19 @@ class ProcessRuntime(Runtime):
             await asyncio.wait_for(sandbox.process.wait(), timeout=10.0)
         except asyncio.TimeoutError:  # not the builtin before Python 3.11
             logger.warning("sandbox %s: its bwrap process did not end", sandbox.spec.sandbox_id)
+        pump = sandbox.pump
+        if pump is not None and not pump.done() and pump is not asyncio.current_task():
+            # Its reader is registered on the socket's descriptor: closing the socket under it left the
+            # event loop watching a number the next pipe or socket reuses ("File exists" on add_reader).
+            pump.cancel()
+            await asyncio.wait([pump])
         sandbox.control.close()
+        if sandbox.network_ready is not None and not sandbox.network_ready.done():
+            sandbox.network_ready.cancel()
+        if sandbox.internal_address is not None:
+            self._internal.release(sandbox.internal_address)
+        if sandbox.network is not None:
+            await sandbox.network.close()
         if sandbox.agent_pidfd is not None:
             os.close(sandbox.agent_pidfd)
             sandbox.agent_pidfd = None

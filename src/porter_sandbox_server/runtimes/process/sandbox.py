@@ -11,6 +11,7 @@ from pathlib import Path
 from ..base import LaunchSpec
 from .cgroups import SandboxCgroup
 from .child import Child
+from .network.stack import SandboxNetwork
 from .pipes import OutputReader
 
 
@@ -61,6 +62,12 @@ class Sandbox:
     #: The host pid of the sandbox's PID 1 and a pidfd of it (bubblewrap only): to check, kill and await it.
     agent_pid: int | None = None
     agent_pidfd: int | None = None
+    #: Its slirp4netns, firewall and resolver (a root server's sandboxes), and their setup, which
+    #: every command waits for.
+    network: SandboxNetwork | None = None
+    network_ready: asyncio.Future[None] | None = None
+    #: Its internal address (``network.internal``), when a port of it asked for one.
+    internal_address: str | None = None
     #: Held while a snapshot copies its files: one capture at a time, and no cleanup under one.
     capturing: asyncio.Lock = field(default_factory=asyncio.Lock)
 

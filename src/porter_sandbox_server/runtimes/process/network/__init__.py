@@ -1,0 +1,1 @@
+"""A network namespace of its own for each sandbox of the process runtime (see ``stack``)."""

@@ -1,0 +1,259 @@
+"""A sandbox's network: its namespace joined to the outside by slirp4netns, its firewall and resolver.
+
+Every sandbox of a bubblewrap server gets a network namespace of its own
+(``bwrap --unshare-net``): its own loopback, nothing of the host's. On a root
+server that namespace reaches out through **slirp4netns**, a user-mode TCP/IP
+stack (libslirp) in a process of its own per sandbox: the sandbox sees a
+``tap0`` at ``10.0.2.100`` with a gateway at ``10.0.2.2``; slirp4netns makes
+ordinary sockets on the host for each of its connections. It runs with
+``--disable-host-loopback`` (the gateway does not lead to the host's
+loopback), ``--enable-sandbox`` (its own mount namespace, every capability
+dropped) and ``--enable-seccomp``, since it parses every packet the sandbox
+sends. Why slirp4netns and not pasta: Debian's pasta failed to start as root
+here ("Couldn't configure user mappings"), and slirp4netns has the two knobs
+this needs (no host loopback, a ready descriptor) in the Debian release.
+
+The server first waits for bwrap to have brought the namespace's loopback up
+(slirp4netns touching the namespace while bwrap set it up failed bwrap now
+and then), then installs the sandbox's firewall (``firewall``), its resolver
+(``dns``) and its relay for internal addresses (``internal``) while it starts
+slirp4netns (about 4 ms to its ready descriptor here, about 0.6 MiB of
+proportional memory per sandbox): all while the agent's python starts. The
+runtime holds the sandbox's first command until ``start`` is done, so no
+command ever runs before its rules.
+
+A non-root server cannot join its sandboxes' namespaces (they belong to the
+user namespaces bwrap makes) nor run slirp4netns into them as this does:
+its sandboxes get a namespace with only a loopback, no way out, and the
+runtime says so (and refuses ``egress`` and ``networking``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import shutil
+import signal
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+from ...egress import EgressPolicy
+from . import firewall
+from .dns import Resolver
+from .internal import Connector, InternalRelay
+from .netns import in_netns, on_own_thread
+
+#: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
+_READY_TIMEOUT = 10.0
+READY_WAIT = 10.0
+_SIOCGIFFLAGS = 0x8913
+_IFF_UP = 0x1
+
+
+class NetworkFailed(Exception):
+    """The sandbox's network could not be set up; the message says what failed."""
+
+
+logger = logging.getLogger(__name__)
+
+#: How old the list of this host's addresses may be when a sandbox's firewall is made from it.
+HOST_ADDRESSES_MAX_AGE = 30.0
+
+
+@dataclass
+class NetworkSettings:
+    """How this server connects its sandboxes (found once at ``open``)."""
+
+    slirp4netns: str
+    #: Where allowed DNS queries go.
+    dns_upstream: tuple[str, int]
+    #: This host's own IPv4 addresses, blocked from every sandbox, and when they were read.
+    host_addresses: tuple[str, ...]
+    read_at: float = field(default_factory=time.monotonic)
+
+    async def blocked(self) -> tuple[str, ...]:
+        """This host's addresses, read again when the list is older than ``HOST_ADDRESSES_MAX_AGE``.
+
+        So an address the host gains (a new interface, a DHCP change) is out of sandboxes' reach
+        within that time, for every sandbox started after.
+        """
+        if time.monotonic() - self.read_at > HOST_ADDRESSES_MAX_AGE:
+            self.read_at = time.monotonic()
+            try:
+                self.host_addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
+            except OSError as error:
+                logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
+        return self.host_addresses
+
+    @classmethod
+    def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
+        """The settings, or why sandboxes cannot be connected here (a missing tool, no upstream)."""
+        slirp = shutil.which("slirp4netns")
+        if slirp is None:
+            return "slirp4netns is not installed (`apt-get install slirp4netns`)"
+        if not firewall.available():
+            return "libnftables is not installed (`apt-get install nftables`)"
+        if dns_upstream is None:
+            return "no DNS server to forward to: /etc/resolv.conf names none; pass --dns-upstream HOST:PORT"
+        try:
+            addresses = firewall.host_addresses()
+        except OSError as error:
+            return f"this host's addresses cannot be listed (`apt-get install iproute2`): {error}"
+        return cls(slirp, dns_upstream, tuple(addresses))
+
+
+@dataclass
+class SandboxNetwork:
+    """One sandbox's slirp4netns, firewall and resolver."""
+
+    sandbox_id: str
+    pid: int
+    policy: EgressPolicy | None
+    #: Opens connections to other sandboxes' internal addresses.
+    connector: Connector
+    slirp: asyncio.subprocess.Process | None = None
+    #: Its resolver on the loopback's IPv4 address, and on its IPv6 one.
+    resolvers: list[Resolver] = field(default_factory=list)
+    relay: InternalRelay | None = None
+    #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
+    exit_fd: int = -1
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self, settings: NetworkSettings) -> None:
+        """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
+        try:
+            # bwrap sets up the namespace's loopback as it starts, and slirp4netns (which touches the
+            # loopback too) racing it failed bwrap now and then: both wait for it.
+            await in_netns(self.pid, wait_loopback_up)
+            await asyncio.gather(self._install(settings), self._start_slirp(settings))
+        except (OSError, firewall.FirewallError, asyncio.TimeoutError) as error:
+            raise NetworkFailed(f"the sandbox's network could not be set up: {error}") from error
+
+    async def _start_slirp(self, settings: NetworkSettings) -> None:
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        exit_r, self.exit_fd = os.pipe2(os.O_CLOEXEC)
+        try:
+            self.slirp = await asyncio.create_subprocess_exec(
+                settings.slirp4netns,
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--enable-sandbox",
+                "--enable-seccomp",
+                f"--ready-fd={ready_w}",
+                f"--exit-fd={exit_r}",
+                str(self.pid),
+                "tap0",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                pass_fds=(ready_w, exit_r),
+            )
+        finally:
+            os.close(ready_w)
+            os.close(exit_r)
+        reading = asyncio.ensure_future(_read_all(ready_r))
+        try:
+            done, _ = await asyncio.wait([reading], timeout=_READY_TIMEOUT)
+            if not done:
+                with contextlib.suppress(ProcessLookupError):
+                    self.slirp.kill()  # its end of the pipe closes: the read ends
+            said = await asyncio.shield(reading)
+        finally:
+            if reading.done():
+                os.close(ready_r)
+            else:  # cancelled meanwhile: close it once the read is over, never under it
+                reading.add_done_callback(lambda _: os.close(ready_r))
+        if said != b"1":
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.slirp.wait(), 1.0)
+            raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
+
+    async def _install(self, settings: NetworkSettings) -> None:
+        script = firewall.ruleset(await settings.blocked(), self.policy.networks if self.policy else None)
+
+        def inside() -> list[socket.socket]:
+            firewall.run(script)
+            made: list[socket.socket] = []
+            try:
+                internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                made.append(internal)
+                internal.bind(("127.0.0.1", firewall.INTERNAL_PORT))
+                internal.listen(64)
+                for family, loopback in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                    resolver = socket.socket(family, socket.SOCK_DGRAM)
+                    made.append(resolver)
+                    try:
+                        resolver.bind((loopback, firewall.RESOLVER_PORT))
+                    except OSError:
+                        if family == socket.AF_INET:
+                            raise
+                        made.pop().close()  # a host without IPv6: queries to an IPv6 nameserver fail
+            except BaseException:
+                for each in made:
+                    each.close()
+                raise
+            return made
+
+        internal, *listeners = await in_netns(self.pid, inside)
+        loop = asyncio.get_running_loop()
+        for listener in listeners:
+            listener.setblocking(False)
+            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
+            self.resolvers.append(resolver)
+            await loop.create_datagram_endpoint(functools.partial(_same, resolver), sock=listener)
+        internal.setblocking(False)
+        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector)
+        await self.relay.serve(internal)
+
+    async def allow(self, addresses: list[str], seconds: int) -> None:
+        """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
+        script = firewall.allow_for(addresses, seconds)
+        await in_netns(self.pid, lambda: firewall.run(script))
+
+    async def close(self) -> None:
+        """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
+        for resolver in self.resolvers:
+            resolver.close()
+        if self.relay is not None:
+            self.relay.close()
+        if self.exit_fd >= 0:
+            os.close(self.exit_fd)
+            self.exit_fd = -1
+        slirp = self.slirp
+        if slirp is not None and slirp.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                slirp.send_signal(signal.SIGKILL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(slirp.wait(), 5.0)
+
+
+def _same(resolver: Resolver) -> Resolver:
+    return resolver
+
+
+def wait_loopback_up(timeout: float = READY_WAIT) -> None:
+    """Wait until the calling thread's namespace has its loopback up: bwrap has then finished setting it up."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        while True:
+            flags = struct.unpack_from("H", fcntl.ioctl(probe, _SIOCGIFFLAGS, struct.pack("16sH", b"lo", 0)), 16)[0]
+            if flags & _IFF_UP:
+                return
+            if time.monotonic() > deadline:
+                raise NetworkFailed("the sandbox's loopback did not come up")
+            time.sleep(0.0005)
+
+
+async def _read_all(fd: int) -> bytes:
+    """What slirp4netns writes on its ready descriptor: ``1`` once configured, nothing when it failed.
+
+    A blocking read on a thread: it ends when slirp4netns writes or exits (the caller kills it on a timeout).
+    """
+    return await on_own_thread(functools.partial(os.read, fd, 16))

@@ -1,0 +1,76 @@
+"""The network's parts that need no sandbox: egress policies parsed, DNS messages read, the firewall's script."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from porter_sandbox_server.runtimes.egress import EgressPolicy
+from porter_sandbox_server.runtimes.process.network import dns, firewall
+
+
+def test_a_policy_sorts_destinations_into_networks_names_and_wildcards() -> None:
+    policy = EgressPolicy.parse(["203.0.113.7", "10.0.0.0/8", "API.example.com.", "*.example.org"])
+    assert policy.networks == ("203.0.113.7/32", "10.0.0.0/8")
+    assert policy.allows_name("api.example.com") and not policy.allows_name("www.example.com")
+    assert policy.allows_name("a.b.example.org") and not policy.allows_name("example.org")
+    assert not policy.allows_name("badexample.org")
+
+
+@pytest.mark.parametrize("bad", ["", "exa mple.com", "*.", "::1", "2001:db8::/32", "a..b", "-a.com", "*"])
+def test_a_destination_of_none_of_the_forms_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        EgressPolicy.parse([bad])
+
+
+def _query(name: str) -> bytes:
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + labels + b"\x00" + struct.pack("!HH", 1, 1)
+
+
+def test_queries_and_answers_are_read_with_compression() -> None:
+    query = _query("Api.Example.com")
+    assert dns.question_name(query) == "api.example.com"
+    answer = bytearray(query)
+    answer[2:4] = struct.pack("!H", 0x8180)
+    answer[6:8] = struct.pack("!H", 2)
+    for address, ttl in (("192.0.2.10", 30), ("192.0.2.11", 7)):
+        answer += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, ttl, 4) + bytes(map(int, address.split(".")))
+    assert dns.answer_addresses(bytes(answer)) == [("192.0.2.10", 30), ("192.0.2.11", 7)]
+    refused = dns.error_answer(query, 5)
+    assert refused[:2] == query[:2] and refused[3] & 0x0F == 5 and dns.question_name(query) == "api.example.com"
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        b"",
+        b"\x00" * 11,
+        _query("a.b")[:-3],  # question cut short
+        struct.pack("!HHHHHH", 1, 0x8180, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # an answer, not a query
+        struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c",  # a pointer to itself
+        struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\x40abc",  # an unknown label type
+    ],
+)
+def test_a_packet_that_is_not_a_query_is_refused_not_crashed_on(packet: bytes) -> None:
+    with pytest.raises(dns.BadPacket):
+        dns.question_name(packet)
+
+
+def test_upstreams_are_parsed() -> None:
+    assert dns.parse_upstream("10.0.0.53:5353") == ("10.0.0.53", 5353)
+    assert dns.parse_upstream("10.0.0.53") == ("10.0.0.53", 53)
+    assert dns.parse_upstream("[fd00::53]:53") == ("fd00::53", 53)
+    with pytest.raises(ValueError):
+        dns.parse_upstream("10.0.0.53:x")
+
+
+def test_the_firewall_blocks_the_host_before_any_policy_and_denies_by_default_under_one() -> None:
+    open_script = firewall.ruleset(["192.0.2.2"], None)
+    assert "192.0.2.2" in open_script and "10.0.2.2" in open_script
+    assert "ip daddr @allowed accept" not in open_script
+    closed = firewall.ruleset([], ["203.0.113.0/24"])
+    last = closed.rindex("meta l4proto tcp reject with tcp reset")
+    assert closed.index("@blocked") < closed.index("ip daddr @allowed accept") < last
+    assert "add element inet porter allowed { 203.0.113.0/24 }" in closed

@@ -1,0 +1,210 @@
+"""Sandboxes' ports served by the server's proxy (``networking``): HTTP and WebSocket, by Host header.
+
+Real sandboxes on a root server with bubblewrap, slirp4netns and nftables;
+their apps run with the host's python3, and the tests reach them only
+through the server on loopback.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from netns_hosts import require_sandbox_network
+from runtime_servers import RuntimeServer, start_server
+from websockets.sync.client import connect
+
+from porter_sandbox import BadRequestError, Porter, Sandbox
+
+pytestmark = pytest.mark.bwrap
+
+#: An HTTP server on the sandbox's loopback only, answering each GET with its path and a header it got.
+HTTP_APP = r"""
+import http.server, sys
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("%s %s" % (self.path, self.headers.get("X-Test", ""))).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))[::-1]
+        self.send_response(201); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Answer).serve_forever()
+"""
+
+#: A WebSocket echo server in the standard library alone (text frames up to 125 bytes: enough here).
+WS_APP = r"""
+import base64, hashlib, socket, sys, threading
+def serve(conn):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(4096)
+    key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    while True:
+        first, second = conn.recv(1), conn.recv(1)
+        if not first:
+            return
+        opcode, length = first[0] & 15, second[0] & 127
+        mask = conn.recv(4)
+        data = b""
+        while len(data) < length:
+            data += conn.recv(length - len(data))
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        if opcode == 8:
+            conn.sendall(b"\x88\x00"); return
+        reply = b"echo " + data
+        conn.sendall(bytes([0x81, len(reply)]) + reply)
+listener = socket.socket(); listener.bind(("0.0.0.0", int(sys.argv[1]))); listener.listen()
+while True:
+    threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RuntimeServer]:
+    """A root server (with a key: served ports need none)."""
+    require_sandbox_network()
+    started = start_server("process", api_key="ports-test-key")
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def porter(server: RuntimeServer) -> Iterator[Porter]:
+    """A client for the server."""
+    with server.client() as client:
+        yield client
+
+
+def server_port(server: RuntimeServer) -> int:
+    """The port the server listens on."""
+    return int(server.url.rstrip("/").rsplit(":", 1)[1])
+
+
+#: Waits until something listens on the port of argv[1] on the sandbox's loopback.
+LISTENING = (
+    "import socket, sys, time\n"
+    "for _ in range(200):\n"
+    "    try: socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.2).close(); break\n"
+    "    except OSError: time.sleep(0.025)\n"
+    "else: sys.exit(1)\n"
+)
+
+
+def wait_listening(sandbox: Sandbox, port: int) -> None:
+    """Wait until something listens on ``port`` inside the sandbox."""
+    assert sandbox.exec(["python3", "-c", LISTENING, str(port)]).exit_code == 0
+
+
+def test_http_is_served_by_host_name_with_the_url_in_the_status(
+    porter: Porter, server: RuntimeServer, unique_name: str
+) -> None:
+    sandbox = porter.sandboxes.create(
+        image="python:3.12-slim",
+        name=unique_name,
+        command=["python3", "-c", HTTP_APP, "8000"],
+        networking=[{"port": 8000, "domains": [{"domain": "app.example.com", "visibility": "private"}]}],
+    )
+    try:
+        wait_listening(sandbox, 8000)
+        host = f"8000-{unique_name}.localhost:{server_port(server)}"
+        assert sandbox.refresh().host == f"http://{host}/"
+        # The domain is recorded and reported in the sandbox's log: there is no ingress to serve it.
+        said = [line.line for line in sandbox.logs()]
+        assert any("app.example.com (private visibility)" in line and host in line for line in said), said
+        with httpx.Client(base_url=server.url, headers={"Host": host}, timeout=10) as http:
+            got = http.get("/some/path?q=1", headers={"X-Test": "passed"})
+            assert (got.status_code, got.text) == (200, "/some/path?q=1 passed")
+            posted = http.post("/", content=b"abc" * 1000)
+            assert (posted.status_code, posted.content) == (201, b"cba" * 1000)
+            # A port it did not list is not served, even with something listening there.
+            other = http.get("/", headers={"Host": f"8001-{unique_name}.localhost"})
+            assert other.status_code == 404, other.text
+    finally:
+        sandbox.terminate()
+
+
+def test_a_websocket_is_relayed_both_ways(porter: Porter, server: RuntimeServer, unique_name: str) -> None:
+    sandbox = porter.sandboxes.create(
+        image="python:3.12-slim",
+        name=unique_name,
+        command=["python3", "-c", WS_APP, "8765"],
+        networking=[{"port": 8765}],
+    )
+    try:
+        wait_listening(sandbox, 8765)
+        port = server_port(server)
+        raw = socket.create_connection(("127.0.0.1", port))
+        with connect(f"ws://8765-{unique_name}.localhost:{port}/echo", sock=raw, open_timeout=10) as ws:
+            for text in ("hello", "again"):
+                ws.send(text)
+                assert ws.recv(timeout=10) == f"echo {text}"
+    finally:
+        sandbox.terminate()
+
+
+def test_privileged_ports_are_refused(porter: Porter) -> None:
+    with pytest.raises(BadRequestError, match="privileged"):
+        porter.sandboxes.create(image="python:3.12-slim", networking=[{"port": 80}])
+
+
+#: Fetches the URL of argv[1]; prints what it read, or "refused" when the connection was refused or reset.
+FETCH = r"""
+import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+except OSError as error:
+    print("refused", error)
+"""
+
+
+def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is(
+    porter: Porter, server: RuntimeServer
+) -> None:
+    first = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8000"],
+        networking=[{"port": 8000, "internal": True}],
+    )
+    public_only = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8000"],
+        networking=[{"port": 8000}],
+    )
+    second = porter.sandboxes.create(image="python:3.12-slim")
+    closed = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": []})
+    try:
+        wait_listening(first, 8000)
+        wait_listening(public_only, 8000)
+        internal = first.refresh().internal_address
+        assert internal is not None and internal.startswith("100.80.") and internal.endswith(":8000"), internal
+        address = internal.rsplit(":", 1)[0]
+        assert public_only.refresh().internal_address is None
+        assert first.refresh().host == ""
+        # An internal port is not served through the proxy.
+        name = first.refresh().name
+        with httpx.Client(base_url=server.url, headers={"Host": f"8000-{name}.localhost"}, timeout=10) as http:
+            assert http.get("/").status_code == 404
+        reached = second.exec(["python3", "-c", FETCH, f"http://{address}:8000/hello"])
+        assert reached.stdout.strip() == "/hello", reached
+        # A port the first did not list, the next address (held by no sandbox), and a sandbox whose
+        # egress policy does not list the address: all refused.
+        for sandbox, url in [
+            (second, f"http://{address}:8001/"),
+            (second, f"http://{address[: address.rindex('.')]}.{int(address.rsplit('.', 1)[1]) + 1}:8000/"),
+            (closed, f"http://{address}:8000/"),
+        ]:
+            refused = sandbox.exec(["python3", "-c", FETCH, url])
+            assert refused.stdout.startswith("refused"), (url, refused)
+    finally:
+        for sandbox in (first, public_only, second, closed):
+            sandbox.terminate()
