@@ -17,10 +17,12 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,8 @@ class Idle:
     api_p50: float = 0.0
     api_p99: float = 0.0
     api_worst: float = 0.0
+    #: The same probe while only the first sandbox was live: the API's own floor on this machine.
+    floor_api_ms: list[float] = field(default_factory=list)
 
 
 def _descendants(root: int) -> list[int]:
@@ -220,9 +224,9 @@ async def _create_idle(porter: Any, size: int, prefix: str, result: Idle) -> lis
         await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(size))), timeout=IDLE_LIMIT_S)
     except asyncio.TimeoutError as error:
         errors.append(error)
-    result.create_s = round(time.perf_counter() - start, 2)
-    result.failures = size - len(sandboxes)
-    if errors:
+    result.create_s += round(time.perf_counter() - start, 2)
+    result.failures += size - len(sandboxes)
+    if errors and not result.first_error:
         result.first_error = f"{type(errors[0]).__name__}: {errors[0]}"[:200]
     return sandboxes
 
@@ -254,7 +258,10 @@ async def _idle(server: LocalServer, size: int, probe_s: float, settle_s: float)
         processes_before = len(_descendants(server.pid))
         sandboxes: list[Any] = []
         try:
-            sandboxes = await _create_idle(porter, size, prefix, result)
+            sandboxes = await _create_idle(porter, 1, prefix, result)
+            if sandboxes:
+                await asyncio.to_thread(_probe_api, server.url, [sandboxes[0].id], probe_s, result.floor_api_ms)
+            sandboxes += await _create_idle(porter, size - 1, f"{prefix}more-", result)
             result.live = len(sandboxes)
             await asyncio.sleep(settle_s)  # the agents' pythons have started and gone quiet
             if sandboxes:
@@ -279,6 +286,37 @@ async def _idle(server: LocalServer, size: int, probe_s: float, settle_s: float)
     return result
 
 
+#: How many floor launches run at once: enough to keep both cores of this machine busy.
+FLOOR_CONCURRENCY = 8
+
+
+def launch_floor_s(argv: Sequence[str], pass_fds: Sequence[int], count: int) -> float:
+    """Seconds to run ``argv`` (a bare bwrap running the agent's interpreter) ``count`` times, a few at once."""
+
+    def run(_: int) -> None:
+        subprocess.run(argv, check=True, capture_output=True, pass_fds=pass_fds, timeout=60)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=FLOOR_CONCURRENCY) as threads:
+        list(threads.map(run, range(count)))
+    return time.perf_counter() - start
+
+
+def idle_python_pss_mib(python: str, count: int = 10) -> float:
+    """The PSS of a bare idle ``python -I -S`` (the agent's interpreter, nothing imported), in MiB: the floor."""
+    children = [
+        subprocess.Popen([python, "-I", "-S", "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    try:
+        time.sleep(1.0)
+        return sum(_rollup_kib(child.pid, "Pss") for child in children) / 1024 / count
+    finally:
+        for child in children:
+            child.kill()
+            child.wait(10)
+
+
 def main(argv: Sequence[str]) -> int:
     """``fanout N...`` or ``idle N``: measure on a fresh local server, print JSON."""
     what, sizes = argv[0], [int(a) for a in argv[1:]]
@@ -290,7 +328,7 @@ def main(argv: Sequence[str]) -> int:
                 report = {**asdict(measured), "per_sandbox_ms": round(measured.per_sandbox_ms, 2)}
             else:
                 measured = idle(server, size)
-                report = {k: v for k, v in asdict(measured).items() if k != "api_ms"}
+                report = {k: v for k, v in asdict(measured).items() if not k.endswith("api_ms")}
             print(json.dumps(report), flush=True)
     return 0
 
