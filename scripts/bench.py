@@ -1420,7 +1420,10 @@ def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch 
             if size == largest:
                 fill(fan, [measured.wall_s])
                 phases = ", ".join(f"{phase} p50 {t['median']:.0f} ms" for phase, t in measured.phases.items())
-                cpu = f"CPU: server {measured.server_cpu_s:.1f} s, client {measured.client_cpu_s:.1f} s"
+                cpu = (
+                    f"CPU: server {measured.server_cpu_s:.1f} s, client {measured.client_cpu_s:.1f} s, "
+                    f"whole machine {measured.machine_cpu_s:.1f} s ({os.cpu_count()} cores)"
+                )
                 notes.append(f"at {size}: {phases}; {cpu}")
         idle = bench_scale.idle(server, plan.idle_sandboxes, probe_s=plan.idle_probe_s)
     fan.note = f"failures {failures}/{sum(plan.scale_sizes)}" + (f" (first: {first_error})" if first_error else "")

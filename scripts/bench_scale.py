@@ -56,6 +56,9 @@ class FanOut:
     server_cpu_s: float = 0.0
     #: CPU time of this (the client's) process during the fan-out.
     client_cpu_s: float = 0.0
+    #: CPU time the whole machine spent meanwhile (the sandboxes' bwrap and agents, the kernel, and
+    #: anything else running on it): beside the wall time, how busy its cores were.
+    machine_cpu_s: float = 0.0
 
     @property
     def per_sandbox_ms(self) -> float:
@@ -67,6 +70,12 @@ def _pct(samples: Sequence[float], pct: int) -> float:
     ordered = sorted(samples)
     rank = max(1, -(-pct * len(ordered) // 100))
     return ordered[rank - 1]
+
+
+def machine_busy_s() -> float:
+    """The CPU time all cores of the machine have spent busy since boot, in seconds."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu_s(pid: int) -> float:
@@ -102,6 +111,7 @@ async def fan_out(server: LocalServer, size: int, shell: Sequence[str] = ("sh", 
     marks: list[list[float]] = [[0.0] * (len(PHASES) + 1) for _ in range(size)]
     cpu_before = server_cpu_s(server.pid)
     client_before = time.process_time()
+    machine_before = machine_busy_s()
     async with server.async_client() as porter:
 
         async def one(index: int) -> None:
@@ -132,6 +142,7 @@ async def fan_out(server: LocalServer, size: int, shell: Sequence[str] = ("sh", 
             result.first_error = f"{type(errors[0]).__name__}: {errors[0]}"[:200]
     result.server_cpu_s = round(server_cpu_s(server.pid) - cpu_before, 2)
     result.client_cpu_s = round(time.process_time() - client_before, 2)
+    result.machine_cpu_s = round(machine_busy_s() - machine_before, 2)
     if result.failures:
         await _sweep(server, prefix)
     complete = [m for m in marks if all(m)]
