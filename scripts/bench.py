@@ -1425,6 +1425,8 @@ def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch 
                     f"whole machine {measured.machine_cpu_s:.1f} s ({os.cpu_count()} cores)"
                 )
                 notes.append(f"at {size}: {phases}; {cpu}")
+    # A fresh server for the idle ones: its growth per sandbox is theirs, not what the fan-outs left.
+    with LocalServer(runtime="process", isolation=isolation) as server:
         idle = bench_scale.idle(server, plan.idle_sandboxes, probe_s=plan.idle_probe_s)
     fan.note = f"failures {failures}/{sum(plan.scale_sizes)}" + (f" (first: {first_error})" if first_error else "")
     fan.note += "; " + "; ".join(notes)
