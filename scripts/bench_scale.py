@@ -8,6 +8,20 @@ prints what it measured as JSON. Each fan-out is bounded in time
 (``FAN_OUT_LIMIT_S``) and each idle hold in count and time; every sandbox a
 run made is terminated before it returns, including those whose create
 timed out (found by the run's name prefix).
+
+What the profiles said (2 cores, December 2026). The cliff past a few hundred
+sandboxes (500 in 72 s, 100 in 2.3 s) was the client: httpcore's pool scans
+every queued request against every connection whenever a request starts or
+ends, so a thousand requests queued behind 100 connections cost quadratic
+CPU (11 s of the client's for 300 sandboxes, 1.5 s of the server's);
+``porter_sandbox._pool`` now queues them in front of the pool. A few POSTs
+also failed on connections the server closed at the instant the client
+reused them (both sides kept idle connections 5 s); the server now keeps
+them 8 s. Since then the cost per sandbox is flat (about 20 ms of wall time
+from 100 to 1,000) and the machine's cores are saturated: per sandbox about
+5 ms of the server's CPU, 6 of the client's, and the rest bwrap and the
+agent's interpreter starting, whose floor (``launch_floor_s``: 1,000 bare
+``bwrap … python3 -I -S``) alone is about 9 s here.
 """
 
 from __future__ import annotations
