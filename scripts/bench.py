@@ -31,7 +31,13 @@ trip where ``KUBECONFIG`` names a cluster with the test images (see
 ``.ci/run``), beside ``kubectl exec``; and on
 each runtime a streamed exec: the time to its first byte of stdout beside a
 plain exec's round trip of the same command, and the MB/s of stdout it carries
-through the server (200 MB) beside a plain exec's of 16 MB, its answer's cap.
+through the server (200 MB) beside a plain exec's of 16 MB, its answer's cap;
+and at scale (``bench_scale.py``), on a server of its own: fan-outs of 100,
+250, 500 and 1,000 sandboxes (create + exec + terminate through one
+``AsyncPorter``), each after as many bare ``bwrap … python3 -I -S`` launches
+(the floor), whether the cost per sandbox stays flat, and with 1,000 idle
+sandboxes live the memory (PSS) each costs beside a bare idle interpreter, and
+``GET /v1/sandbox/{id}``'s latency beside the same with one sandbox live.
 
 Every loop is bounded in count and time; the only processes it ends are the
 servers, the bench clients and the one container it started itself.
@@ -61,6 +67,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import bench_scale  # beside this script: its folder leads sys.path
 import httpx
 
 from porter_sandbox.testing import LocalServer
@@ -136,6 +143,11 @@ class Plan:
     #: Streamed execs timed for their first byte, and those timed for throughput, and the bytes each prints.
     stream_reps: int
     stream_bytes: int
+    #: The fan-out sizes timed for the scale rows (the largest is the row; all show whether cost is flat).
+    scale_sizes: tuple[int, ...] = (100, 250, 500, 1000)
+    #: How many idle sandboxes the density rows hold, and for how long the API is probed meanwhile (s).
+    idle_sandboxes: int = 1000
+    idle_probe_s: float = 10.0
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -157,6 +169,9 @@ class Plan:
                 kube_reps=1,
                 stream_reps=2,
                 stream_bytes=8_000_000,
+                scale_sizes=(4, 8),
+                idle_sandboxes=8,
+                idle_probe_s=1.0,
             )
         return cls(
             sdk_calls=1000,
@@ -1171,7 +1186,7 @@ def fmt(row: Row, value: float | None) -> str:
     if row.unit == "x":
         return f"{value:.3f}x"
     if row.unit == "MiB":
-        return f"{value:.0f} MiB"
+        return f"{value:.2f} MiB" if abs(value) < 10 else f"{value:.0f} MiB"
     if row.unit == "s":
         return f"{value:.2f} s"
     if row.unit == "MB/s":
@@ -1446,6 +1461,121 @@ def bench_flood(isolation: str, title: str, plan: Plan) -> list[Row]:
     return [health, memory]
 
 
+# ---------------------------------------------------------------------------
+# scale: a fan-out of a thousand, and a thousand idle sandboxes
+
+
+#: The fan-out's cost per sandbox at its largest size may be at most this many times its cost at the smallest.
+LINEAR_LIMIT = 1.5
+
+
+def scale_rows(title: str, plan: Plan) -> list[Row]:
+    """The scale rows, not yet measured."""
+    largest, smallest, idle = max(plan.scale_sizes), min(plan.scale_sizes), plan.idle_sandboxes
+    floor = bench_scale.FLOOR_CONCURRENCY
+    return [
+        Row(
+            "process_scale_fan_out",
+            f"{title}: fan-out of {largest} sandboxes, create + exec + terminate (AsyncPorter)",
+            "s",
+            target="≤ 8 s, 0 failures",
+        ),
+        Row(
+            "process_scale_fan_out_floor",
+            f"{largest} bare `bwrap … python3 -I -S` (the agent's start), {floor} at a time",
+            "s",
+        ),
+        Row(
+            "process_scale_linear",
+            f"{title}: fan-out cost per sandbox at {largest} over at {smallest}",
+            "x",
+            target=f"≤ {LINEAR_LIMIT}x",
+        ),
+        Row(
+            "process_scale_idle_pss",
+            f"{title}: memory (PSS of bwrap + agent) per idle sandbox, {idle} live",
+            "MiB",
+            target="≤ 4 MiB",
+        ),
+        Row("process_scale_idle_pss_floor", "a bare idle `python3 -I -S` (the agent's interpreter)", "MiB"),
+        Row(
+            "process_scale_idle_api",
+            f"{title}: `GET /v1/sandbox/{{id}}` while {idle} sandboxes idle",
+            "ms",
+            target="p99 ≤ 50 ms",
+        ),
+        Row("process_scale_idle_api_floor", f"{title}: the same with one sandbox live", "ms"),
+    ]
+
+
+def _p99(samples: Sequence[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(1, -(-99 * len(ordered) // 100)) - 1]
+
+
+def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch | None) -> list[Row]:
+    """Fan-outs of growing size, each after as many bare launches (its floor), then many idle sandboxes."""
+    fan, floor, linear, pss, pss_floor, api, api_floor = scale_rows(title, plan)
+    costs: dict[int, float] = {}
+    notes: list[str] = []
+    failures = 0
+    first_error = ""
+    largest = max(plan.scale_sizes)
+    with LocalServer(runtime="process", isolation=isolation) as server:
+        for size in sorted(plan.scale_sizes):
+            if bwrap is not None and bwrap.floor_argv is not None:
+                floor_s = bench_scale.launch_floor_s(bwrap.floor_argv, bwrap.pass_fds, size)
+                if size == largest:
+                    fill(floor, [floor_s])
+            measured = asyncio.run(bench_scale.fan_out(server, size))
+            failures += measured.failures
+            first_error = first_error or measured.first_error
+            costs[size] = measured.per_sandbox_ms
+            notes.append(f"{size}: {measured.wall_s:.2f} s")
+            if size == largest:
+                fill(fan, [measured.wall_s])
+                phases = ", ".join(f"{phase} p50 {t['median']:.0f} ms" for phase, t in measured.phases.items())
+                cpu = (
+                    f"CPU: server {measured.server_cpu_s:.1f} s, client {measured.client_cpu_s:.1f} s, "
+                    f"whole machine {measured.machine_cpu_s:.1f} s ({os.cpu_count()} cores)"
+                )
+                notes.append(f"at {size}: {phases}; {cpu}")
+    # A fresh server for the idle ones: its growth per sandbox is theirs, not what the fan-outs left.
+    with LocalServer(runtime="process", isolation=isolation) as server:
+        idle = bench_scale.idle(server, plan.idle_sandboxes, probe_s=plan.idle_probe_s)
+    fan.note = f"failures {failures}/{sum(plan.scale_sizes)}" + (f" (first: {first_error})" if first_error else "")
+    fan.note += "; " + "; ".join(notes)
+    fan.met = fan.median is not None and fan.median <= 8 and failures == 0
+    if floor.n == 0:
+        floor.skipped = "not available on this machine"
+    smallest = min(plan.scale_sizes)
+    if costs.get(smallest) and largest in costs:
+        fill(linear, [costs[largest] / costs[smallest]])
+        linear.met = linear.median is not None and linear.median <= LINEAR_LIMIT
+        linear.note = ", ".join(f"{size}: {cost:.1f} ms" for size, cost in sorted(costs.items())) + " per sandbox"
+    if idle.live:
+        fill(pss, [idle.pss_per_sandbox_mib])
+        pss.met = idle.pss_per_sandbox_mib <= 4 and idle.failures == 0
+        pss.note = (
+            f"failures {idle.failures}/{idle.size}; per sandbox: {idle.processes_per_sandbox:g} processes, "
+            f"{idle.fds_per_sandbox:g} server fds, {idle.server_rss_per_sandbox_kib:.0f} KiB of server RSS; "
+            f"server threads {idle.threads}; created in {idle.create_s:.1f} s"
+        )
+    python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+    if python3:
+        fill(pss_floor, [bench_scale.idle_python_pss_mib(python3)])
+    else:
+        pss_floor.skipped = "no python3 on this machine"
+    fill(api, idle.api_ms)
+    if idle.api_ms:
+        api.met = _p99(idle.api_ms) <= 50 and idle.failures == 0
+        api.note = f"p99 {_p99(idle.api_ms):.1f} ms, worst {max(idle.api_ms):.1f} ms"
+    fill(api_floor, idle.floor_api_ms)
+    if idle.floor_api_ms:
+        api_floor.note = f"p99 {_p99(idle.floor_api_ms):.1f} ms"
+    return [fan, floor, linear, pss, pss_floor, api, api_floor]
+
+
 SECTIONS = (
     "import",
     "sdk",
@@ -1454,6 +1584,7 @@ SECTIONS = (
     "streams",
     "flood",
     "network",
+    "scale",
     "docker",
     "snapshots",
     "metrics",
@@ -1487,6 +1618,8 @@ def skipped_rows(section: str, plan: Plan, why: str) -> list[Row]:
         rows = flood_rows("process", plan.flood_bytes)
     elif section == "network":
         rows = network_rows()
+    elif section == "scale":
+        rows = scale_rows("process", plan)
     elif section == "streams":
         rows = stream_rows("process", "process", plan, StreamSamples())
         rows += stream_rows("docker", "docker", plan, StreamSamples())
@@ -1558,6 +1691,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_network(bwrap, plan)
         else:
             rows += skip("network")
+        if "scale" in selected:
+            say(f"process runtime: fan-outs of {', '.join(map(str, plan.scale_sizes))}; {plan.idle_sandboxes} idle")
+            rows += bench_scale_rows(isolation, title, plan, bwrap)
+        else:
+            rows += skip("scale")
 
         if "snapshots" in selected:
             say(f"snapshots of {plan.snapshot_mb} MB")

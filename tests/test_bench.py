@@ -48,6 +48,15 @@ PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
 FLOOD_ROWS = ["process_flood_healthz", "process_flood_memory"]
 NETWORK_ROWS = ["process_network_first_command", "process_proxy_added_latency"]
+SCALE_ROWS = [
+    "process_scale_fan_out",
+    "process_scale_fan_out_floor",
+    "process_scale_linear",
+    "process_scale_idle_pss",
+    "process_scale_idle_pss_floor",
+    "process_scale_idle_api",
+    "process_scale_idle_api_floor",
+]
 # The kubernetes runtime has no fan-out row, and no streamed execs yet (it answers them 501).
 KUBE_ROWS = [f"kubernetes_{name}" for name in RUNTIME_ROWS if name != "fan_out" and not name.startswith("stream_")]
 EVERY_ROW = [
@@ -56,6 +65,7 @@ EVERY_ROW = [
     *PROCESS_ROWS,
     *FLOOD_ROWS,
     *NETWORK_ROWS,
+    *SCALE_ROWS,
     *PROCESS_SNAPSHOT_ROWS,
     *DOCKER_SNAPSHOT_ROWS,
     "process_metrics_sampling",
@@ -81,7 +91,15 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     assert list(rows) == EVERY_ROW
     assert report["quick"] is True
 
-    measured = [*IMPORT_ROWS, *SDK_ROWS, *PROCESS_ROWS, *FLOOD_ROWS, *PROCESS_SNAPSHOT_ROWS, "process_metrics_sampling"]
+    measured = [
+        *IMPORT_ROWS,
+        *SDK_ROWS,
+        *PROCESS_ROWS,
+        *FLOOD_ROWS,
+        *SCALE_ROWS,
+        *PROCESS_SNAPSHOT_ROWS,
+        "process_metrics_sampling",
+    ]
     # Porter's published client is measured, or skipped for want of PyPI; CI, which has it, wants it measured.
     if (
         os.environ.get("PORTER_SANDBOX_REQUIRE_BWRAP", "") in ("", "0", "false")
@@ -91,7 +109,8 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
             assert "PyPI" in rows[row_id]["skipped"], f"{row_id} neither measured nor skipped for want of PyPI"
             measured.remove(row_id)
     if not bwrap_available():
-        measured.remove("process_limit_launch")  # the bare bwrap launch needs bubblewrap
+        measured.remove("process_limit_launch")  # the bare bwrap launches need bubblewrap
+        measured.remove("process_scale_fan_out_floor")
     # Docker rows are all measured or all skipped with the reason (no engine); CI demanding Docker wants them.
     if (
         os.environ.get("PORTER_SANDBOX_REQUIRE_DOCKER", "") not in ("", "0", "false")
@@ -115,8 +134,9 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
         assert not row["skipped"], f"{row_id} skipped: {row['skipped']}"
         assert row["n"] >= 1 and row["median"] is not None and row["p95"] is not None, row_id
 
-    # Fan-outs must not have failed a single sandbox.
-    for row_id in ("process_fan_out", "docker_fan_out"):
+    # Fan-outs must not have failed a single sandbox, nor the idle ones a create.
+    assert rows["process_scale_idle_pss"]["note"].startswith("failures 0/"), rows["process_scale_idle_pss"]["note"]
+    for row_id in ("process_fan_out", "process_scale_fan_out", "docker_fan_out"):
         if row_id in measured:
             assert rows[row_id]["note"].startswith("failures 0/"), rows[row_id]["note"]
 

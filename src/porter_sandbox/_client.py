@@ -13,6 +13,7 @@ from ._config import DEFAULT_MAX_RETRIES, resolve_config
 from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._http import AsyncHTTPClient, HTTPClient
 from ._models import Health, Readiness
+from ._pool import AsyncGatedTransport, GatedTransport
 from ._retry import AsyncRetryTransport, RetryTransport
 from ._sandboxes import AsyncSandboxes, Sandboxes
 from ._snapshots import AsyncSnapshots, Snapshots
@@ -137,7 +138,7 @@ class Porter(_BasePorter):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
-        sending = RetryTransport(transport or httpx.HTTPTransport(), max_retries=self._config.max_retries)
+        sending = RetryTransport(transport or GatedTransport(), max_retries=self._config.max_retries)
         self._http = HTTPClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = Sandboxes(raw)
@@ -199,7 +200,7 @@ class AsyncPorter(_BasePorter):
     ) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         _remember_sniffio_is_missing()
-        sending = AsyncRetryTransport(transport or httpx.AsyncHTTPTransport(), max_retries=self._config.max_retries)
+        sending = AsyncRetryTransport(transport or AsyncGatedTransport(), max_retries=self._config.max_retries)
         self._http = AsyncHTTPClient(transport=sending, **self._http_options())
         raw = self._bind(self._http, sending)
         self.sandboxes = AsyncSandboxes(raw)

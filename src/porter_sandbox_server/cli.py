@@ -48,7 +48,14 @@ from .core.logs import LogRetention
 from .core.metrics import DEFAULT_INTERVAL
 from .core.processes import ProcessLimits
 from .core.quantities import QuantityError, parse_memory_bytes
-from .http.connections import BODY_IDLE_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, WS_MAX_MESSAGE, guarded_protocol
+from .http.connections import (
+    BODY_IDLE_TIMEOUT,
+    HEAD_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT,
+    MAX_HEAD_BYTES,
+    WS_MAX_MESSAGE,
+    guarded_protocol,
+)
 from .lock import DataDirInUse, DataDirLock
 from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 
@@ -461,6 +468,7 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
             body_idle_timeout=args.idle_timeout,
         ),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        timeout_keep_alive=min(KEEP_ALIVE_TIMEOUT, args.header_timeout),
         # Terminals (the one WebSocket): keystrokes and resizes are small; a few messages wait at most.
         ws_max_size=WS_MAX_MESSAGE,
         ws_max_queue=8,

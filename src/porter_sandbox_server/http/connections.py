@@ -35,6 +35,11 @@ MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT = 10.0
 #: How long a request body may stop arriving before the connection is closed, in seconds (``--idle-timeout``).
 BODY_IDLE_TIMEOUT = 60.0
+#: How long an idle connection is kept open between requests, in seconds. Longer than the 5 s after
+#: which httpx's clients stop reusing one: at uvicorn's own 5 s, a client sometimes sent its request
+#: on a connection the server was closing at that instant, and a POST (an exec) failed unretried.
+#: Shorter than ``HEAD_TIMEOUT``, so an idle connection ends this quiet way, not with a 408.
+KEEP_ALIVE_TIMEOUT = 8.0
 #: The largest WebSocket message taken (a terminal's keystrokes come a few bytes at a time; a paste in one).
 WS_MAX_MESSAGE = 1024 * 1024
 
