@@ -554,7 +554,8 @@ def wait_running(sandbox: Any) -> None:
     deadline = time.monotonic() + WAIT_LIMIT_S
     while phase_of(sandbox) != "running":
         if phase_of(sandbox) in TERMINAL_PHASES:
-            raise RuntimeError(f"sandbox {sandbox.id} ended as {phase_of(sandbox)} before running")
+            last = [entry.line for entry in sandbox.logs(limit=5)]
+            raise RuntimeError(f"sandbox {sandbox.id} ended as {phase_of(sandbox)} before running; its log ends {last}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"sandbox {sandbox.id} not running after {WAIT_LIMIT_S:g}s")
         # A short pause between polls: back-to-back polling would steal the server's CPU from the launch.

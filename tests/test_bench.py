@@ -81,7 +81,7 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--output", str(output)],
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=480,
         cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]

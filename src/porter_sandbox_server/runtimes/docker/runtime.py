@@ -178,7 +178,7 @@ def _engine_message(error: docker.errors.APIError) -> str:
 
 _OCI_EXEC_FAILED = b"OCI runtime exec failed"
 #: The engine's words for a container whose program it could not find (see ``_launch``).
-_NOT_FOUND = "executable file not found"
+_NOT_FOUND = ("executable file not found", "no such file or directory")
 #: How often a reader held for the service's log backlog looks again.
 _LOG_ROOM_RECHECK = 0.01
 #: Bytes of an exec's output whose lines may wait for the service before its reader waits too.
@@ -415,7 +415,8 @@ class DockerRuntime(Runtime):
         except docker.errors.NotFound as error:
             raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
         except docker.errors.APIError as error:
-            if error.status_code == 409:  # not running
+            # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
+            if error.status_code == 409 or "is not running" in _engine_message(error):
                 raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
             raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
@@ -578,9 +579,10 @@ class DockerRuntime(Runtime):
                 return self._create_and_start(spec)
             except docker.errors.APIError as error:
                 # An engine under load now and then fails to start a container whose program is there
-                # ("executable file not found" on a rootfs it had not finished preparing); a program that
-                # is really missing fails the same way again, one container later.
-                if _NOT_FOUND not in _engine_message(error):
+                # ("executable file not found", "stat /bin/sh: no such file or directory": a rootfs it had
+                # not finished preparing); a program that is really missing fails the same way again, one
+                # container later.
+                if not any(words in _engine_message(error) for words in _NOT_FOUND):
                     raise
                 logger.info("docker runtime: %s: %s; starting it again", spec.sandbox_id, _engine_message(error))
                 return self._create_and_start(spec)

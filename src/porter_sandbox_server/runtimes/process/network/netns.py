@@ -13,6 +13,7 @@ namespaces belong to user namespaces bwrap made).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import threading
@@ -66,13 +67,19 @@ async def on_own_thread(work: Callable[[], T]) -> T:
         else:
             future.set_result(result)  # type: ignore[arg-type]
 
+    def hand_over(result: T | None, error: BaseException | None) -> None:
+        # The loop may be gone by now (the server shut down while the work waited on a sandbox it tore
+        # down): nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, error)
+
     def run() -> None:
         try:
             result = work()
         except BaseException as error:  # handed to the awaiting task
-            loop.call_soon_threadsafe(settle, None, error)
+            hand_over(None, error)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            hand_over(result, None)
 
     threading.Thread(target=run, name="porter-netns", daemon=True).start()
     return await asyncio.shield(future)
