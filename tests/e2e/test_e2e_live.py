@@ -70,6 +70,7 @@ async def test_the_async_stream_arrives_as_written_too(async_porter: AsyncPorter
 
 def test_exec_with_callbacks_hands_over_text_as_it_comes(porter: Porter, server: Any) -> None:
     sandbox = porter.sandboxes.create(image=server.image)
+    sandbox.wait("running")  # the clock is the command's, not the launch's
     seen: list[tuple[str, float]] = []
     started = time.monotonic()
     result = sandbox.exec(
