@@ -164,6 +164,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PIDS_MAX = 1024
 _OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
 _SEND_TIMEOUT = 30.0
+#: How long a connection to a port inside a sandbox may take (a full backlog would hold it for minutes).
+PORT_CONNECT_TIMEOUT = 5.0
 
 
 def _exit_code(status: int) -> int:
@@ -1071,7 +1073,10 @@ class ProcessRuntime(Runtime):
         connection = await in_netns(pid, functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM))
         try:
             connection.setblocking(False)
-            await asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port))
+            # A port whose backlog is full never answers the SYN: give up well before the kernel would.
+            await asyncio.wait_for(
+                asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port)), PORT_CONNECT_TIMEOUT
+            )
         except BaseException:
             connection.close()
             raise

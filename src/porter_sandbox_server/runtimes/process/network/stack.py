@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from ...egress import EgressPolicy
 from . import firewall
 from .dns import Resolver
-from .internal import Connector, InternalRelay
+from .internal import ConnectionBudget, Connector, InternalRelay, server_wide_limit
 from .netns import in_netns, on_own_thread
 
 #: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
@@ -76,6 +76,8 @@ class NetworkSettings:
     #: This host's own IPv4 addresses, blocked from every sandbox, and when they were read.
     host_addresses: tuple[str, ...]
     read_at: float = field(default_factory=time.monotonic)
+    #: Connections all sandboxes' relays for internal addresses may hold at once.
+    relay_budget: ConnectionBudget = field(default_factory=lambda: ConnectionBudget(server_wide_limit()))
 
     async def blocked(self) -> tuple[str, ...]:
         """This host's addresses, read again when the list is older than ``HOST_ADDRESSES_MAX_AGE``.
@@ -209,7 +211,7 @@ class SandboxNetwork:
             self.resolvers.append(resolver)
             await loop.create_datagram_endpoint(functools.partial(_same, resolver), sock=listener)
         internal.setblocking(False)
-        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector)
+        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector, settings.relay_budget)
         await self.relay.serve(internal)
 
     async def allow(self, addresses: list[str], seconds: int) -> None:
