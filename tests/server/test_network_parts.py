@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import struct
+import time
 
 import pytest
 
@@ -74,3 +78,34 @@ def test_the_firewall_blocks_the_host_before_any_policy_and_denies_by_default_un
     last = closed.rindex("meta l4proto tcp reject with tcp reset")
     assert closed.index("@blocked") < closed.index("ip daddr @allowed accept") < last
     assert "add element inet porter allowed { 203.0.113.0/24 }" in closed
+
+
+def test_a_flood_of_queries_is_answered_no_faster_than_the_rate_limit() -> None:
+    """Queries past the burst are dropped unread: a sandbox cannot keep the server's event loop busy with DNS."""
+
+    async def flood() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        never: dns.Opener = lambda addresses, seconds: asyncio.sleep(0)  # noqa: E731 (every name is refused)
+        resolver = dns.Resolver("flood", ("127.0.0.1", 9), EgressPolicy.parse([]), never, dns.TokenBucket())
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.setblocking(False)
+        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.setblocking(False)
+            sender.connect(listener.getsockname())
+            answered = 0
+            start = time.monotonic()
+            for _ in range(20):  # in batches small enough for the socket buffers: none is lost to them
+                for _ in range(50):
+                    sender.send(_query("blocked.example.com"))
+                await asyncio.sleep(0.02)
+                with contextlib.suppress(BlockingIOError):
+                    while sender.recv(512):
+                        answered += 1
+            elapsed = time.monotonic() - start
+        resolver.close()
+        return answered, elapsed
+
+    answered, elapsed = asyncio.run(flood())
+    assert dns.QUERY_BURST <= answered <= dns.QUERY_BURST + dns.QUERY_RATE * elapsed + 5, (answered, elapsed)

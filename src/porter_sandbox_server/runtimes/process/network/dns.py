@@ -23,6 +23,7 @@ import contextlib
 import logging
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 #: An address an answer opened stays open at least this long (a TTL of 0 would race the connection).
 MIN_TTL = 5
 _UPSTREAM_TIMEOUT = 5.0
+#: Queries one sandbox may send: this many a second, in bursts of up to ``QUERY_BURST``; more are dropped
+#: unread (its resolver retries), so a flood costs the server's event loop next to nothing.
+QUERY_RATE = 200.0
+QUERY_BURST = 400
 #: Queries of one sandbox forwarded at once; more are dropped (the sandbox's resolver retries), so a
 #: flood of queries cannot make the server open sockets without bound.
 MAX_IN_FLIGHT = 64
@@ -144,6 +149,26 @@ def error_answer(query: bytes, rcode: int) -> bytes:
     return struct.pack("!HHHHHH", txid, flags, 1, 0, 0, 0) + query[12 : end + 4]
 
 
+class TokenBucket:
+    """A rate limit: ``take`` is True at most ``rate`` times a second on average, ``burst`` times at once."""
+
+    def __init__(self, rate: float = QUERY_RATE, burst: int = QUERY_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend a token if there is one."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 #: Opens addresses for some seconds in the sandbox's firewall.
 Opener = Callable[[list[str], int], Awaitable[None]]
 
@@ -151,11 +176,20 @@ Opener = Callable[[list[str], int], Awaitable[None]]
 class Resolver(asyncio.DatagramProtocol):
     """Answers one sandbox's DNS queries (see the module doc)."""
 
-    def __init__(self, sandbox_id: str, upstream: tuple[str, int], policy: EgressPolicy | None, opener: Opener) -> None:
+    def __init__(
+        self,
+        sandbox_id: str,
+        upstream: tuple[str, int],
+        policy: EgressPolicy | None,
+        opener: Opener,
+        bucket: TokenBucket,
+    ) -> None:
         self.sandbox_id = sandbox_id
         self.upstream = upstream
         self.policy = policy
         self.opener = opener
+        #: The sandbox's query rate limit (shared by its IPv4 and IPv6 resolvers).
+        self.bucket = bucket
         self.transport: asyncio.DatagramTransport | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -163,6 +197,8 @@ class Resolver(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self.bucket.take():
+            return
         try:
             name = question_name(data)
         except BadPacket:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from ...egress import EgressPolicy
 from . import firewall
-from .dns import Resolver
+from .dns import Resolver, TokenBucket
 from .internal import ConnectionBudget, Connector, InternalRelay, server_wide_limit
 from .netns import in_netns, on_own_thread
 
@@ -205,9 +205,10 @@ class SandboxNetwork:
 
         internal, *listeners = await in_netns(self.pid, inside)
         loop = asyncio.get_running_loop()
+        bucket = TokenBucket()
         for listener in listeners:
             listener.setblocking(False)
-            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
+            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow, bucket)
             self.resolvers.append(resolver)
             await loop.create_datagram_endpoint(functools.partial(_same, resolver), sock=listener)
         internal.setblocking(False)
