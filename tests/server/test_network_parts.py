@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
 import socket
 import struct
+import threading
 import time
 
 import pytest
 
 from porter_sandbox_server.runtimes.egress import EgressPolicy
 from porter_sandbox_server.runtimes.process.network import dns, firewall
+from porter_sandbox_server.runtimes.process.network.netns import NetnsWorker
 
 
 def test_a_policy_sorts_destinations_into_networks_names_and_wildcards() -> None:
@@ -109,3 +113,30 @@ def test_a_flood_of_queries_is_answered_no_faster_than_the_rate_limit() -> None:
 
     answered, elapsed = asyncio.run(flood())
     assert dns.QUERY_BURST <= answered <= dns.QUERY_BURST + dns.QUERY_RATE * elapsed + 5, (answered, elapsed)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="joining a network namespace needs root")
+def test_a_sandboxs_namespace_work_runs_on_one_thread_in_order_however_much_is_queued() -> None:
+    """Many firewall updates at once (a flood of allowed DNS answers) wait in line on one thread."""
+
+    async def flood() -> tuple[list[int], set[int]]:
+        worker = NetnsWorker(os.getpid())
+        done: list[int] = []
+        threads: set[int] = set()
+
+        def work(number: int) -> int:
+            threads.add(threading.get_ident())
+            done.append(number)
+            return number
+
+        before = threading.active_count()
+        results = await asyncio.gather(*(worker.run(functools.partial(work, number)) for number in range(500)))
+        assert threading.active_count() <= before + 1
+        worker.close()
+        with pytest.raises(OSError):
+            await worker.run(lambda: None)
+        assert results == list(range(500))
+        return done, threads
+
+    done, threads = asyncio.run(flood())
+    assert done == list(range(500)) and len(threads) == 1

@@ -144,7 +144,6 @@ from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
 from .network.dns import default_upstream
 from .network.internal import AddressBook
-from .network.netns import in_netns
 from .network.stack import NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
 from .processes import AgentProcess, ChunkReader, PipeWriter
@@ -1066,11 +1065,14 @@ class ProcessRuntime(Runtime):
         sandbox = self._live(sandbox_id)
         if port not in sandbox.spec.ports:
             raise SandboxGone(f"sandbox {sandbox_id} does not serve port {port}")
-        pid = sandbox.agent_pid
-        if pid is None or self.network is None:
+        if self.network is None:
             raise Unsupported(f"this server cannot serve sandboxes' ports ({self.network_unavailable})")
         await self._network_up(sandbox, SandboxGone)
-        connection = await in_netns(pid, functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM))
+        if sandbox.network is None:
+            raise SandboxGone(f"sandbox {sandbox_id} has no network")
+        connection = await sandbox.network.in_netns(
+            functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM)
+        )
         try:
             connection.setblocking(False)
             # A port whose backlog is full never answers the SYN: give up well before the kernel would.

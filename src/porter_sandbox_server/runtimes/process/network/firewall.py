@@ -121,20 +121,28 @@ def available() -> bool:
     return True
 
 
-def run(script: str) -> None:
-    """Run an nft script in the calling thread's network namespace; raise ``FirewallError`` when refused."""
-    lib = _lib()
-    ctx = lib.nft_ctx_new(0)
-    if not ctx:
-        raise FirewallError("libnftables could not make a context")
-    try:
-        lib.nft_ctx_buffer_error(ctx)
-        lib.nft_ctx_buffer_output(ctx)
-        if lib.nft_run_cmd_from_buffer(ctx, script.encode()) != 0:
-            said = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode("utf-8", "replace").strip()
+class Nft:
+    """A libnftables context, for the thread that made it (a sandbox's ``NetnsWorker``): reused for every command."""
+
+    def __init__(self) -> None:
+        self._lib = _lib()
+        self._ctx = self._lib.nft_ctx_new(0)
+        if not self._ctx:
+            raise FirewallError("libnftables could not make a context")
+        self._lib.nft_ctx_buffer_error(self._ctx)
+        self._lib.nft_ctx_buffer_output(self._ctx)
+
+    def run(self, script: str) -> None:
+        """Run an nft script in the calling thread's network namespace; raise ``FirewallError`` when refused."""
+        if self._lib.nft_run_cmd_from_buffer(self._ctx, script.encode()) != 0:
+            said = (self._lib.nft_ctx_get_error_buffer(self._ctx) or b"").decode("utf-8", "replace").strip()
             raise FirewallError(said or "nft refused the command")
-    finally:
-        lib.nft_ctx_free(ctx)
+
+    def close(self) -> None:
+        """Free the context."""
+        if self._ctx:
+            self._lib.nft_ctx_free(self._ctx)
+            self._ctx = None
 
 
 def host_addresses() -> list[str]:

@@ -41,13 +41,15 @@ import signal
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ...egress import EgressPolicy
 from . import firewall
 from .dns import Resolver, TokenBucket
 from .internal import ConnectionBudget, Connector, InternalRelay, server_wide_limit
-from .netns import in_netns, on_own_thread
+from .netns import NetnsWorker, on_own_thread
 
 #: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
 _READY_TIMEOUT = 10.0
@@ -61,6 +63,7 @@ class NetworkFailed(Exception):
 
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: How old the list of this host's addresses may be when a sandbox's firewall is made from it.
 HOST_ADDRESSES_MAX_AGE = 30.0
@@ -126,13 +129,17 @@ class SandboxNetwork:
     #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
     exit_fd: int = -1
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Its thread inside the namespace, and that thread's nft context.
+    worker: NetnsWorker | None = None
+    nft: firewall.Nft | None = None
 
     async def start(self, settings: NetworkSettings) -> None:
         """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
         try:
+            self.worker = NetnsWorker(self.pid)
             # bwrap sets up the namespace's loopback as it starts, and slirp4netns (which touches the
             # loopback too) racing it failed bwrap now and then: both wait for it.
-            await in_netns(self.pid, wait_loopback_up)
+            await self.worker.run(wait_loopback_up)
             await asyncio.gather(self._install(settings), self._start_slirp(settings))
         except (OSError, firewall.FirewallError, asyncio.TimeoutError) as error:
             raise NetworkFailed(f"the sandbox's network could not be set up: {error}") from error
@@ -181,7 +188,7 @@ class SandboxNetwork:
         script = firewall.ruleset(await settings.blocked(), self.policy.networks if self.policy else None)
 
         def inside() -> list[socket.socket]:
-            firewall.run(script)
+            self._nft().run(script)
             made: list[socket.socket] = []
             try:
                 internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -203,7 +210,7 @@ class SandboxNetwork:
                 raise
             return made
 
-        internal, *listeners = await in_netns(self.pid, inside)
+        internal, *listeners = await self.in_netns(inside)
         loop = asyncio.get_running_loop()
         bucket = TokenBucket()
         for listener in listeners:
@@ -218,7 +225,21 @@ class SandboxNetwork:
     async def allow(self, addresses: list[str], seconds: int) -> None:
         """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
         script = firewall.allow_for(addresses, seconds)
-        await in_netns(self.pid, lambda: firewall.run(script))
+        await self.in_netns(lambda: self._nft().run(script))
+
+    async def in_netns(self, work: Callable[[], T]) -> T:
+        """``work()`` on the sandbox's thread inside its namespace, awaited (``OSError`` once closed)."""
+        if self.worker is None:
+            raise OSError("the sandbox's network is not started")
+        return await self.worker.run(work)
+
+    def _nft(self) -> firewall.Nft:
+        """The worker's nft context, made on first use (on the worker thread) and freed as the worker ends."""
+        if self.nft is None:
+            nft = self.nft = firewall.Nft()
+            assert self.worker is not None
+            self.worker.at_end.append(nft.close)
+        return self.nft
 
     async def close(self) -> None:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
@@ -226,6 +247,8 @@ class SandboxNetwork:
             resolver.close()
         if self.relay is not None:
             self.relay.close()
+        if self.worker is not None:
+            self.worker.close()
         if self.exit_fd >= 0:
             os.close(self.exit_fd)
             self.exit_fd = -1
