@@ -59,11 +59,31 @@ def test_queries_and_answers_are_read_with_compression() -> None:
         struct.pack("!HHHHHH", 1, 0x8180, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # an answer, not a query
         struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c",  # a pointer to itself
         struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\x40abc",  # an unknown label type
+        struct.pack("!HHHHHH", 1, 0x2900, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # opcode UPDATE
+        struct.pack("!HHHHHH", 1, 0x1100, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # opcode STATUS
+        _query("a.b")[:6] + b"\x00\x01" + _query("a.b")[8:],  # an answer record in a query
+        _query("a.b")[:8] + b"\x00\x01" + _query("a.b")[10:],  # an authority record in a query
+        struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x00\x00\x01\x00\x01",  # a compressed question
     ],
 )
 def test_a_packet_that_is_not_a_query_is_refused_not_crashed_on(packet: bytes) -> None:
     with pytest.raises(dns.BadPacket):
         dns.question_name(packet)
+
+
+def test_a_query_is_forwarded_rebuilt_from_its_question_and_edns_record_only() -> None:
+    plain = _query("api.example.com")
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    junk = b"\x03bad\x00" + struct.pack("!HHIH", 16, 1, 60, 3) + b"\x02hi"
+    with_opt = bytearray(plain + opt)
+    with_opt[10:12] = struct.pack("!H", 1)
+    assert dns.read_query(bytes(with_opt)) == ("api.example.com", bytes(with_opt))
+    smuggled = bytearray(plain + junk + opt)
+    smuggled[2:4] = struct.pack("!H", 0x0100 | 0x0400 | 0x0020)  # AA and Z bits set: not kept
+    smuggled[10:12] = struct.pack("!H", 2)
+    assert dns.read_query(bytes(smuggled)) == ("api.example.com", plain)
+    trailing = plain + b"more bytes"
+    assert dns.read_query(trailing) == ("api.example.com", plain)
 
 
 def test_upstreams_are_parsed() -> None:

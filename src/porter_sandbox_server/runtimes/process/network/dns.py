@@ -12,8 +12,11 @@ name resolved to it, and closes when that answer expires (connections
 already made stay). Any other name is answered ``REFUSED`` at once.
 
 The parsing is the least DNS needs: the header, the question's name, and
-the answer records (with name compression). A packet that does not parse is
-dropped, never forwarded.
+the answer records (with name compression). Only a plain query (opcode
+QUERY, one question, no answer or authority records) is read; any other
+packet is dropped, never forwarded, and what is forwarded is the query
+rebuilt from its question (and its EDNS ``OPT`` record), not the bytes the
+sandbox sent.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ MAX_IN_FLIGHT = 64
 _REFUSED = 5
 _SERVFAIL = 2
 _TYPE_A = 1
+_TYPE_OPT = 41
+_OPCODE = 0x7800
+#: Header flags a forwarded query keeps: recursion desired, checking disabled.
+_KEPT_FLAGS = 0x0100 | 0x0010
 
 
 class BadPacket(Exception):
@@ -105,17 +112,42 @@ def _read_name(packet: bytes, offset: int) -> tuple[str, int]:
     return ".".join(labels).lower(), (end if end >= 0 else offset)
 
 
-def question_name(packet: bytes) -> str:
-    """The name a query asks about; ``BadPacket`` unless it is a query with one question."""
+def read_query(packet: bytes) -> tuple[str, bytes]:
+    """The name a query asks about, and the query as it is forwarded; ``BadPacket`` unless it is a plain query.
+
+    A plain query: opcode QUERY, one question (its name without compression),
+    no answer or authority records. What is forwarded is rebuilt from the
+    header, the question and an EDNS ``OPT`` record if the query's one
+    additional record is that; anything else the sandbox put in is dropped.
+    """
     if len(packet) < 12:
         raise BadPacket("shorter than a DNS header")
-    flags, questions = struct.unpack_from("!HH", packet, 2)
-    if flags & 0x8000 or questions != 1:
-        raise BadPacket("not a query with one question")
+    flags, questions, answers, authorities, additional = struct.unpack_from("!HHHHH", packet, 2)
+    if flags & 0x8000 or flags & _OPCODE != 0:
+        raise BadPacket("not a standard query")
+    if questions != 1 or answers or authorities:
+        raise BadPacket("not a query with one question and no records")
+    offset = 12
+    while (length := packet[offset] if offset < len(packet) else -1) != 0:
+        if length < 0 or length & 0xC0:
+            raise BadPacket("the question's name is cut short or compressed")
+        offset += 1 + length
     name, end = _read_name(packet, 12)
     if end + 4 > len(packet):
         raise BadPacket("question cut short")
-    return name
+    header = struct.pack("!HHHHHH", struct.unpack_from("!H", packet)[0], flags & _KEPT_FLAGS, 1, 0, 0, 0)
+    forwarded = header + packet[12 : end + 4]
+    opt = packet[end + 4 :]
+    # An OPT record: the root name, type 41, and its data running exactly to the packet's end.
+    if additional == 1 and len(opt) >= 11 and opt[0] == 0 and struct.unpack_from("!H", opt, 1)[0] == _TYPE_OPT:
+        if struct.unpack_from("!H", opt, 9)[0] == len(opt) - 11:
+            forwarded = forwarded[:10] + b"\x00\x01" + forwarded[12:] + opt
+    return name, forwarded
+
+
+def question_name(packet: bytes) -> str:
+    """The name a query asks about; ``BadPacket`` unless it is a plain query (``read_query``)."""
+    return read_query(packet)[0]
 
 
 def answer_addresses(packet: bytes) -> list[tuple[str, int]]:
@@ -200,7 +232,7 @@ class Resolver(asyncio.DatagramProtocol):
         if not self.bucket.take():
             return
         try:
-            name = question_name(data)
+            name, data = read_query(data)
         except BadPacket:
             return
         if self.policy is not None and not self.policy.allows_name(name):
