@@ -139,9 +139,14 @@ def read_query(packet: bytes) -> tuple[str, bytes]:
     forwarded = header + packet[12 : end + 4]
     opt = packet[end + 4 :]
     # An OPT record: the root name, type 41, and its data running exactly to the packet's end.
-    if additional == 1 and len(opt) >= 11 and opt[0] == 0 and struct.unpack_from("!H", opt, 1)[0] == _TYPE_OPT:
-        if struct.unpack_from("!H", opt, 9)[0] == len(opt) - 11:
-            forwarded = forwarded[:10] + b"\x00\x01" + forwarded[12:] + opt
+    is_opt = (
+        additional == 1
+        and len(opt) >= 11
+        and opt[0] == 0
+        and struct.unpack_from("!HHIH", opt, 1)[::3] == (_TYPE_OPT, len(opt) - 11)
+    )
+    if is_opt:
+        forwarded = forwarded[:10] + b"\x00\x01" + forwarded[12:] + opt
     return name, forwarded
 
 
