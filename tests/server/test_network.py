@@ -178,3 +178,40 @@ def test_dns_to_an_ipv6_loopback_nameserver_is_answered_by_the_server_too(porter
     finally:
         sandbox.terminate()
     assert result.stdout.strip() == hosts.ip(3), result
+
+
+#: Resolves argv[1] (printing its address), again after 4 s, then fetches its address (not its name) at 8 s.
+RESOLVE_AGAIN_THEN_FETCH = r"""
+import socket, sys, time, urllib.request
+start = time.monotonic()
+address = socket.gethostbyname(sys.argv[1])
+time.sleep(4)
+socket.gethostbyname(sys.argv[1])
+time.sleep(max(0.0, 8 - (time.monotonic() - start)))
+try:
+    print(urllib.request.urlopen("http://%s:8099/" % address, timeout=3).read().decode())
+except OSError as error:
+    print("refused", error)
+"""
+
+
+def test_resolving_a_name_again_keeps_its_addresses_open_for_the_new_ttl(porter: Porter, hosts: HostNetns) -> None:
+    """short.test has a TTL of 6 s: resolved again at 4 s, its address is still open at 8 s."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": ["short.test"]})
+    try:
+        result = sandbox.exec(["python3", "-c", RESOLVE_AGAIN_THEN_FETCH, "short.test"], timeout=30)
+    finally:
+        sandbox.terminate()
+    assert result.stdout.strip() == hosts.ip(3), result
+
+
+def test_a_name_with_a_huge_ttl_or_inside_an_allowed_network_resolves_and_is_reached(
+    porter: Porter, hosts: HostNetns
+) -> None:
+    """A TTL of 2^31 s (past what nft takes) and an address the policy's CIDR opened already both just work."""
+    outcomes = probe(
+        porter,
+        ["http://huge.test:8099/", "http://covered.test:8099/"],
+        egress={"allowed_destinations": ["huge.test", "covered.test", f"{hosts.ip(4)}/30"]},
+    )
+    assert [outcome["said"] for outcome in outcomes] == [hosts.ip(3), hosts.ip(5)], outcomes

@@ -6,7 +6,7 @@ allows (every name, without a policy) is forwarded to the upstream server
 (``serve --dns-upstream``, by default the first ``nameserver`` of the host's
 ``/etc/resolv.conf``) from the server's own namespace, and the IPv4
 addresses of its answer are opened in the sandbox's firewall for the
-answer's TTL (at least ``MIN_TTL`` seconds) before the answer is passed on.
+answer's TTL (at least ``MIN_TTL`` seconds, at most ``MAX_TTL``) before the answer is passed on.
 So a name is enforced as a name: an address opens only because an allowed
 name resolved to it, and closes when that answer expires (connections
 already made stay). Any other name is answered ``REFUSED`` at once.
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: An address an answer opened stays open at least this long (a TTL of 0 would race the connection).
 MIN_TTL = 5
+#: And at most this long, whatever the TTL (nft refuses a timeout of 2^31 seconds or more).
+MAX_TTL = 86400
 _UPSTREAM_TIMEOUT = 5.0
 #: Queries one sandbox may send: this many a second, in bursts of up to ``QUERY_BURST``; more are dropped
 #: unread (its resolver retries), so a flood costs the server's event loop next to nothing.
@@ -271,7 +273,7 @@ class Resolver(asyncio.DatagramProtocol):
                 self._reply(error_answer(query, _SERVFAIL), addr)
                 return
             if addresses:
-                ttl = max(MIN_TTL, min(ttl for _, ttl in addresses))
+                ttl = max(MIN_TTL, min(MAX_TTL, *(ttl for _, ttl in addresses)))
                 try:
                     await self.opener([address for address, _ in addresses], ttl)
                 except Exception:  # an answer whose addresses could not be opened must not be passed on

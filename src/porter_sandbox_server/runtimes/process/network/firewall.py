@@ -93,9 +93,19 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
 
 
 def allow_for(addresses: Iterable[str], seconds: int) -> str:
-    """The nft command that opens ``addresses`` for ``seconds`` (an address already open gets the longer time)."""
-    elements = ", ".join(f"{address} timeout {max(1, seconds)}s" for address in addresses)
-    return f"add element inet {TABLE} allowed {{ {elements} }}\n"
+    """The nft commands that open ``addresses`` for ``seconds`` from now, whether or not they are open already.
+
+    nft leaves an element's timeout as it was when it is added again, so an
+    address is added (a no-op when it is there), deleted and added with its
+    new timeout, in one transaction: it is never missing in between.
+    """
+    listed = ", ".join(addresses)
+    timed = ", ".join(f"{address} timeout {max(1, seconds)}s" for address in addresses)
+    return (
+        f"add element inet {TABLE} allowed {{ {listed} }}\n"
+        f"delete element inet {TABLE} allowed {{ {listed} }}\n"
+        f"add element inet {TABLE} allowed {{ {timed} }}\n"
+    )
 
 
 @functools.lru_cache(maxsize=1)

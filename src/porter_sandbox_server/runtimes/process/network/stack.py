@@ -34,7 +34,9 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import ipaddress
 import logging
+import math
 import os
 import shutil
 import signal
@@ -132,6 +134,8 @@ class SandboxNetwork:
     #: Its thread inside the namespace, and that thread's nft context.
     worker: NetnsWorker | None = None
     nft: firewall.Nft | None = None
+    #: When each address DNS answers opened closes again (``time.monotonic``).
+    open_until: dict[str, float] = field(default_factory=dict)
 
     async def start(self, settings: NetworkSettings) -> None:
         """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
@@ -223,9 +227,26 @@ class SandboxNetwork:
         await self.relay.serve(internal)
 
     async def allow(self, addresses: list[str], seconds: int) -> None:
-        """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
-        script = firewall.allow_for(addresses, seconds)
-        await self.in_netns(lambda: self._nft().run(script))
+        """Open ``addresses`` in the sandbox's firewall for ``seconds`` from now (or longer, if open longer already).
+
+        An address inside a network the policy lists is open for good already (and nft would refuse it
+        as overlapping that network): it is left alone.
+        """
+        networks = [ipaddress.IPv4Network(network) for network in self.policy.networks] if self.policy else []
+        now = time.monotonic()
+        if len(self.open_until) > 4096:  # forget what has expired, so this stays as small as what is open
+            self.open_until = {address: until for address, until in self.open_until.items() if until > now}
+        by_seconds: dict[int, list[str]] = {}
+        for address in dict.fromkeys(addresses):
+            if any(ipaddress.IPv4Address(address) in network for network in networks):
+                continue
+            # Another name's answer may have opened it for longer: never shorten that.
+            longest = max(seconds, math.ceil(self.open_until.get(address, now) - now))
+            self.open_until[address] = now + longest
+            by_seconds.setdefault(longest, []).append(address)
+        if by_seconds:
+            script = "".join(firewall.allow_for(each, longest) for longest, each in by_seconds.items())
+            await self.in_netns(lambda: self._nft().run(script))
 
     async def in_netns(self, work: Callable[[], T]) -> T:
         """``work()`` on the sandbox's thread inside its namespace, awaited (``OSError`` once closed)."""
