@@ -256,3 +256,22 @@ def test_a_sandbox_cannot_make_the_relay_hold_connections_without_bound(porter: 
         assert said["9"] >= 320 - 8, said  # the rest: given up after the connect timeout (a few got through)
     finally:
         sandbox.terminate()
+
+
+def test_an_internal_address_serves_the_internal_ports_only(porter: Porter) -> None:
+    """A port the sandbox serves through the proxy is not reached at its internal address."""
+    first = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8001"],
+        networking=[{"port": 8000, "internal": True}, {"port": 8001}],
+    )
+    second = porter.sandboxes.create(image="python:3.12-slim")
+    try:
+        wait_listening(first, 8001)
+        internal = first.refresh().internal_address
+        assert internal is not None
+        refused = second.exec(["python3", "-c", FETCH, f"http://{internal.rsplit(':', 1)[0]}:8001/"])
+        assert refused.stdout.startswith("refused"), refused
+    finally:
+        for sandbox in (first, second):
+            sandbox.terminate()

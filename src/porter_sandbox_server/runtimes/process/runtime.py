@@ -1050,11 +1050,17 @@ class ProcessRuntime(Runtime):
     # ------------------------------------------------------------------ ports
 
     async def _connect_internal(self, address: str, port: int) -> socket.socket:
-        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``)."""
+        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``).
+
+        Only its ports marked ``internal`` are served there, not those it serves through the proxy.
+        """
         holder = self._internal.holder(address)
         if holder is None:
             raise SandboxGone(f"no sandbox holds the internal address {address}")
-        return await self.open_port(holder, port)
+        sandbox = self._live(holder)
+        if port not in sandbox.spec.internal_ports:
+            raise SandboxGone(f"sandbox {holder} does not serve port {port} at its internal address")
+        return await self._connect_inside(sandbox, port)
 
     async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
         """A connection to ``127.0.0.1:port`` inside the sandbox, from a socket made in its namespace.
@@ -1065,11 +1071,14 @@ class ProcessRuntime(Runtime):
         sandbox = self._live(sandbox_id)
         if port not in sandbox.spec.ports:
             raise SandboxGone(f"sandbox {sandbox_id} does not serve port {port}")
+        return await self._connect_inside(sandbox, port)
+
+    async def _connect_inside(self, sandbox: Sandbox, port: int) -> socket.socket:
         if self.network is None:
             raise Unsupported(f"this server cannot serve sandboxes' ports ({self.network_unavailable})")
         await self._network_up(sandbox, SandboxGone)
         if sandbox.network is None:
-            raise SandboxGone(f"sandbox {sandbox_id} has no network")
+            raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} has no network")
         connection = await sandbox.network.in_netns(
             functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM)
         )
