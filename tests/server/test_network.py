@@ -8,6 +8,8 @@ this module makes). Every probe runs inside a sandbox with the host's python3.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -215,3 +217,35 @@ def test_a_name_with_a_huge_ttl_or_inside_an_allowed_network_resolves_and_is_rea
         egress={"allowed_destinations": ["huge.test", "covered.test", f"{hosts.ip(4)}/30"]},
     )
     assert [outcome["said"] for outcome in outcomes] == [hosts.ip(3), hosts.ip(5)], outcomes
+
+
+#: Connects to argv[1]:argv[2] every 0.1 s for up to 5 s; prints "refused" at the first refusal, else "reached".
+UNTIL_REFUSED = r"""
+import socket, sys, time
+start = time.monotonic()
+while time.monotonic() - start < 5:
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()
+    except OSError:
+        print("refused", round(time.monotonic() - start, 2)); break
+    time.sleep(0.1)
+else:
+    print("reached")
+"""
+
+
+def test_an_address_the_host_gains_is_blocked_in_sandboxes_already_running(porter: Porter, hosts: HostNetns) -> None:
+    """A new host address (a VPN, a DHCP lease) is out of reach of a running sandbox at once, not 30 s later."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim")
+    new = f"{hosts.prefix}.77"
+    try:
+        assert sandbox.exec(["true"]).exit_code == 0  # running, its firewall made from the old list
+        subprocess.run(["ip", "addr", "add", f"{new}/32", "dev", hosts.veth], check=True)
+        with socket.socket() as listener:  # a host service on the new address only
+            listener.bind((new, 0))
+            listener.listen()
+            result = sandbox.exec(["python3", "-c", UNTIL_REFUSED, new, str(listener.getsockname()[1])], timeout=30)
+        assert result.stdout.startswith("refused"), result
+    finally:
+        subprocess.run(["ip", "addr", "del", f"{new}/32", "dev", hosts.veth], check=False)
+        sandbox.terminate()

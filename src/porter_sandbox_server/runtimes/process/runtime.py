@@ -300,6 +300,7 @@ class ProcessRuntime(Runtime):
                 self.network_unavailable = f"sandboxes have no network beyond their loopback: {found}"
             else:
                 self.network = found
+                found.watch()
         if self.network is not None:
             self.capabilities = dataclasses.replace(type(self).capabilities, egress=True, networking=True)
         else:
@@ -1248,6 +1249,8 @@ class ProcessRuntime(Runtime):
                 task.cancel()
         if stop_sandboxes and not self._sandboxes and self.scratch_root.is_dir():
             await asyncio.to_thread(remove_children, self.scratch_root)
+        if self.network is not None:
+            self.network.close()
         self._opened = False
 
     # ------------------------------------------------------------------ small parts

@@ -54,10 +54,9 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
     ``allowed`` None leaves egress open (but for ``blocked``); a sequence (even
     empty) is the only IPv4 addresses and networks open from the start.
     """
-    blocked_elements = ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, *blocked}))
     lines = [
         f"table inet {TABLE} {{",
-        f"  set blocked {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {blocked_elements} }}; }}",
+        f"  set blocked {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {_blocked_elements(blocked)} }}; }}",
         "  set allowed { type ipv4_addr; flags interval, timeout; }",
         "  chain resolve {",
         "    type nat hook output priority -100; policy accept;",
@@ -90,6 +89,15 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
     if allowed:
         script += f"add element inet {TABLE} allowed {{ {', '.join(allowed)} }}\n"
     return script
+
+
+def block_only(blocked: Iterable[str]) -> str:
+    """The nft commands that make ``blocked`` (with what is always blocked) the set of blocked addresses, at once."""
+    return f"flush set inet {TABLE} blocked\nadd element inet {TABLE} blocked {{ {_blocked_elements(blocked)} }}\n"
+
+
+def _blocked_elements(blocked: Iterable[str]) -> str:
+    return ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, *blocked}))
 
 
 def allow_for(addresses: Iterable[str], seconds: int) -> str:

@@ -67,8 +67,9 @@ class NetworkFailed(Exception):
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: How old the list of this host's addresses may be when a sandbox's firewall is made from it.
-HOST_ADDRESSES_MAX_AGE = 30.0
+#: How often this host's addresses are read again even without a netlink event (in case one was lost).
+HOST_ADDRESSES_POLL = 30.0
+_RTMGRP_IPV4_IFADDR = 0x10
 
 
 @dataclass
@@ -78,25 +79,70 @@ class NetworkSettings:
     slirp4netns: str
     #: Where allowed DNS queries go.
     dns_upstream: tuple[str, int]
-    #: This host's own IPv4 addresses, blocked from every sandbox, and when they were read.
+    #: This host's own IPv4 addresses, blocked from every sandbox: kept current by ``watch``.
     host_addresses: tuple[str, ...]
-    read_at: float = field(default_factory=time.monotonic)
     #: Connections all sandboxes' relays for internal addresses may hold at once.
     relay_budget: ConnectionBudget = field(default_factory=lambda: ConnectionBudget(server_wide_limit()))
+    #: The running sandboxes' networks whose firewall is installed, by sandbox id: ``watch`` updates them.
+    installed: dict[str, SandboxNetwork] = field(default_factory=dict)
+    _watcher: asyncio.Task[None] | None = None
 
-    async def blocked(self) -> tuple[str, ...]:
-        """This host's addresses, read again when the list is older than ``HOST_ADDRESSES_MAX_AGE``.
+    def watch(self) -> None:
+        """Keep ``host_addresses``, and every running sandbox's blocked set, current as the host's addresses change.
 
-        So an address the host gains (a new interface, a DHCP change) is out of sandboxes' reach
-        within that time, for every sandbox started after.
+        An address the host gains (a VPN, a DHCP lease, a new veth) is blocked in every running
+        sandbox as soon as the kernel announces it (a netlink address event), not only in sandboxes
+        started after.
         """
-        if time.monotonic() - self.read_at > HOST_ADDRESSES_MAX_AGE:
-            self.read_at = time.monotonic()
+        if self._watcher is None:
+            self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        events = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, socket.NETLINK_ROUTE)
+        try:
+            events.bind((0, _RTMGRP_IPV4_IFADDR))
+
+            def readable() -> None:
+                for _ in range(1000):  # what is queued, in a bounded turn of the loop
+                    try:
+                        events.recv(65536)
+                    except BlockingIOError:
+                        return
+                    except OSError:  # ENOBUFS: events were lost; the list is read again all the same
+                        pass
+                    changed.set()
+
+            loop.add_reader(events.fileno(), readable)
             try:
-                self.host_addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
-            except OSError as error:
-                logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
-        return self.host_addresses
+                while True:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(changed.wait(), HOST_ADDRESSES_POLL)
+                    changed.clear()
+                    await self._refresh()
+            finally:
+                loop.remove_reader(events.fileno())
+        finally:
+            events.close()
+
+    async def _refresh(self) -> None:
+        try:
+            addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
+        except OSError as error:
+            logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
+            return
+        if set(addresses) == set(self.host_addresses):
+            return
+        self.host_addresses = addresses
+        logger.info("this host's addresses changed: blocking %s in every sandbox", ", ".join(addresses))
+        await asyncio.gather(*(network.block(addresses) for network in list(self.installed.values())))
+
+    def close(self) -> None:
+        """Stop watching the host's addresses."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
 
     @classmethod
     def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
@@ -134,6 +180,8 @@ class SandboxNetwork:
     #: Its thread inside the namespace, and that thread's nft context.
     worker: NetnsWorker | None = None
     nft: firewall.Nft | None = None
+    #: The server's settings, once its firewall is installed.
+    settings: NetworkSettings | None = None
     #: When each address DNS answers opened closes again (``time.monotonic``).
     open_until: dict[str, float] = field(default_factory=dict)
 
@@ -189,7 +237,8 @@ class SandboxNetwork:
             raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
 
     async def _install(self, settings: NetworkSettings) -> None:
-        script = firewall.ruleset(await settings.blocked(), self.policy.networks if self.policy else None)
+        blocked = settings.host_addresses
+        script = firewall.ruleset(blocked, self.policy.networks if self.policy else None)
 
         def inside() -> list[socket.socket]:
             self._nft().run(script)
@@ -215,6 +264,10 @@ class SandboxNetwork:
             return made
 
         internal, *listeners = await self.in_netns(inside)
+        self.settings = settings
+        settings.installed[self.sandbox_id] = self
+        if settings.host_addresses != blocked:  # changed while the firewall was being installed
+            await self.block(settings.host_addresses)
         loop = asyncio.get_running_loop()
         bucket = TokenBucket()
         for listener in listeners:
@@ -248,6 +301,14 @@ class SandboxNetwork:
             script = "".join(firewall.allow_for(each, longest) for longest, each in by_seconds.items())
             await self.in_netns(lambda: self._nft().run(script))
 
+    async def block(self, addresses: tuple[str, ...]) -> None:
+        """Make ``addresses`` (and what is always blocked) the host addresses the sandbox cannot reach."""
+        script = firewall.block_only(addresses)
+        try:
+            await self.in_netns(lambda: self._nft().run(script))
+        except (OSError, firewall.FirewallError) as error:
+            logger.error("sandbox %s: could not update its blocked addresses: %s", self.sandbox_id, error)
+
     async def in_netns(self, work: Callable[[], T]) -> T:
         """``work()`` on the sandbox's thread inside its namespace, awaited (``OSError`` once closed)."""
         if self.worker is None:
@@ -264,6 +325,8 @@ class SandboxNetwork:
 
     async def close(self) -> None:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
+        if self.settings is not None and self.settings.installed.get(self.sandbox_id) is self:
+            del self.settings.installed[self.sandbox_id]
         for resolver in self.resolvers:
             resolver.close()
         if self.relay is not None:
