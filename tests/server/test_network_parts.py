@@ -26,7 +26,10 @@ def test_a_policy_sorts_destinations_into_networks_names_and_wildcards() -> None
     assert not policy.allows_name("badexample.org")
 
 
-@pytest.mark.parametrize("bad", ["", "exa mple.com", "*.", "::1", "2001:db8::/32", "a..b", "-a.com", "*"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "exa mple.com", "*.", "::1", "2001:db8::/32", "a..b", "-a.com", "*", "169.254.169.254", "169.254.0.0/16"],
+)
 def test_a_destination_of_none_of_the_forms_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         EgressPolicy.parse([bad])
@@ -160,3 +163,10 @@ def test_a_sandboxs_namespace_work_runs_on_one_thread_in_order_however_much_is_q
 
     done, threads = asyncio.run(flood())
     assert done == list(range(500)) and len(threads) == 1
+
+
+def test_link_local_addresses_are_blocked_even_with_egress_open() -> None:
+    """A cloud's metadata service (169.254.169.254) is out of reach whatever the policy, even 0.0.0.0/0."""
+    assert EgressPolicy.parse(["0.0.0.0/0"]).networks == ("0.0.0.0/0",)
+    for script in (firewall.ruleset([], None), firewall.ruleset([], ["0.0.0.0/0"]), firewall.block_only(["192.0.2.1"])):
+        assert "169.254.0.0/16" in script

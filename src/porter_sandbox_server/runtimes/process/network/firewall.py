@@ -13,8 +13,9 @@ what the sandbox sends:
   listener on the sandbox's loopback, which joins it to the sandbox holding
   that address, or resets it;
 - to slirp4netns's gateway (``10.0.2.2``, the host), its built-in DNS
-  (``10.0.2.3``), the host's loopback and this host's own interface addresses:
-  rejected, so the server's API and every other host service stay out of
+  (``10.0.2.3``), the host's loopback, this host's own interface addresses
+  and link-local addresses (``169.254.0.0/16``: a cloud's metadata service):
+  rejected, even with egress open, so the server's API and every other host service stay out of
   reach even when they listen on all addresses;
 - with an egress policy: addresses in the set ``allowed`` (the policy's IPs
   and CIDRs, for good; addresses the resolver learned for allowed names, for
@@ -32,6 +33,8 @@ import ipaddress
 import json
 import subprocess
 from collections.abc import Iterable, Sequence
+
+from ...egress import LINK_LOCAL
 
 TABLE = "porter"
 #: slirp4netns's gateway (the host) and its built-in DNS.
@@ -97,7 +100,8 @@ def block_only(blocked: Iterable[str]) -> str:
 
 
 def _blocked_elements(blocked: Iterable[str]) -> str:
-    return ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, *blocked}))
+    always = {SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, str(LINK_LOCAL)}
+    return ", ".join(sorted({*always, *blocked}))
 
 
 def allow_for(addresses: Iterable[str], seconds: int) -> str:
