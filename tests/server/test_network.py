@@ -249,3 +249,22 @@ def test_an_address_the_host_gains_is_blocked_in_sandboxes_already_running(porte
     finally:
         subprocess.run(["ip", "addr", "del", f"{new}/32", "dev", hosts.veth], check=False)
         sandbox.terminate()
+
+
+def test_an_address_the_host_routes_to_itself_is_refused_though_no_interface_lists_it(
+    porter: Porter, hosts: HostNetns
+) -> None:
+    """A local route (no interface address, so in no list) is refused on the host's side, where slirp4netns runs."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim")
+    local = f"{hosts.prefix}.78"
+    try:
+        assert sandbox.exec(["true"]).exit_code == 0
+        subprocess.run(["ip", "route", "add", "local", f"{local}/32", "dev", "lo"], check=True)
+        with socket.socket() as listener:
+            listener.bind((local, 0))
+            listener.listen()
+            result = sandbox.exec(["python3", "-c", UNTIL_REFUSED, local, str(listener.getsockname()[1])], timeout=30)
+        assert result.stdout.startswith("refused"), result
+    finally:
+        subprocess.run(["ip", "route", "del", "local", f"{local}/32", "dev", "lo"], check=False)
+        sandbox.terminate()

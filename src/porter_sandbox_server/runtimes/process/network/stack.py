@@ -9,7 +9,8 @@ ordinary sockets on the host for each of its connections. It runs with
 ``--disable-host-loopback`` (the gateway does not lead to the host's
 loopback), ``--enable-sandbox`` (its own mount namespace, every capability
 dropped) and ``--enable-seccomp``, since it parses every packet the sandbox
-sends. Why slirp4netns and not pasta: Debian's pasta failed to start as root
+sends; and in the server's cgroup for slirp4netns, whose sockets a table on
+the host keeps off every local address (``host_guard``). Why slirp4netns and not pasta: Debian's pasta failed to start as root
 here ("Couldn't configure user mappings"), and slirp4netns has the two knobs
 this needs (no host loopback, a ready descriptor) in the Debian release.
 
@@ -50,6 +51,7 @@ from typing import TypeVar
 from ...egress import EgressPolicy
 from . import firewall
 from .dns import Resolver, TokenBucket
+from .host_guard import HostGuard
 from .internal import ConnectionBudget, Connector, InternalRelay, server_wide_limit
 from .netns import NetnsWorker, on_own_thread
 
@@ -83,6 +85,8 @@ class NetworkSettings:
     host_addresses: tuple[str, ...]
     #: Connections all sandboxes' relays for internal addresses may hold at once.
     relay_budget: ConnectionBudget = field(default_factory=lambda: ConnectionBudget(server_wide_limit()))
+    #: This server's slirp4netns cgroup and host table (``host_guard``); None where they cannot be made.
+    guard: HostGuard | None = None
     #: The running sandboxes' networks whose firewall is installed, by sandbox id: ``watch`` updates them.
     installed: dict[str, SandboxNetwork] = field(default_factory=dict)
     _watcher: asyncio.Task[None] | None = None
@@ -139,10 +143,13 @@ class NetworkSettings:
         await asyncio.gather(*(network.block(addresses) for network in list(self.installed.values())))
 
     def close(self) -> None:
-        """Stop watching the host's addresses."""
+        """Stop watching the host's addresses; remove the host table and cgroup."""
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
+        if self.guard is not None:
+            self.guard.remove()
+            self.guard = None
 
     @classmethod
     def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
@@ -158,7 +165,14 @@ class NetworkSettings:
             addresses = firewall.host_addresses()
         except OSError as error:
             return f"this host's addresses cannot be listed (`apt-get install iproute2`): {error}"
-        return cls(slirp, dns_upstream, tuple(addresses))
+        guard = HostGuard.install()
+        if isinstance(guard, str):
+            logger.warning(
+                "slirp4netns cannot be kept off this host's addresses on the host's side (%s): "
+                "sandboxes rely on their own firewalls for that",
+                guard,
+            )
+        return cls(slirp, dns_upstream, tuple(addresses), guard=guard if isinstance(guard, HostGuard) else None)
 
 
 @dataclass
@@ -200,7 +214,7 @@ class SandboxNetwork:
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         exit_r, self.exit_fd = os.pipe2(os.O_CLOEXEC)
         try:
-            self.slirp = await asyncio.create_subprocess_exec(
+            argv = [
                 settings.slirp4netns,
                 "--configure",
                 "--mtu=65520",
@@ -211,6 +225,11 @@ class SandboxNetwork:
                 f"--exit-fd={exit_r}",
                 str(self.pid),
                 "tap0",
+            ]
+            if settings.guard is not None:
+                argv = settings.guard.wrap(argv)
+            self.slirp = await asyncio.create_subprocess_exec(
+                *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
