@@ -99,7 +99,12 @@ class NetnsWorker:
             else:
                 future.set_result(result)
 
-        self._queue.put((work, lambda result, error: loop.call_soon_threadsafe(settle, result, error)))
+        def hand_over(result: Any, error: BaseException | None) -> None:
+            # The loop may be gone by now (the server shut down while the work waited): nobody is left to tell.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, result, error)
+
+        self._queue.put((work, hand_over))
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, args=(self._fd,), name="porter-netns", daemon=True)
             self._thread.start()
