@@ -24,11 +24,22 @@ import pytest
 from runtimes import _missing
 
 #: Name -> the host address (its last byte) it resolves to.
-DNS_NAMES = {"allowed.test": 3, "other.test": 5, "a.wild.test": 3, "b.wild.test": 3, "wild.test": 5}
+DNS_NAMES = {
+    "allowed.test": 3,
+    "other.test": 5,
+    "a.wild.test": 3,
+    "b.wild.test": 3,
+    "wild.test": 5,
+    "short.test": 3,
+    "huge.test": 3,
+    "covered.test": 5,
+}
+#: The TTL of a name's answers, when not 30 s.
+DNS_TTLS = {"short.test": 6, "huge.test": 2**31 + 7}
 
 _SERVE = r"""
 import http.server, socket, socketserver, struct, sys, threading
-names = dict(item.split("=") for item in sys.argv[2].split(",") if item)
+names = dict(item.split("=", 1) for item in sys.argv[2].split(",") if item)
 class Answer(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = self.server.server_address[0].encode()
@@ -50,12 +61,12 @@ while True:
     question = query[12 : offset + 5]
     name = ".".join(labels).lower()
     qtype = struct.unpack("!H", query[offset + 1 : offset + 3])[0]
-    found = names.get(name)
-    if found is None or qtype != 1:
-        flags, count, answer = 0x8180 | (3 if found is None else 0), 0, b""
+    found, _, ttl = names.get(name, "").partition("/")
+    if not found or qtype != 1:
+        flags, count, answer = 0x8180 | (0 if found else 3), 0, b""
     else:
         flags, count = 0x8180, 1
-        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) + socket.inet_aton(found)
+        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, int(ttl), 4) + socket.inet_aton(found)
     dns.sendto(query[:2] + struct.pack("!HHHHH", flags, 1, count, 0, 0) + question + answer, peer)
 """
 
@@ -121,7 +132,7 @@ class HostNetns:
             _ip("-n", self.netns, "addr", "add", f"{self.prefix}.{last}/24", "dev", inner)
         _ip("-n", self.netns, "link", "set", inner, "up")
         _ip("-n", self.netns, "link", "set", "lo", "up")
-        names = ",".join(f"{name}={self.ip(last)}" for name, last in DNS_NAMES.items())
+        names = ",".join(f"{name}={self.ip(last)}/{DNS_TTLS.get(name, 30)}" for name, last in DNS_NAMES.items())
         addresses = ",".join(self.ip(last) for last in (2, 3, 5))
         self.server = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, sys.executable, "-c", _SERVE, addresses, names],

@@ -8,6 +8,8 @@ this module makes). Every probe runs inside a sandbox with the host's python3.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,3 +180,91 @@ def test_dns_to_an_ipv6_loopback_nameserver_is_answered_by_the_server_too(porter
     finally:
         sandbox.terminate()
     assert result.stdout.strip() == hosts.ip(3), result
+
+
+#: Resolves argv[1] (printing its address), again after 4 s, then fetches its address (not its name) at 8 s.
+RESOLVE_AGAIN_THEN_FETCH = r"""
+import socket, sys, time, urllib.request
+start = time.monotonic()
+address = socket.gethostbyname(sys.argv[1])
+time.sleep(4)
+socket.gethostbyname(sys.argv[1])
+time.sleep(max(0.0, 8 - (time.monotonic() - start)))
+try:
+    print(urllib.request.urlopen("http://%s:8099/" % address, timeout=3).read().decode())
+except OSError as error:
+    print("refused", error)
+"""
+
+
+def test_resolving_a_name_again_keeps_its_addresses_open_for_the_new_ttl(porter: Porter, hosts: HostNetns) -> None:
+    """short.test has a TTL of 6 s: resolved again at 4 s, its address is still open at 8 s."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": ["short.test"]})
+    try:
+        result = sandbox.exec(["python3", "-c", RESOLVE_AGAIN_THEN_FETCH, "short.test"], timeout=30)
+    finally:
+        sandbox.terminate()
+    assert result.stdout.strip() == hosts.ip(3), result
+
+
+def test_a_name_with_a_huge_ttl_or_inside_an_allowed_network_resolves_and_is_reached(
+    porter: Porter, hosts: HostNetns
+) -> None:
+    """A TTL of 2^31 s (past what nft takes) and an address the policy's CIDR opened already both just work."""
+    outcomes = probe(
+        porter,
+        ["http://huge.test:8099/", "http://covered.test:8099/"],
+        egress={"allowed_destinations": ["huge.test", "covered.test", f"{hosts.ip(4)}/30"]},
+    )
+    assert [outcome["said"] for outcome in outcomes] == [hosts.ip(3), hosts.ip(5)], outcomes
+
+
+#: Connects to argv[1]:argv[2] every 0.1 s for up to 5 s; prints "refused" at the first refusal, else "reached".
+UNTIL_REFUSED = r"""
+import socket, sys, time
+start = time.monotonic()
+while time.monotonic() - start < 5:
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()
+    except OSError:
+        print("refused", round(time.monotonic() - start, 2)); break
+    time.sleep(0.1)
+else:
+    print("reached")
+"""
+
+
+def test_an_address_the_host_gains_is_blocked_in_sandboxes_already_running(porter: Porter, hosts: HostNetns) -> None:
+    """A new host address (a VPN, a DHCP lease) is out of reach of a running sandbox at once, not 30 s later."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim")
+    new = f"{hosts.prefix}.77"
+    try:
+        assert sandbox.exec(["true"]).exit_code == 0  # running, its firewall made from the old list
+        subprocess.run(["ip", "addr", "add", f"{new}/32", "dev", hosts.veth], check=True)
+        with socket.socket() as listener:  # a host service on the new address only
+            listener.bind((new, 0))
+            listener.listen()
+            result = sandbox.exec(["python3", "-c", UNTIL_REFUSED, new, str(listener.getsockname()[1])], timeout=30)
+        assert result.stdout.startswith("refused"), result
+    finally:
+        subprocess.run(["ip", "addr", "del", f"{new}/32", "dev", hosts.veth], check=False)
+        sandbox.terminate()
+
+
+def test_an_address_the_host_routes_to_itself_is_refused_though_no_interface_lists_it(
+    porter: Porter, hosts: HostNetns
+) -> None:
+    """A local route (no interface address, so in no list) is refused on the host's side, where slirp4netns runs."""
+    sandbox = porter.sandboxes.create(image="python:3.12-slim")
+    local = f"{hosts.prefix}.78"
+    try:
+        assert sandbox.exec(["true"]).exit_code == 0
+        subprocess.run(["ip", "route", "add", "local", f"{local}/32", "dev", "lo"], check=True)
+        with socket.socket() as listener:
+            listener.bind((local, 0))
+            listener.listen()
+            result = sandbox.exec(["python3", "-c", UNTIL_REFUSED, local, str(listener.getsockname()[1])], timeout=30)
+        assert result.stdout.startswith("refused"), result
+    finally:
+        subprocess.run(["ip", "route", "del", "local", f"{local}/32", "dev", "lo"], check=False)
+        sandbox.terminate()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import os
+import socket
 import struct
+import threading
+import time
 
 import pytest
 
 from porter_sandbox_server.runtimes.egress import EgressPolicy
 from porter_sandbox_server.runtimes.process.network import dns, firewall
+from porter_sandbox_server.runtimes.process.network.netns import NetnsWorker
 
 
 def test_a_policy_sorts_destinations_into_networks_names_and_wildcards() -> None:
@@ -18,7 +26,10 @@ def test_a_policy_sorts_destinations_into_networks_names_and_wildcards() -> None
     assert not policy.allows_name("badexample.org")
 
 
-@pytest.mark.parametrize("bad", ["", "exa mple.com", "*.", "::1", "2001:db8::/32", "a..b", "-a.com", "*"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "exa mple.com", "*.", "::1", "2001:db8::/32", "a..b", "-a.com", "*", "169.254.169.254", "169.254.0.0/16"],
+)
 def test_a_destination_of_none_of_the_forms_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         EgressPolicy.parse([bad])
@@ -51,11 +62,31 @@ def test_queries_and_answers_are_read_with_compression() -> None:
         struct.pack("!HHHHHH", 1, 0x8180, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # an answer, not a query
         struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c",  # a pointer to itself
         struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\x40abc",  # an unknown label type
+        struct.pack("!HHHHHH", 1, 0x2900, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # opcode UPDATE
+        struct.pack("!HHHHHH", 1, 0x1100, 1, 0, 0, 0) + b"\x01a\x00\x00\x01\x00\x01",  # opcode STATUS
+        _query("a.b")[:6] + b"\x00\x01" + _query("a.b")[8:],  # an answer record in a query
+        _query("a.b")[:8] + b"\x00\x01" + _query("a.b")[10:],  # an authority record in a query
+        struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x00\x00\x01\x00\x01",  # a compressed question
     ],
 )
 def test_a_packet_that_is_not_a_query_is_refused_not_crashed_on(packet: bytes) -> None:
     with pytest.raises(dns.BadPacket):
         dns.question_name(packet)
+
+
+def test_a_query_is_forwarded_rebuilt_from_its_question_and_edns_record_only() -> None:
+    plain = _query("api.example.com")
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    junk = b"\x03bad\x00" + struct.pack("!HHIH", 16, 1, 60, 3) + b"\x02hi"
+    with_opt = bytearray(plain + opt)
+    with_opt[10:12] = struct.pack("!H", 1)
+    assert dns.read_query(bytes(with_opt)) == ("api.example.com", bytes(with_opt))
+    smuggled = bytearray(plain + junk + opt)
+    smuggled[2:4] = struct.pack("!H", 0x0100 | 0x0400 | 0x0020)  # AA and Z bits set: not kept
+    smuggled[10:12] = struct.pack("!H", 2)
+    assert dns.read_query(bytes(smuggled)) == ("api.example.com", plain)
+    trailing = plain + b"more bytes"
+    assert dns.read_query(trailing) == ("api.example.com", plain)
 
 
 def test_upstreams_are_parsed() -> None:
@@ -74,3 +105,68 @@ def test_the_firewall_blocks_the_host_before_any_policy_and_denies_by_default_un
     last = closed.rindex("meta l4proto tcp reject with tcp reset")
     assert closed.index("@blocked") < closed.index("ip daddr @allowed accept") < last
     assert "add element inet porter allowed { 203.0.113.0/24 }" in closed
+
+
+def test_a_flood_of_queries_is_answered_no_faster_than_the_rate_limit() -> None:
+    """Queries past the burst are dropped unread: a sandbox cannot keep the server's event loop busy with DNS."""
+
+    async def flood() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        never: dns.Opener = lambda addresses, seconds: asyncio.sleep(0)  # noqa: E731 (every name is refused)
+        resolver = dns.Resolver("flood", ("127.0.0.1", 9), EgressPolicy.parse([]), never, dns.TokenBucket())
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.setblocking(False)
+        await loop.create_datagram_endpoint(lambda: resolver, sock=listener)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.setblocking(False)
+            sender.connect(listener.getsockname())
+            answered = 0
+            start = time.monotonic()
+            for _ in range(20):  # in batches small enough for the socket buffers: none is lost to them
+                for _ in range(50):
+                    sender.send(_query("blocked.example.com"))
+                await asyncio.sleep(0.02)
+                with contextlib.suppress(BlockingIOError):
+                    while sender.recv(512):
+                        answered += 1
+            elapsed = time.monotonic() - start
+        resolver.close()
+        return answered, elapsed
+
+    answered, elapsed = asyncio.run(flood())
+    assert dns.QUERY_BURST <= answered <= dns.QUERY_BURST + dns.QUERY_RATE * elapsed + 5, (answered, elapsed)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="joining a network namespace needs root")
+def test_a_sandboxs_namespace_work_runs_on_one_thread_in_order_however_much_is_queued() -> None:
+    """Many firewall updates at once (a flood of allowed DNS answers) wait in line on one thread."""
+
+    async def flood() -> tuple[list[int], set[int]]:
+        worker = NetnsWorker(os.getpid())
+        done: list[int] = []
+        threads: set[int] = set()
+
+        def work(number: int) -> int:
+            threads.add(threading.get_ident())
+            done.append(number)
+            return number
+
+        before = threading.active_count()
+        results = await asyncio.gather(*(worker.run(functools.partial(work, number)) for number in range(500)))
+        assert threading.active_count() <= before + 1
+        worker.close()
+        with pytest.raises(OSError):
+            await worker.run(lambda: None)
+        assert results == list(range(500))
+        return done, threads
+
+    done, threads = asyncio.run(flood())
+    assert done == list(range(500)) and len(threads) == 1
+
+
+def test_link_local_addresses_are_blocked_even_with_egress_open() -> None:
+    """A cloud's metadata service (169.254.169.254) is out of reach whatever the policy, even 0.0.0.0/0."""
+    assert EgressPolicy.parse(["0.0.0.0/0"]).networks == ("0.0.0.0/0",)
+    for script in (firewall.ruleset([], None), firewall.ruleset([], ["0.0.0.0/0"]), firewall.block_only(["192.0.2.1"])):
+        assert "169.254.0.0/16" in script

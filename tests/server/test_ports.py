@@ -7,6 +7,7 @@ through the server on loopback.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -207,4 +208,70 @@ def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is
             assert refused.stdout.startswith("refused"), (url, refused)
     finally:
         for sandbox in (first, public_only, second, closed):
+            sandbox.terminate()
+
+
+#: Listens on port argv[2] with no backlog and never accepts, then opens argv[3] connections to its own
+#: internal address argv[1]; prints how many the relay had reset after 3 s and after 9 s.
+RELAY_FLOOD = r"""
+import errno, json, select, socket, sys, time
+address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+listener = socket.socket(); listener.bind(("0.0.0.0", port)); listener.listen(0)
+connections = []
+for _ in range(count):  # one after the other, so that none waits on a full accept queue of the relay
+    connection = socket.socket(); connection.setblocking(False)
+    connection.connect_ex((address, port)); connections.append(connection)
+    select.select([], [connection], [], 2)
+start = time.monotonic()
+reset, said = set(), {}
+for mark in (3, 9):
+    while time.monotonic() - start < mark:
+        readable, _, _ = select.select([c for c in connections if c not in reset], [], [], 0.2)
+        for connection in readable:
+            try:
+                if connection.recv(1) == b"":
+                    reset.add(connection)
+            except OSError:
+                reset.add(connection)
+    said[mark] = len(reset)
+print(json.dumps(said))
+"""
+
+
+def test_a_sandbox_cannot_make_the_relay_hold_connections_without_bound(porter: Porter) -> None:
+    """Connections to an internal port that never accepts are counted from the start and given up after seconds.
+
+    Past the per-sandbox limit (256) the relay resets at once, and the rest are reset once their
+    connection times out, instead of each holding two of the server's descriptors for minutes.
+    """
+    sandbox = porter.sandboxes.create(image="python:3.12-slim", networking=[{"port": 8000, "internal": True}])
+    try:
+        assert sandbox.exec(["true"]).exit_code == 0  # running: its internal address is reported
+        internal = sandbox.refresh().internal_address
+        assert internal is not None
+        result = sandbox.exec(["python3", "-c", RELAY_FLOOD, internal.rsplit(":", 1)[0], "8000", "320"], timeout=60)
+        assert result.exit_code == 0, result.stderr
+        said = json.loads(result.stdout)
+        assert said["3"] >= 320 - 256 - 8, said  # over the limit: reset at once
+        assert said["9"] >= 320 - 8, said  # the rest: given up after the connect timeout (a few got through)
+    finally:
+        sandbox.terminate()
+
+
+def test_an_internal_address_serves_the_internal_ports_only(porter: Porter) -> None:
+    """A port the sandbox serves through the proxy is not reached at its internal address."""
+    first = porter.sandboxes.create(
+        image="python:3.12-slim",
+        command=["python3", "-c", HTTP_APP, "8001"],
+        networking=[{"port": 8000, "internal": True}, {"port": 8001}],
+    )
+    second = porter.sandboxes.create(image="python:3.12-slim")
+    try:
+        wait_listening(first, 8001)
+        internal = first.refresh().internal_address
+        assert internal is not None
+        refused = second.exec(["python3", "-c", FETCH, f"http://{internal.rsplit(':', 1)[0]}:8001/"])
+        assert refused.stdout.startswith("refused"), refused
+    finally:
+        for sandbox in (first, second):
             sandbox.terminate()

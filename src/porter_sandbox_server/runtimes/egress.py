@@ -3,6 +3,7 @@
 Each destination is an IPv4 address, an IPv4 network in CIDR form, a host
 name (``api.example.com``) or a wildcard (``*.example.com``: every name below
 ``example.com``, not ``example.com`` itself). An empty list allows nothing.
+Link-local addresses (``LINK_LOCAL``) are refused: no sandbox reaches them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+#: Link-local addresses (a cloud's metadata service, 169.254.169.254, among them): refused in every policy,
+#: and blocked by every sandbox's firewall even with egress open.
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ class EgressPolicy:
                     raise ValueError(
                         f"egress destination {destination!r}: IPv6 egress is not offered by this server; "
                         "give IPv4 addresses, networks or host names"
+                    )
+                if network.subnet_of(LINK_LOCAL):
+                    raise ValueError(
+                        f"egress destination {destination!r}: link-local addresses (169.254.0.0/16, a cloud's "
+                        "metadata service among them) are never reachable from a sandbox; remove it"
                     )
                 networks.append(str(network))
                 continue

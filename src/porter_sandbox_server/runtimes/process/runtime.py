@@ -144,7 +144,6 @@ from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
 from .network.dns import default_upstream
 from .network.internal import AddressBook
-from .network.netns import in_netns
 from .network.stack import NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
 from .processes import AgentProcess, ChunkReader, PipeWriter
@@ -164,6 +163,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PIDS_MAX = 1024
 _OUTPUT_GRACE = 0.5  # how long an exec waits for its pipes to close after it exited
 _SEND_TIMEOUT = 30.0
+#: How long a connection to a port inside a sandbox may take (a full backlog would hold it for minutes).
+PORT_CONNECT_TIMEOUT = 5.0
 
 
 def _exit_code(status: int) -> int:
@@ -299,6 +300,7 @@ class ProcessRuntime(Runtime):
                 self.network_unavailable = f"sandboxes have no network beyond their loopback: {found}"
             else:
                 self.network = found
+                found.watch()
         if self.network is not None:
             self.capabilities = dataclasses.replace(type(self).capabilities, egress=True, networking=True)
         else:
@@ -1049,11 +1051,17 @@ class ProcessRuntime(Runtime):
     # ------------------------------------------------------------------ ports
 
     async def _connect_internal(self, address: str, port: int) -> socket.socket:
-        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``)."""
+        """A connection to ``port`` of the sandbox holding the internal ``address`` (``network.internal``).
+
+        Only its ports marked ``internal`` are served there, not those it serves through the proxy.
+        """
         holder = self._internal.holder(address)
         if holder is None:
             raise SandboxGone(f"no sandbox holds the internal address {address}")
-        return await self.open_port(holder, port)
+        sandbox = self._live(holder)
+        if port not in sandbox.spec.internal_ports:
+            raise SandboxGone(f"sandbox {holder} does not serve port {port} at its internal address")
+        return await self._connect_inside(sandbox, port)
 
     async def open_port(self, sandbox_id: str, port: int) -> socket.socket:
         """A connection to ``127.0.0.1:port`` inside the sandbox, from a socket made in its namespace.
@@ -1064,14 +1072,23 @@ class ProcessRuntime(Runtime):
         sandbox = self._live(sandbox_id)
         if port not in sandbox.spec.ports:
             raise SandboxGone(f"sandbox {sandbox_id} does not serve port {port}")
-        pid = sandbox.agent_pid
-        if pid is None or self.network is None:
+        return await self._connect_inside(sandbox, port)
+
+    async def _connect_inside(self, sandbox: Sandbox, port: int) -> socket.socket:
+        if self.network is None:
             raise Unsupported(f"this server cannot serve sandboxes' ports ({self.network_unavailable})")
         await self._network_up(sandbox, SandboxGone)
-        connection = await in_netns(pid, functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM))
+        if sandbox.network is None:
+            raise SandboxGone(f"sandbox {sandbox.spec.sandbox_id} has no network")
+        connection = await sandbox.network.in_netns(
+            functools.partial(socket.socket, socket.AF_INET, socket.SOCK_STREAM)
+        )
         try:
             connection.setblocking(False)
-            await asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port))
+            # A port whose backlog is full never answers the SYN: give up well before the kernel would.
+            await asyncio.wait_for(
+                asyncio.get_running_loop().sock_connect(connection, ("127.0.0.1", port)), PORT_CONNECT_TIMEOUT
+            )
         except BaseException:
             connection.close()
             raise
@@ -1232,6 +1249,8 @@ class ProcessRuntime(Runtime):
                 task.cancel()
         if stop_sandboxes and not self._sandboxes and self.scratch_root.is_dir():
             await asyncio.to_thread(remove_children, self.scratch_root)
+        if self.network is not None:
+            self.network.close()
         self._opened = False
 
     # ------------------------------------------------------------------ small parts

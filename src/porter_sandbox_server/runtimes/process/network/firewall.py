@@ -13,8 +13,9 @@ what the sandbox sends:
   listener on the sandbox's loopback, which joins it to the sandbox holding
   that address, or resets it;
 - to slirp4netns's gateway (``10.0.2.2``, the host), its built-in DNS
-  (``10.0.2.3``), the host's loopback and this host's own interface addresses:
-  rejected, so the server's API and every other host service stay out of
+  (``10.0.2.3``), the host's loopback, this host's own interface addresses
+  and link-local addresses (``169.254.0.0/16``: a cloud's metadata service):
+  rejected, even with egress open, so the server's API and every other host service stay out of
   reach even when they listen on all addresses;
 - with an egress policy: addresses in the set ``allowed`` (the policy's IPs
   and CIDRs, for good; addresses the resolver learned for allowed names, for
@@ -32,6 +33,8 @@ import ipaddress
 import json
 import subprocess
 from collections.abc import Iterable, Sequence
+
+from ...egress import LINK_LOCAL
 
 TABLE = "porter"
 #: slirp4netns's gateway (the host) and its built-in DNS.
@@ -54,10 +57,9 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
     ``allowed`` None leaves egress open (but for ``blocked``); a sequence (even
     empty) is the only IPv4 addresses and networks open from the start.
     """
-    blocked_elements = ", ".join(sorted({SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, *blocked}))
     lines = [
         f"table inet {TABLE} {{",
-        f"  set blocked {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {blocked_elements} }}; }}",
+        f"  set blocked {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {_blocked_elements(blocked)} }}; }}",
         "  set allowed { type ipv4_addr; flags interval, timeout; }",
         "  chain resolve {",
         "    type nat hook output priority -100; policy accept;",
@@ -92,10 +94,30 @@ def ruleset(blocked: Iterable[str], allowed: Sequence[str] | None) -> str:
     return script
 
 
+def block_only(blocked: Iterable[str]) -> str:
+    """The nft commands that make ``blocked`` (with what is always blocked) the set of blocked addresses, at once."""
+    return f"flush set inet {TABLE} blocked\nadd element inet {TABLE} blocked {{ {_blocked_elements(blocked)} }}\n"
+
+
+def _blocked_elements(blocked: Iterable[str]) -> str:
+    always = {SLIRP_GATEWAY, SLIRP_DNS, "127.0.0.0/8", INTERNAL_NETWORK, str(LINK_LOCAL)}
+    return ", ".join(sorted({*always, *blocked}))
+
+
 def allow_for(addresses: Iterable[str], seconds: int) -> str:
-    """The nft command that opens ``addresses`` for ``seconds`` (an address already open gets the longer time)."""
-    elements = ", ".join(f"{address} timeout {max(1, seconds)}s" for address in addresses)
-    return f"add element inet {TABLE} allowed {{ {elements} }}\n"
+    """The nft commands that open ``addresses`` for ``seconds`` from now, whether or not they are open already.
+
+    nft leaves an element's timeout as it was when it is added again, so an
+    address is added (a no-op when it is there), deleted and added with its
+    new timeout, in one transaction: it is never missing in between.
+    """
+    listed = ", ".join(addresses)
+    timed = ", ".join(f"{address} timeout {max(1, seconds)}s" for address in addresses)
+    return (
+        f"add element inet {TABLE} allowed {{ {listed} }}\n"
+        f"delete element inet {TABLE} allowed {{ {listed} }}\n"
+        f"add element inet {TABLE} allowed {{ {timed} }}\n"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -121,20 +143,28 @@ def available() -> bool:
     return True
 
 
-def run(script: str) -> None:
-    """Run an nft script in the calling thread's network namespace; raise ``FirewallError`` when refused."""
-    lib = _lib()
-    ctx = lib.nft_ctx_new(0)
-    if not ctx:
-        raise FirewallError("libnftables could not make a context")
-    try:
-        lib.nft_ctx_buffer_error(ctx)
-        lib.nft_ctx_buffer_output(ctx)
-        if lib.nft_run_cmd_from_buffer(ctx, script.encode()) != 0:
-            said = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode("utf-8", "replace").strip()
+class Nft:
+    """A libnftables context, for the thread that made it (a sandbox's ``NetnsWorker``): reused for every command."""
+
+    def __init__(self) -> None:
+        self._lib = _lib()
+        self._ctx = self._lib.nft_ctx_new(0)
+        if not self._ctx:
+            raise FirewallError("libnftables could not make a context")
+        self._lib.nft_ctx_buffer_error(self._ctx)
+        self._lib.nft_ctx_buffer_output(self._ctx)
+
+    def run(self, script: str) -> None:
+        """Run an nft script in the calling thread's network namespace; raise ``FirewallError`` when refused."""
+        if self._lib.nft_run_cmd_from_buffer(self._ctx, script.encode()) != 0:
+            said = (self._lib.nft_ctx_get_error_buffer(self._ctx) or b"").decode("utf-8", "replace").strip()
             raise FirewallError(said or "nft refused the command")
-    finally:
-        lib.nft_ctx_free(ctx)
+
+    def close(self) -> None:
+        """Free the context."""
+        if self._ctx:
+            self._lib.nft_ctx_free(self._ctx)
+            self._ctx = None
 
 
 def host_addresses() -> list[str]:

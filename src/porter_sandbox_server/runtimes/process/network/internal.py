@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import resource
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -34,9 +35,13 @@ NETWORK = ipaddress.IPv4Network("100.80.0.0/16")
 LISTEN_PORT = 1021
 _SO_ORIGINAL_DST = 80
 _LINGER_RESET = struct.pack("ii", 1, 0)
-#: Connections one sandbox may hold open through its relay at once; more are reset, so that it
-#: cannot make the server hold descriptors without bound.
+#: Connections one sandbox may hold open through its relay at once (counted from the accept, so those
+#: still connecting count too); more are reset, so that it cannot make the server hold descriptors
+#: without bound.
 MAX_CONNECTIONS = 256
+#: How long the relay waits for the connection to the destination (a port whose backlog is full would
+#: otherwise hold both descriptors for the kernel's SYN retries, about two minutes).
+CONNECT_TIMEOUT = 5.0
 
 #: Opens a connection to a port of the sandbox holding an internal address: (address, port) -> socket.
 Connector = Callable[[str, int], Awaitable[socket.socket]]
@@ -81,13 +86,43 @@ def allowed_by(policy: EgressPolicy | None, address: str) -> bool:
     return any(ip in ipaddress.IPv4Network(network) for network in policy.networks)
 
 
+def server_wide_limit() -> int:
+    """Relay connections all sandboxes together may hold: a quarter of this process's descriptors (each takes two)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(MAX_CONNECTIONS, min(4096, soft // 4))
+
+
+class ConnectionBudget:
+    """Relay connections the whole server may hold at once, shared by every sandbox's relay."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self) -> bool:
+        """Count one more connection; False (and nothing counted) when the budget is spent."""
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+    def give(self) -> None:
+        """A connection counted by ``take`` has ended."""
+        self.used -= 1
+
+
 class InternalRelay:
     """One sandbox's listener for internal addresses: joins each connection to its destination, or resets it."""
 
-    def __init__(self, sandbox_id: str, policy: EgressPolicy | None, connector: Connector) -> None:
+    def __init__(
+        self, sandbox_id: str, policy: EgressPolicy | None, connector: Connector, budget: ConnectionBudget
+    ) -> None:
         self.sandbox_id = sandbox_id
         self.policy = policy
         self.connector = connector
+        self.budget = budget
         self.server: asyncio.AbstractServer | None = None
         self.open = 0
 
@@ -97,30 +132,45 @@ class InternalRelay:
 
     async def _joined(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raw = writer.get_extra_info("socket")
-        try:
-            if self.open >= MAX_CONNECTIONS:
-                raise ConnectionRefusedError(f"{MAX_CONNECTIONS} internal connections are open already")
-            address, port = original_destination(raw)
-            if not allowed_by(self.policy, address):
-                raise ConnectionRefusedError(f"the egress policy does not list {address}")
-            upstream = await self.connector(address, port)
-        except Exception as error:  # whatever the reason, the sandbox sees a reset, as from a closed port
-            logger.debug("sandbox %s: internal connection refused: %s", self.sandbox_id, error)
-            with contextlib.suppress(OSError):
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-            writer.close()
+        if self.open >= MAX_CONNECTIONS or not self.budget.take():
+            logger.debug("sandbox %s: internal connection refused: too many open", self.sandbox_id)
+            _reset(raw, writer)
             return
+        # Counted from here, before the connection to the destination is even tried: one still
+        # connecting holds descriptors as much as one relaying.
         self.open += 1
         try:
-            their_reader, their_writer = await asyncio.open_connection(sock=upstream)
+            try:
+                address, port = original_destination(raw)
+                if not allowed_by(self.policy, address):
+                    raise ConnectionRefusedError(f"the egress policy does not list {address}")
+                upstream = await asyncio.wait_for(self.connector(address, port), CONNECT_TIMEOUT)
+            except Exception as error:  # whatever the reason, the sandbox sees a reset, as from a closed port
+                logger.debug("sandbox %s: internal connection refused: %s", self.sandbox_id, error)
+                _reset(raw, writer)
+                return
+            try:
+                their_reader, their_writer = await asyncio.open_connection(sock=upstream)
+            except OSError:
+                upstream.close()
+                _reset(raw, writer)
+                return
             await relay(reader, writer, their_reader, their_writer)
         finally:
             self.open -= 1
+            self.budget.give()
 
     def close(self) -> None:
         """Stop accepting."""
         if self.server is not None:
             self.server.close()
+
+
+def _reset(raw: socket.socket, writer: asyncio.StreamWriter) -> None:
+    """Close the sandbox's connection with a reset, as a closed port would."""
+    with contextlib.suppress(OSError):
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    writer.close()
 
 
 async def relay(
@@ -138,7 +188,7 @@ async def relay(
                 await sink.drain()
             if sink.can_write_eof():
                 sink.write_eof()
-        except OSError:
+        except (OSError, RuntimeError):  # a reset, or a transport already closed (write_eof raises RuntimeError)
             pass
 
     try:

@@ -9,7 +9,8 @@ ordinary sockets on the host for each of its connections. It runs with
 ``--disable-host-loopback`` (the gateway does not lead to the host's
 loopback), ``--enable-sandbox`` (its own mount namespace, every capability
 dropped) and ``--enable-seccomp``, since it parses every packet the sandbox
-sends. Why slirp4netns and not pasta: Debian's pasta failed to start as root
+sends; and in the server's cgroup for slirp4netns, whose sockets a table on
+the host keeps off every local address (``host_guard``). Why slirp4netns and not pasta: Debian's pasta failed to start as root
 here ("Couldn't configure user mappings"), and slirp4netns has the two knobs
 this needs (no host loopback, a ready descriptor) in the Debian release.
 
@@ -34,20 +35,25 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import ipaddress
 import logging
+import math
 import os
 import shutil
 import signal
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ...egress import EgressPolicy
 from . import firewall
-from .dns import Resolver
-from .internal import Connector, InternalRelay
-from .netns import in_netns, on_own_thread
+from .dns import Resolver, TokenBucket
+from .host_guard import HostGuard
+from .internal import ConnectionBudget, Connector, InternalRelay, server_wide_limit
+from .netns import NetnsWorker, on_own_thread
 
 #: How long slirp4netns may take to configure a namespace, and bwrap to set up its loopback.
 _READY_TIMEOUT = 10.0
@@ -61,9 +67,11 @@ class NetworkFailed(Exception):
 
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-#: How old the list of this host's addresses may be when a sandbox's firewall is made from it.
-HOST_ADDRESSES_MAX_AGE = 30.0
+#: How often this host's addresses are read again even without a netlink event (in case one was lost).
+HOST_ADDRESSES_POLL = 30.0
+_RTMGRP_IPV4_IFADDR = 0x10
 
 
 @dataclass
@@ -73,23 +81,75 @@ class NetworkSettings:
     slirp4netns: str
     #: Where allowed DNS queries go.
     dns_upstream: tuple[str, int]
-    #: This host's own IPv4 addresses, blocked from every sandbox, and when they were read.
+    #: This host's own IPv4 addresses, blocked from every sandbox: kept current by ``watch``.
     host_addresses: tuple[str, ...]
-    read_at: float = field(default_factory=time.monotonic)
+    #: Connections all sandboxes' relays for internal addresses may hold at once.
+    relay_budget: ConnectionBudget = field(default_factory=lambda: ConnectionBudget(server_wide_limit()))
+    #: This server's slirp4netns cgroup and host table (``host_guard``); None where they cannot be made.
+    guard: HostGuard | None = None
+    #: The running sandboxes' networks whose firewall is installed, by sandbox id: ``watch`` updates them.
+    installed: dict[str, SandboxNetwork] = field(default_factory=dict)
+    _watcher: asyncio.Task[None] | None = None
 
-    async def blocked(self) -> tuple[str, ...]:
-        """This host's addresses, read again when the list is older than ``HOST_ADDRESSES_MAX_AGE``.
+    def watch(self) -> None:
+        """Keep ``host_addresses``, and every running sandbox's blocked set, current as the host's addresses change.
 
-        So an address the host gains (a new interface, a DHCP change) is out of sandboxes' reach
-        within that time, for every sandbox started after.
+        An address the host gains (a VPN, a DHCP lease, a new veth) is blocked in every running
+        sandbox as soon as the kernel announces it (a netlink address event), not only in sandboxes
+        started after.
         """
-        if time.monotonic() - self.read_at > HOST_ADDRESSES_MAX_AGE:
-            self.read_at = time.monotonic()
+        if self._watcher is None:
+            self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        events = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, socket.NETLINK_ROUTE)
+        try:
+            events.bind((0, _RTMGRP_IPV4_IFADDR))
+
+            def readable() -> None:
+                for _ in range(1000):  # what is queued, in a bounded turn of the loop
+                    try:
+                        events.recv(65536)
+                    except BlockingIOError:
+                        return
+                    except OSError:  # ENOBUFS: events were lost; the list is read again all the same
+                        pass
+                    changed.set()
+
+            loop.add_reader(events.fileno(), readable)
             try:
-                self.host_addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
-            except OSError as error:
-                logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
-        return self.host_addresses
+                while True:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(changed.wait(), HOST_ADDRESSES_POLL)
+                    changed.clear()
+                    await self._refresh()
+            finally:
+                loop.remove_reader(events.fileno())
+        finally:
+            events.close()
+
+    async def _refresh(self) -> None:
+        try:
+            addresses = tuple(await asyncio.to_thread(firewall.host_addresses))
+        except OSError as error:
+            logger.warning("could not read this host's addresses again (keeping the last list): %s", error)
+            return
+        if set(addresses) == set(self.host_addresses):
+            return
+        self.host_addresses = addresses
+        logger.info("this host's addresses changed: blocking %s in every sandbox", ", ".join(addresses))
+        await asyncio.gather(*(network.block(addresses) for network in list(self.installed.values())))
+
+    def close(self) -> None:
+        """Stop watching the host's addresses; remove the host table and cgroup."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        if self.guard is not None:
+            self.guard.remove()
+            self.guard = None
 
     @classmethod
     def find(cls, dns_upstream: tuple[str, int] | None) -> NetworkSettings | str:
@@ -105,7 +165,14 @@ class NetworkSettings:
             addresses = firewall.host_addresses()
         except OSError as error:
             return f"this host's addresses cannot be listed (`apt-get install iproute2`): {error}"
-        return cls(slirp, dns_upstream, tuple(addresses))
+        guard = HostGuard.install()
+        if isinstance(guard, str):
+            logger.warning(
+                "slirp4netns cannot be kept off this host's addresses on the host's side (%s): "
+                "sandboxes rely on their own firewalls for that",
+                guard,
+            )
+        return cls(slirp, dns_upstream, tuple(addresses), guard=guard if isinstance(guard, HostGuard) else None)
 
 
 @dataclass
@@ -124,13 +191,21 @@ class SandboxNetwork:
     #: Our end of slirp4netns's exit descriptor: closing it (or our death) ends slirp4netns.
     exit_fd: int = -1
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Its thread inside the namespace, and that thread's nft context.
+    worker: NetnsWorker | None = None
+    nft: firewall.Nft | None = None
+    #: The server's settings, once its firewall is installed.
+    settings: NetworkSettings | None = None
+    #: When each address DNS answers opened closes again (``time.monotonic``).
+    open_until: dict[str, float] = field(default_factory=dict)
 
     async def start(self, settings: NetworkSettings) -> None:
         """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
         try:
+            self.worker = NetnsWorker(self.pid)
             # bwrap sets up the namespace's loopback as it starts, and slirp4netns (which touches the
             # loopback too) racing it failed bwrap now and then: both wait for it.
-            await in_netns(self.pid, wait_loopback_up)
+            await self.worker.run(wait_loopback_up)
             await asyncio.gather(self._install(settings), self._start_slirp(settings))
         except (OSError, firewall.FirewallError, asyncio.TimeoutError) as error:
             raise NetworkFailed(f"the sandbox's network could not be set up: {error}") from error
@@ -139,7 +214,7 @@ class SandboxNetwork:
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         exit_r, self.exit_fd = os.pipe2(os.O_CLOEXEC)
         try:
-            self.slirp = await asyncio.create_subprocess_exec(
+            argv = [
                 settings.slirp4netns,
                 "--configure",
                 "--mtu=65520",
@@ -150,6 +225,11 @@ class SandboxNetwork:
                 f"--exit-fd={exit_r}",
                 str(self.pid),
                 "tap0",
+            ]
+            if settings.guard is not None:
+                argv = settings.guard.wrap(argv)
+            self.slirp = await asyncio.create_subprocess_exec(
+                *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
@@ -176,10 +256,11 @@ class SandboxNetwork:
             raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
 
     async def _install(self, settings: NetworkSettings) -> None:
-        script = firewall.ruleset(await settings.blocked(), self.policy.networks if self.policy else None)
+        blocked = settings.host_addresses
+        script = firewall.ruleset(blocked, self.policy.networks if self.policy else None)
 
         def inside() -> list[socket.socket]:
-            firewall.run(script)
+            self._nft().run(script)
             made: list[socket.socket] = []
             try:
                 internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -201,28 +282,76 @@ class SandboxNetwork:
                 raise
             return made
 
-        internal, *listeners = await in_netns(self.pid, inside)
+        internal, *listeners = await self.in_netns(inside)
+        self.settings = settings
+        settings.installed[self.sandbox_id] = self
+        if settings.host_addresses != blocked:  # changed while the firewall was being installed
+            await self.block(settings.host_addresses)
         loop = asyncio.get_running_loop()
+        bucket = TokenBucket()
         for listener in listeners:
             listener.setblocking(False)
-            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow)
+            resolver = Resolver(self.sandbox_id, settings.dns_upstream, self.policy, self.allow, bucket)
             self.resolvers.append(resolver)
             await loop.create_datagram_endpoint(functools.partial(_same, resolver), sock=listener)
         internal.setblocking(False)
-        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector)
+        self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector, settings.relay_budget)
         await self.relay.serve(internal)
 
     async def allow(self, addresses: list[str], seconds: int) -> None:
-        """Open ``addresses`` in the sandbox's firewall for ``seconds``."""
-        script = firewall.allow_for(addresses, seconds)
-        await in_netns(self.pid, lambda: firewall.run(script))
+        """Open ``addresses`` in the sandbox's firewall for ``seconds`` from now (or longer, if open longer already).
+
+        An address inside a network the policy lists is open for good already (and nft would refuse it
+        as overlapping that network): it is left alone.
+        """
+        networks = [ipaddress.IPv4Network(network) for network in self.policy.networks] if self.policy else []
+        now = time.monotonic()
+        if len(self.open_until) > 4096:  # forget what has expired, so this stays as small as what is open
+            self.open_until = {address: until for address, until in self.open_until.items() if until > now}
+        by_seconds: dict[int, list[str]] = {}
+        for address in dict.fromkeys(addresses):
+            if any(ipaddress.IPv4Address(address) in network for network in networks):
+                continue
+            # Another name's answer may have opened it for longer: never shorten that.
+            longest = max(seconds, math.ceil(self.open_until.get(address, now) - now))
+            self.open_until[address] = now + longest
+            by_seconds.setdefault(longest, []).append(address)
+        if by_seconds:
+            script = "".join(firewall.allow_for(each, longest) for longest, each in by_seconds.items())
+            await self.in_netns(lambda: self._nft().run(script))
+
+    async def block(self, addresses: tuple[str, ...]) -> None:
+        """Make ``addresses`` (and what is always blocked) the host addresses the sandbox cannot reach."""
+        script = firewall.block_only(addresses)
+        try:
+            await self.in_netns(lambda: self._nft().run(script))
+        except (OSError, firewall.FirewallError) as error:
+            logger.error("sandbox %s: could not update its blocked addresses: %s", self.sandbox_id, error)
+
+    async def in_netns(self, work: Callable[[], T]) -> T:
+        """``work()`` on the sandbox's thread inside its namespace, awaited (``OSError`` once closed)."""
+        if self.worker is None:
+            raise OSError("the sandbox's network is not started")
+        return await self.worker.run(work)
+
+    def _nft(self) -> firewall.Nft:
+        """The worker's nft context, made on first use (on the worker thread) and freed as the worker ends."""
+        if self.nft is None:
+            nft = self.nft = firewall.Nft()
+            assert self.worker is not None
+            self.worker.at_end.append(nft.close)
+        return self.nft
 
     async def close(self) -> None:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
+        if self.settings is not None and self.settings.installed.get(self.sandbox_id) is self:
+            del self.settings.installed[self.sandbox_id]
         for resolver in self.resolvers:
             resolver.close()
         if self.relay is not None:
             self.relay.close()
+        if self.worker is not None:
+            self.worker.close()
         if self.exit_fd >= 0:
             os.close(self.exit_fd)
             self.exit_fd = -1
