@@ -203,7 +203,12 @@ class PortProxy:
             if isinstance(event, h11.InformationalResponse):
                 continue
             if isinstance(event, h11.Response):
-                kept = [(key, value) for key, value in event.headers if key.lower() not in _HOP_BY_HOP]
+                # Its length is kept (h11 holds the answer to it); uvicorn frames the rest by chunks.
+                kept = [
+                    (key, value)
+                    for key, value in event.headers
+                    if key.lower() not in _HOP_BY_HOP or key.lower() == b"content-length"
+                ]
                 await send({"type": "http.response.start", "status": event.status_code, "headers": kept})
                 started = True
             elif isinstance(event, h11.Data):
