@@ -492,7 +492,7 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         first_byte_timeout=args.proxy_first_byte_timeout,
         idle_timeout=args.proxy_idle_timeout,
     )
-    app = PortProxy(create_app(service, api_key=api_key), service, limits)
+    app = PortProxy(create_app(service, api_key=api_key, host=args.host), service, limits)
     service.proxy_port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
