@@ -304,7 +304,10 @@ async def _relay(upstream: ClientConnection, receive: Receive, send: Send) -> No
             # Such as a message over ws_max_size: the 1009 the proxy sent, or the app's own code.
             frame = closed.rcvd or closed.sent
         # 1005 and 1006 say a code was missing; they are never sent in a close frame.
-        code = frame.code if frame is not None and frame.code not in (1005, 1006) else 1000
+        if frame is not None and frame.code not in (1005, 1006):
+            code = frame.code
+        else:
+            code = 1000 if upstream.protocol.close_rcvd is not None else 1011  # a close without a code, or none
         await send({"type": "websocket.close", "code": code})
 
     async def up() -> None:
