@@ -160,5 +160,5 @@ async def serve(
     """A started service over ``runtime``, and an httpx client calling its app in-process."""
     service = SandboxService(data_dir, runtime, clock=clock)
     await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(service)), base_url="http://server")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(service)), base_url="http://127.0.0.1")
     return service, client

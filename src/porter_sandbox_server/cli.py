@@ -56,6 +56,7 @@ from .http.connections import (
     WS_MAX_MESSAGE,
     guarded_protocol,
 )
+from .http.proxy_limits import FIRST_BYTE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_SANDBOX, ProxyLimits
 from .lock import DataDirInUse, DataDirLock
 from .runtimes.base import OutputLimits, Runtime, RuntimeUnavailable
 
@@ -202,6 +203,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=BODY_IDLE_TIMEOUT,
         metavar="SECONDS",
         help=f"close connections whose request body stops arriving for this long (default {BODY_IDLE_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--proxy-connections",
+        type=_count,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help="the most connections to sandboxes' served ports open at once; past that they answer 503 "
+        f"(default {MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--proxy-connections-per-sandbox",
+        type=_count,
+        default=MAX_PER_SANDBOX,
+        metavar="N",
+        help=f"the most of those connections to one sandbox (default {MAX_PER_SANDBOX})",
+    )
+    serve.add_argument(
+        "--proxy-first-byte-timeout",
+        type=_seconds,
+        default=FIRST_BYTE_TIMEOUT,
+        metavar="SECONDS",
+        help="answer 504 when a sandbox's served port does not start its answer within this time "
+        f"(default {FIRST_BYTE_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--proxy-idle-timeout",
+        type=_seconds,
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"cut off an answer from a served port that pauses this long (default {IDLE_TIMEOUT:g})",
     )
     serve.add_argument(
         "--docker-read-only-root",
@@ -455,7 +486,13 @@ async def _serve_locked(args: argparse.Namespace, api_key: str | None, data_dir:
         print(f"porter-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         await service.close()
         return 1
-    app = PortProxy(create_app(service, api_key=api_key), service)
+    limits = ProxyLimits(
+        max_connections=args.proxy_connections,
+        max_per_sandbox=args.proxy_connections_per_sandbox,
+        first_byte_timeout=args.proxy_first_byte_timeout,
+        idle_timeout=args.proxy_idle_timeout,
+    )
+    app = PortProxy(create_app(service, api_key=api_key, host=args.host), service, limits)
     service.proxy_port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

@@ -50,7 +50,7 @@ def answer_or_close(sock: socket.socket, timeout: float) -> bytes:
 def test_a_64_mb_header_is_refused_431_before_the_server_reads_it_all(server: LocalServer) -> None:
     before = reset_peak(server.pid)
     with socket.create_connection(address(server), timeout=30) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: ")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: ")
         sent = 0
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             chunk = b"a" * MiB
@@ -74,7 +74,7 @@ def test_two_thousand_half_sent_requests_are_not_held(server: LocalServer) -> No
         for n in range(2000):
             sock = socket.create_connection(address(server), timeout=30)
             # Half a request: the head never ends (or, for some, never starts).
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " if n % 4 else b"")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " if n % 4 else b"")
             half_sent.append(sock)
         opened = time.monotonic()
         with HealthProbe(server.url) as probe:
@@ -96,7 +96,7 @@ def test_a_head_sent_a_byte_at_a_time_is_cut_off_at_the_header_timeout(server: L
     with socket.create_connection(address(server), timeout=30) as sock:
         started = time.monotonic()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Drip: " + b"d" * 1000:
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Drip: " + b"d" * 1000:
                 sock.sendall(bytes([byte]))
                 time.sleep(0.05)
                 if time.monotonic() - started > HEADER_TIMEOUT + 5:
@@ -112,7 +112,7 @@ def test_a_body_that_stops_arriving_closes_the_connection_and_a_kept_alive_one_w
         assert api.put(f"/v1/volume/{volume}/files/content", params={"path": "/f"}, content=b"old").status_code == 204
         with socket.create_connection(address(server), timeout=30) as sock:
             sock.sendall(
-                f"PUT /v1/volume/{volume}/files/content?path=/f HTTP/1.1\r\nHost: x\r\n"
+                f"PUT /v1/volume/{volume}/files/content?path=/f HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 "Content-Length: 1000\r\n\r\n".encode()
                 + b"new, but only a part"
             )

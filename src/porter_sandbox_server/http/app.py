@@ -25,6 +25,7 @@ from .. import errors
 from ..core.service import SandboxService
 from ..store import StoreFull
 from .auth import BearerAuth
+from .origins import SameOrigin
 from .routes import (
     capabilities,
     health,
@@ -119,14 +120,21 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "the server failed to answer this request; see the server's log"}, status_code=500)
 
 
-def create_app(service: SandboxService, *, api_key: str | None = None, spec: ApiSpec | None = None) -> Starlette:
-    """The ASGI app serving the Sandbox API over ``service`` (already started).
+def create_app(
+    service: SandboxService, *, api_key: str | None = None, host: str = "127.0.0.1", spec: ApiSpec | None = None
+) -> Starlette:
+    """The ASGI app serving the Sandbox API over ``service`` (already started), at ``host`` (``--host``).
 
-    With ``api_key``, every route but ``/healthz`` and ``/readyz`` needs it.
+    With ``api_key``, every route but ``/healthz`` and ``/readyz`` needs it. Requests from web pages
+    of other origins, and without a key requests to Hosts other than loopback's and ``host``, are
+    refused (``origins``).
     """
+    middleware = [Middleware(SameOrigin, host=host, check_host=not api_key)]
+    if api_key:
+        middleware.append(Middleware(BearerAuth, api_key=api_key))
     app = Starlette(
         routes=_routes(service, spec or ApiSpec()),
-        middleware=[Middleware(BearerAuth, api_key=api_key)] if api_key else [],
+        middleware=middleware,
         exception_handlers={
             errors.ApiError: _api_error,
             HTTPException: _http_error,

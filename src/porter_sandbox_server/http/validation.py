@@ -196,6 +196,14 @@ class Operation:
             if optional:
                 return {}
             raise errors.BadRequest("the request body is empty; send a JSON object")
+        # A web page can post text/plain (a form, fetch in no-cors mode) without asking: refusing
+        # any other type keeps such pages from driving the API (see ``origins``).
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if not _is_json(kind):
+            raise errors.BadRequest(
+                f"the request body is sent as {kind or 'no Content-Type'}; send it as JSON, with "
+                "Content-Type: application/json"
+            )
         try:
             body = json.loads(raw)
             # Lone surrogates (\ud800) parse but cannot be stored or passed on.
@@ -207,6 +215,12 @@ class Operation:
             if error is not None:
                 raise errors.BadRequest(_message(error, "request body"))
         return body
+
+
+def _is_json(media_type: str) -> bool:
+    """Whether ``media_type`` (lower case, without parameters) is JSON: ``application/json`` or ``application/*+json``."""
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and len(subtype) > 5))
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
