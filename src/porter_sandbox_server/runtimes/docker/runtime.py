@@ -204,6 +204,16 @@ def start_failure_of(program: str, data: bytes) -> tuple[int, str]:
     return (127 if missing else 126), f"{program}: cannot run: {reason}"
 
 
+def _exec_refused(entry: _Container, error: docker.errors.APIError) -> Exception:
+    """What an exec the engine refused means: the sandbox gone, or the engine failing."""
+    # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
+    if isinstance(error, docker.errors.NotFound):
+        return SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone")
+    if error.status_code == 409 or "is not running" in _engine_message(error):
+        return SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running")
+    return RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}")
+
+
 class DockerRuntime(Runtime):
     """Runs each sandbox as a container on the Docker engine ``DOCKER_HOST`` names.
 
@@ -412,13 +422,8 @@ class DockerRuntime(Runtime):
             if terminal is not None:
                 with contextlib.suppress(docker.errors.APIError):  # it may have ended already
                     self._api.exec_resize(engine_exec_id, height=terminal.rows, width=terminal.cols)
-        except docker.errors.NotFound as error:
-            raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
         except docker.errors.APIError as error:
-            # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
-            if error.status_code == 409 or "is not running" in _engine_message(error):
-                raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
-            raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
+            raise _exec_refused(entry, error) from error
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
         return engine_exec_id, sock
@@ -696,13 +701,8 @@ class DockerRuntime(Runtime):
     def _exec(self, entry: _Container, command: list[str], exec_id: str, env: dict[str, str]) -> ExecOutput:
         try:
             return self._run_exec(entry, command, exec_id, env)
-        except docker.errors.NotFound as error:
-            raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is gone") from error
         except docker.errors.APIError as error:
-            # Not running: a 409, or (the container ending between the exec's creation and its start) a 500.
-            if error.status_code == 409 or "is not running" in _engine_message(error):
-                raise SandboxGone(f"sandbox {entry.sandbox_id}'s container is not running") from error
-            raise RuntimeUnavailable(f"the Docker engine refused the exec: {_engine_message(error)}") from error
+            raise _exec_refused(entry, error) from error
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
 

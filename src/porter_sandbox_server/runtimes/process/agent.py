@@ -165,16 +165,7 @@ def _spawn(
             os.write(errors_w, str(error.errno).encode())
         finally:
             os._exit(NOT_FOUND)
-    os.close(errors_w)
-    try:
-        failure = os.read(errors_r, 64)
-    finally:
-        os.close(errors_r)
-    if failure:
-        os.waitpid(pid, 0)
-        code = int(failure)
-        raise OSError(code, os.strerror(code), argv[0])
-    return pid
+    return _started(pid, errors_r, errors_w, argv[0])
 
 
 def run_process(
@@ -290,6 +281,11 @@ def _start_run(
             os.write(errors_w, str(error.errno).encode())
         finally:
             os._exit(NOT_FOUND)
+    return _started(pid, errors_r, errors_w, argv[0])
+
+
+def _started(pid: int, errors_r: int, errors_w: int, program: str) -> int:
+    """``pid`` once its ``execve`` succeeded (the error pipe closed empty); its ``OSError`` when it failed."""
     os.close(errors_w)
     try:
         failure = os.read(errors_r, 64)
@@ -298,7 +294,7 @@ def _start_run(
     if failure:
         os.waitpid(pid, 0)
         code = int(failure)
-        raise OSError(code, os.strerror(code), argv[0])
+        raise OSError(code, os.strerror(code), program)
     return pid
 
 

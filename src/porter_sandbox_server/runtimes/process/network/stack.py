@@ -43,6 +43,7 @@ import shutil
 import signal
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,6 +199,11 @@ class SandboxNetwork:
     settings: NetworkSettings | None = None
     #: When each address DNS answers opened closes again (``time.monotonic``).
     open_until: dict[str, float] = field(default_factory=dict)
+    #: Sockets made in the namespace and not yet handed to the resolver or the relay: ``close`` closes them
+    #: (a sandbox torn down while its firewall was being installed). Guarded by ``made_lock``.
+    made: list[socket.socket] = field(default_factory=list)
+    made_lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
 
     async def start(self, settings: NetworkSettings) -> None:
         """Connect the namespace of ``pid`` and install its rules; ``NetworkFailed`` says what failed."""
@@ -280,9 +286,31 @@ class SandboxNetwork:
                 for each in made:
                     each.close()
                 raise
+            with self.made_lock:
+                if self.closed:
+                    for each in made:
+                        each.close()
+                    raise OSError("the sandbox's network was closed while it was being set up")
+                self.made = made
             return made
 
         internal, *listeners = await self.in_netns(inside)
+        try:
+            await self._adopt(settings, blocked, internal, listeners)
+        except BaseException:
+            self._close_made()
+            raise
+        with self.made_lock:
+            self.made = []
+
+    async def _adopt(
+        self,
+        settings: NetworkSettings,
+        blocked: tuple[str, ...],
+        internal: socket.socket,
+        listeners: list[socket.socket],
+    ) -> None:
+        """Serve the resolver and the relay on the sockets just made in the namespace."""
         self.settings = settings
         settings.installed[self.sandbox_id] = self
         if settings.host_addresses != blocked:  # changed while the firewall was being installed
@@ -342,8 +370,16 @@ class SandboxNetwork:
             self.worker.at_end.append(nft.close)
         return self.nft
 
+    def _close_made(self) -> None:
+        with self.made_lock:
+            self.closed = True
+            made, self.made = self.made, []
+        for each in made:
+            each.close()
+
     async def close(self) -> None:
         """Stop the resolver and slirp4netns (the namespace itself ends with the sandbox)."""
+        self._close_made()
         if self.settings is not None and self.settings.installed.get(self.sandbox_id) is self:
             del self.settings.installed[self.sandbox_id]
         for resolver in self.resolvers:
