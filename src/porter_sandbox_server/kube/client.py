@@ -38,6 +38,8 @@ Query = Sequence[tuple[str, str]] | Mapping[str, str]
 
 #: Where a pod finds its own namespace (the in-cluster service account).
 _INCLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+#: How long closing the client waits for its TLS connections to finish closing (see ``KubeClient.close``).
+_TLS_CLOSE_WAIT = 0.25
 
 
 class KubeError(Exception):
@@ -191,6 +193,9 @@ class KubeClient:
     async def close(self) -> None:
         """Close every connection."""
         await self._api.close()
+        # aiohttp closes its TLS connections without waiting for them to go (aio-libs/aiohttp#1925): a moment's
+        # wait lets them finish, so none is left open when the loop ends.
+        await asyncio.sleep(_TLS_CLOSE_WAIT)
 
 
 def _pairs(query: Query) -> list[tuple[str, str]]:
