@@ -114,8 +114,17 @@ class _Pod:
     #: Set at every change the watch sees; waiters clear it.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     follower: asyncio.Task[None] | None = None
-    #: The timestamp (ns since the epoch) of the last log line reported, to resume after a break.
+    #: The latest timestamp (ns since the epoch) of a log line reported, to resume after a break.
     last_stamp: int = 0
+    #: Lines stamped before this are not reported (after an adoption: the previous server reported them).
+    report_from: int = 0
+    #: ``(stamp, hash of the line)`` of the lines reported in the whole second of ``last_stamp``: a
+    #: resumed read returns that second again. Stamps alone do not order the lines: the engine
+    #: copies stdout and stderr separately, so a stderr line can follow a later-stamped stdout line.
+    recent: set[tuple[int, int]] = field(default_factory=set)
+
+
+_SECOND = 1_000_000_000
 
 
 def _stamp_ns(text: bytes) -> int:
@@ -123,12 +132,12 @@ def _stamp_ns(text: bytes) -> int:
     raw = text.decode("ascii", "replace").rstrip("Z")
     whole, _, fraction = raw.partition(".")
     seconds = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    return int(seconds) * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
+    return int(seconds) * _SECOND + int((fraction or "0")[:9].ljust(9, "0"))
 
 
 def _since_time(stamp_ns: int) -> str:
     """``sinceTime`` for a log request: the whole second of ``stamp_ns`` (the API takes no finer)."""
-    return datetime.fromtimestamp(stamp_ns // 1_000_000_000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(stamp_ns // _SECOND, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KubernetesRuntime(Runtime):
@@ -531,7 +540,7 @@ class KubernetesRuntime(Runtime):
                     await self._delete(name)
                 continue
             entry = _Pod(spec.sandbox_id, name, {"HOME": "/workspace", **spec.env}, spec.memory_bytes, pod=pod)
-            entry.last_stamp = now  # lines written while no server followed are not recovered
+            entry.last_stamp = entry.report_from = now  # lines written while no server followed are lost
             self._pods[spec.sandbox_id] = entry
             entries.append(entry)
             adopted.add(spec.sandbox_id)
@@ -658,9 +667,19 @@ class KubernetesRuntime(Runtime):
             # (the container went away mid-follow), not the sandbox's output.
             logger.debug("kubernetes runtime: log of %s: %s", entry.name, raw[:200])
             return
-        if value <= entry.last_stamp:
-            return  # reported before the break
-        entry.last_stamp = value
+        if value < entry.report_from:
+            return
+        second = entry.last_stamp - entry.last_stamp % _SECOND
+        if value >= second:
+            key = (value, hash(content))
+            if key in entry.recent:
+                return  # reported before the break
+            entry.recent.add(key)
+        if value > entry.last_stamp:
+            entry.last_stamp = value
+            if value - second >= _SECOND:  # a new second: what a resumed read can return again moves on
+                floor = value - value % _SECOND
+                entry.recent = {key for key in entry.recent if key[0] >= floor}
         self._report(entry.sandbox_id, "", "stdout", splitter.feed(content + b"\n"))
 
     async def _report_exit(self, entry: _Pod, end: SandboxExit) -> None:
