@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("kubernetes_asyncio")
 
-from porter_sandbox_server.runtimes.kubernetes.runtime import KubernetesRuntime, _Pod  # noqa: E402
-from porter_sandbox_server.runtimes.lines import LineSplitter  # noqa: E402
+from runtime_events import Recorder
 
-from runtime_events import Recorder  # noqa: E402
+from porter_sandbox_server.runtimes.kubernetes.runtime import KubernetesRuntime, _Pod
+from porter_sandbox_server.runtimes.lines import LineSplitter
 
 
 def _reader(tmp_path: Path) -> tuple[KubernetesRuntime, _Pod, Recorder]:
