@@ -4,6 +4,8 @@
 
 - ``process-root``: the process runtime on a server running as root (the
   common case in CI and containers); needs the tests to run as root;
+- ``process-pool``: the same with ``--pool 2``, so that attacks run in
+  pre-started sandboxes (the suite checks that some did);
 - ``process-user``: the process runtime on a server running as an
   unprivileged user: ``nobody`` (through ``setpriv``, with a data directory of
   its own) when the tests run as root, else the tests' own user;
@@ -44,6 +46,8 @@ LIMITS = ["--max-pids", str(MAX_PIDS), "--max-total-pids", str(MAX_TOTAL_PIDS), 
 
 TARGETS = [
     pytest.param("process-root", marks=pytest.mark.bwrap),
+    # A root server keeping sandboxes started (``serve --pool``): attacks from pooled sandboxes.
+    pytest.param("process-pool", marks=pytest.mark.bwrap),
     pytest.param("process-user", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
 ]
@@ -81,6 +85,11 @@ class Target:
     #: The uid of the server process itself.
     server_uid: int
     made: list[Any] = field(default_factory=list)
+
+    @property
+    def root_server(self) -> bool:
+        """Whether this is a process-runtime server running as root (the one that enforces egress)."""
+        return self.kind in ("process-root", "process-pool")
 
     @property
     def runtime(self) -> str:
@@ -145,10 +154,11 @@ def start_target(kind: str) -> Target:
         return Target(kind, server, DOCKER_TEST_IMAGE, sandbox_uid=sandbox_uid, server_uid=os.geteuid())
     if not bwrap_available():
         require_bwrap()
-    if kind == "process-root":
+    if kind in ("process-root", "process-pool"):
         if os.geteuid() != 0:
             pytest.skip("a root server needs the tests to run as root")
-        server = LocalServer(runtime="process", isolation="bwrap", extra_args=LIMITS).start()
+        pool = ["--pool", "2"] if kind == "process-pool" else []
+        server = LocalServer(runtime="process", isolation="bwrap", extra_args=[*LIMITS, *pool]).start()
         return Target(kind, server, "python:3.12-slim", _sandbox_uid_from_log(server), server_uid=0)
     if os.geteuid() == 0:
         # Started the way UnprivilegedServer starts it: setpriv runs the interpreter as nobody.

@@ -28,7 +28,10 @@ def build_runtime(kind: str, data_dir: Path) -> Runtime:
         claims = ClaimSettings(host_path_dir=KUBE_HOST_PATH_DIR, helper_image=KUBE_HELPER_IMAGE)
         return KubernetesRuntime(data_dir, namespace=KUBE_NAMESPACE, image_pull_policy="Never", claims=claims)
     from porter_sandbox_server.runtimes.process import ProcessRuntime
+    from porter_sandbox_server.runtimes.process.pool import PoolSettings
 
+    if kind == "process-pool":
+        return ProcessRuntime(data_dir, "bwrap", pool=PoolSettings(size=2))
     return ProcessRuntime(data_dir, "bwrap")
 
 

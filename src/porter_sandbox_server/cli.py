@@ -255,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"processes (and threads) of one sandbox at once (default {DEFAULT_MAX_PIDS})",
     )
     serve.add_argument(
+        "--pool",
+        type=pool_size,
+        default=0,
+        metavar="N",
+        help="process runtime: keep N sandboxes started ahead, for sandboxes without volumes, snapshot or CPU "
+        "limit and with the default memory; each serves one sandbox (default 0: none; needs a root server)",
+    )
+    serve.add_argument(
         "--max-total-pids",
         type=process_count,
         default=None,
@@ -346,8 +354,23 @@ def make_runtime(
 
         return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
     from .runtimes.process import ProcessRuntime
+    from .runtimes.process.pool import PoolSettings
 
-    return ProcessRuntime(data_dir, isolation, max_total_pids=options.max_total_pids, dns_upstream=options.dns_upstream)
+    pool = PoolSettings(size=options.pool, memory_bytes=options.default_memory, pids_max=options.max_pids)
+    return ProcessRuntime(
+        data_dir, isolation, max_total_pids=options.max_total_pids, dns_upstream=options.dns_upstream, pool=pool
+    )
+
+
+def pool_size(text: str) -> int:
+    """``--pool``: how many sandboxes to keep started, 0 to 64."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: keep 0 to 64 sandboxes started")
+    return value
 
 
 def _dns_upstream(text: str) -> tuple[str, int]:

@@ -21,6 +21,9 @@ from runtimes import DOCKER_TEST_IMAGE, require_bwrap, require_docker, require_k
 
 RUNTIMES = [
     pytest.param("process", marks=pytest.mark.bwrap),
+    # The process runtime with pre-started sandboxes (``serve --pool``): each test's sandboxes of the
+    # pool's shape are pooled ones, so the suite checks that a pooled sandbox behaves as a fresh one.
+    pytest.param("process-pool", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
     pytest.param("kubernetes", marks=pytest.mark.kubernetes),
 ]
@@ -59,9 +62,15 @@ async def kit(runtime_kind: str, tmp_path: Path) -> AsyncIterator[Kit]:
     events = Recorder()
     await runtime.volumes.open()
     await runtime.open(events)
-    image = "python:3.12-slim" if runtime_kind == "process" else DOCKER_TEST_IMAGE
+    image = "python:3.12-slim" if runtime_kind.startswith("process") else DOCKER_TEST_IMAGE
+    pool = getattr(runtime, "pool", None)
+    if runtime_kind == "process-pool":
+        assert pool is not None, "the pool is off: see the runtime's log"
+        assert await pool.full(timeout=30.0), "the pool did not fill"
     opened = Kit(runtime_kind, runtime, events, data_dir, image, dict(RUN_TAG))
     try:
         yield opened
+        if pool is not None:
+            assert pool.failed_starts == 0, "a pooled sandbox failed to start"
     finally:
         await runtime.close(stop_sandboxes=True)

@@ -13,13 +13,24 @@ from redteam import TARGETS, Target, start_target
 from porter_sandbox import Porter
 
 
+@pytest.fixture(scope="session")
+def pooled_launches() -> Iterator[list[int]]:
+    """Sandboxes the ``process-pool`` servers started from their pool, per module: some must have."""
+    counts: list[int] = []
+    yield counts
+    if counts:
+        assert sum(counts) > 0, "no attack ran in a pooled sandbox: every sandbox of process-pool started fresh"
+
+
 @pytest.fixture(scope="module", params=TARGETS)
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, pooled_launches: list[int]) -> Iterator[Target]:
     """A running server of each kind this machine can run, attacked by the tests of one module."""
     started = start_target(request.param)
     try:
         yield started
     finally:
+        if started.kind == "process-pool":
+            pooled_launches.append(started.server.log().count("started from the pool"))
         started.server.close()
 
 

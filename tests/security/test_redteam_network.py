@@ -54,7 +54,7 @@ def test_the_servers_api_does_not_answer_from_inside_a_sandbox(target: Target, p
 
 def test_an_egress_policy_is_enforced_or_refused_never_ignored(target: Target, porter: Porter) -> None:
     """A server that cannot enforce a policy (not root, or Docker) says so with 400 instead of starting the sandbox."""
-    if target.kind == "process-root":
+    if target.root_server:
         require_sandbox_network()
         sandbox = target.sandbox(porter, egress={"allowed_destinations": []})
         lines = sandbox.exec(["python3", "-c", _PYTHON_PROBE, "", "http://10.0.2.2:9/"]).stdout.splitlines()

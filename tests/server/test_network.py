@@ -46,12 +46,19 @@ def hosts() -> Iterator[HostNetns]:
         yield made
 
 
-@pytest.fixture(scope="module")
-def server(hosts: HostNetns) -> Iterator[RuntimeServer]:
-    """A root server with a key, whose sandboxes' DNS goes to the test hosts' DNS server."""
-    started = start_server("process", api_key=API_KEY, extra_args=["--dns-upstream", hosts.dns_upstream])
+@pytest.fixture(scope="module", params=["fresh", "pooled"])
+def server(hosts: HostNetns, request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
+    """A root server with a key, whose sandboxes' DNS goes to the test hosts' DNS server.
+
+    Twice: starting each sandbox fresh, and keeping sandboxes started (``--pool``), whose open
+    network a launch's policy then replaces.
+    """
+    pool = ["--pool", "2"] if request.param == "pooled" else []
+    started = start_server("process", api_key=API_KEY, extra_args=["--dns-upstream", hosts.dns_upstream, *pool])
     try:
         yield started
+        if pool:
+            assert started.log().count("started from the pool") >= 10, "few sandboxes came from the pool"
     finally:
         started.close()
 

@@ -68,13 +68,16 @@ while True:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RuntimeServer]:
-    """A root server (with a key: served ports need none)."""
+@pytest.fixture(scope="module", params=["fresh", "pooled"])
+def server(request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
+    """A root server (with a key: served ports need none); twice, the second keeping sandboxes started."""
     require_sandbox_network()
-    started = start_server("process", api_key="ports-test-key")
+    pool = ["--pool", "2"] if request.param == "pooled" else []
+    started = start_server("process", api_key="ports-test-key", extra_args=pool)
     try:
         yield started
+        if pool:
+            assert "started from the pool" in started.log(), "no sandbox came from the pool"
     finally:
         started.close()
 
@@ -171,6 +174,8 @@ except OSError as error:
 def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is(
     porter: Porter, server: RuntimeServer
 ) -> None:
+    # First: on a server keeping sandboxes started, this one is a pooled one (its policy is the relay's too).
+    closed = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": []})
     first = porter.sandboxes.create(
         image="python:3.12-slim",
         command=["python3", "-c", HTTP_APP, "8000"],
@@ -182,7 +187,6 @@ def test_an_internal_address_is_reached_from_another_sandbox_and_nothing_else_is
         networking=[{"port": 8000}],
     )
     second = porter.sandboxes.create(image="python:3.12-slim")
-    closed = porter.sandboxes.create(image="python:3.12-slim", egress={"allowed_destinations": []})
     try:
         wait_listening(first, 8000)
         wait_listening(public_only, 8000)

@@ -120,6 +120,11 @@ def _usable_dir(hierarchy: Path, own: str | None) -> Path | None:
     return None
 
 
+def cgroup_name(sandbox_id: str) -> str:
+    """The name of a sandbox's cgroup in each hierarchy (``remove_stale`` knows this server's by the pid)."""
+    return f"porter-sandbox-{os.getpid()}-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}"
+
+
 @dataclass
 class SandboxCgroup:
     """The cgroup directories of one sandbox."""
@@ -138,7 +143,7 @@ class SandboxCgroup:
         cls, cgroups: Cgroups, sandbox_id: str, memory_bytes: int | None, cpu_millis: int | None, pids_max: int
     ) -> SandboxCgroup:
         """Make the sandbox's cgroups and set its limits."""
-        name = f"porter-sandbox-{os.getpid()}-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}"
+        name = cgroup_name(sandbox_id)
         dirs: list[Path] = []
         memory_dir: Path | None = None
         made = cls(cgroups.version, dirs, None)
@@ -184,6 +189,21 @@ class SandboxCgroup:
             made.remove_now()
             raise LaunchFailed(f"could not set the sandbox's resource limits: {error}") from error
         return made
+
+    def rename(self, sandbox_id: str) -> None:
+        """Give the cgroups the name of ``sandbox_id`` (cgroup v1 only: v2 refuses renames).
+
+        For a pre-started sandbox handed to a launch: its processes stay where
+        they are, and ``/proc/self/cgroup`` inside names the new sandbox.
+        """
+        name = cgroup_name(sandbox_id)
+        for index, directory in enumerate(self.dirs):
+            target = directory.with_name(name)
+            directory.rename(target)
+            self.dirs[index] = target
+            for attribute in ("memory_dir", "memory_usage_dir", "cpuacct_dir", "freezer_dir"):
+                if getattr(self, attribute) == directory:
+                    setattr(self, attribute, target)
 
     def add(self, pid: int) -> None:
         """Move a process (and so what it starts afterwards) into the sandbox's cgroups."""

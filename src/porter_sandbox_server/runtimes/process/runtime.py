@@ -89,6 +89,7 @@ import dataclasses
 import functools
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -144,8 +145,10 @@ from .identity import SandboxIdentity, make_undumpable, uids_of
 from .limits import default_total_pids, host_memory_bytes, process_limit_for_children
 from .network.dns import default_upstream
 from .network.internal import AddressBook
-from .network.stack import NetworkSettings, SandboxNetwork
+from .network.netns import on_own_thread
+from .network.stack import NetworkFailed, NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
+from .pool import PoolSettings, SandboxPool, fits, pooled_spec, set_hostname
 from .processes import AgentProcess, ChunkReader, PipeWriter
 from .sandbox import Sandbox, State
 from .scratch import (
@@ -198,6 +201,7 @@ class ProcessRuntime(Runtime):
         *,
         max_total_pids: int | None = None,
         dns_upstream: tuple[str, int] | None = None,
+        pool: PoolSettings | None = None,
     ) -> None:
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation must be auto, bwrap or none, not {isolation!r}")
@@ -227,6 +231,9 @@ class ProcessRuntime(Runtime):
         #: How sandboxes reach out; None when they cannot (``network_unavailable`` says why).
         self.network: NetworkSettings | None = None
         self._internal = AddressBook()
+        #: Pre-started sandboxes (``serve --pool``); the pool exists once open, where this host allows one.
+        self.pool_settings = pool or PoolSettings()
+        self.pool: SandboxPool | None = None
         self.network_unavailable = "--isolation none shares the host's network and isolates nothing"
 
     def network_note(self) -> str:
@@ -285,7 +292,32 @@ class ProcessRuntime(Runtime):
         if self.identity is not None:
             await self._find_network(self.identity)
         self._log_isolation()
+        self._open_pool()
         self._opened = True
+
+    def _open_pool(self) -> None:
+        """Start filling the pool (``serve --pool``), or say why this host cannot have one."""
+        if self.pool_settings.size <= 0:
+            return
+        why_not = ""
+        if self._bwrap is None or self.identity is None:
+            why_not = "--isolation none starts no sandboxes to keep"
+        elif self.identity.is_server_uid:
+            why_not = "a server that is not root cannot join a pre-started sandbox's namespaces to name it"
+        elif self._cgroups is not None and self._cgroups.version != 1:
+            why_not = "cgroup v2 cannot rename a pre-started sandbox's cgroup for the sandbox it becomes"
+        if why_not:
+            logger.warning("--pool %d is off: %s; every sandbox starts fresh", self.pool_settings.size, why_not)
+            return
+        self.pool = SandboxPool(self.pool_settings, self._start_pooled, self._kill)
+        self.pool.fill()
+        logger.info(
+            "keeping %d sandbox(es) started for launches without volumes, snapshot or CPU limit, with %s of "
+            "memory and at most %d processes",
+            self.pool_settings.size,
+            "no limit" if self.pool_settings.memory_bytes is None else f"{self.pool_settings.memory_bytes} bytes",
+            self._pids_max(pooled_spec(self.pool_settings, "-")),
+        )
 
     async def _find_network(self, identity: SandboxIdentity) -> None:
         """Whether sandboxes can reach out (a root server with slirp4netns and nftables), and what that allows."""
@@ -371,6 +403,48 @@ class ProcessRuntime(Runtime):
         env = self._base_env(spec, scratch)
         if any("\0" in value for value in [*argv, *(f"{k}={v}" for k, v in env.items())]):
             raise LaunchFailed("command arguments and environment values cannot contain NUL characters")
+        sandbox = None
+        if self.pool is not None and fits(spec, self.pool_settings, self._pids_max):
+            sandbox = await self._from_pool(spec, env, policy)
+        if sandbox is None:
+            # A main command must be seen to start, and a sandbox with volumes must be seen to have
+            # them: bwrap fails on a mount it cannot make, which is then this launch's failure, not an
+            # exit after it. A keep-alive sandbox runs once its PID 1 exists: execs wait in the agent's
+            # socket while its python starts (most of a launch).
+            wait_ready = bool(argv) or bool(mounts)
+            sandbox = await self._start_sandbox(spec, scratch, mounts, env, policy, events, wait_ready=wait_ready)
+        if argv:
+            try:
+                await self._network_up(sandbox, LaunchFailed)
+                await self._start_main(sandbox, argv)
+            except BaseException:
+                await self._kill(sandbox)
+                raise
+        internal_address = None
+        if spec.internal_ports and self.network is not None:
+            sandbox.internal_address = self._internal.take(spec.sandbox_id)
+            # As Porter reports it: host:port of its (first) internal port.
+            internal_address = f"{sandbox.internal_address}:{spec.internal_ports[0]}"
+        if sandbox.state is State.STARTING:
+            sandbox.state = State.RUNNING
+            if sandbox.pump is not None and sandbox.pump.done():
+                # The agent went away while launch finished: report it, as the pump would have.
+                sandbox.state = State.EXITING
+                self._background(sandbox, self._agent_ended(sandbox, events))
+        return Placement(internal_address=internal_address)
+
+    async def _start_sandbox(
+        self,
+        spec: LaunchSpec,
+        scratch: Path,
+        mounts: list[tuple[str, Path]],
+        env: dict[str, str],
+        policy: EgressPolicy | None,
+        events: RuntimeEvents,
+        *,
+        wait_ready: bool,
+    ) -> Sandbox:
+        """Start a fresh sandbox: its scratch space (from a snapshot, if asked), cgroups, bwrap and agent."""
         if spec.snapshot_id is not None:
             try:
                 await asyncio.to_thread(snapshots.restore, self.snapshot_root / spec.snapshot_id, scratch)
@@ -395,36 +469,71 @@ class ProcessRuntime(Runtime):
                 )
                 if not cgroup.dirs:
                     cgroup = None
-            # A keep-alive sandbox runs once its PID 1 exists: execs wait in the agent's socket while
-            # its python starts (most of a launch). A main command must be seen to start, and a sandbox
-            # with volumes must be seen to have them: bwrap fails on a mount it cannot make, which is
-            # then this launch's failure, not an exit after it.
-            wait_ready = bool(argv) or bool(mounts)
             sandbox = await self._spawn(
                 spec, scratch, mounts, env, cgroup, rlimit_as, events, policy=policy, wait_ready=wait_ready
             )
         except BaseException:
             self._remove_scratch(scratch)
             raise
-        if argv:
-            try:
-                await self._network_up(sandbox, LaunchFailed)
-                await self._start_main(sandbox, argv)
-            except BaseException:
-                await self._kill(sandbox)
-                raise
-        internal_address = None
-        if spec.internal_ports and self.network is not None:
-            sandbox.internal_address = self._internal.take(spec.sandbox_id)
-            # As Porter reports it: host:port of its (first) internal port.
-            internal_address = f"{sandbox.internal_address}:{spec.internal_ports[0]}"
-        if sandbox.state is State.STARTING:
-            sandbox.state = State.RUNNING
-            if sandbox.pump is not None and sandbox.pump.done():
-                # The agent went away while launch finished: report it, as the pump would have.
-                sandbox.state = State.EXITING
-                self._background(sandbox, self._agent_ended(sandbox, events))
-        return Placement(internal_address=internal_address)
+        return sandbox
+
+    async def _start_pooled(self) -> Sandbox:
+        """Start a sandbox for the pool: the pool's limits, egress open, ready with its network up."""
+        spec = pooled_spec(self.pool_settings, f"pooled-{secrets.token_hex(8)}")
+        scratch = self.scratch_root / spec.sandbox_id
+        env = self._base_env(spec, scratch)
+        sandbox = await self._start_sandbox(spec, scratch, [], env, None, self._require_events(), wait_ready=True)
+        if self._sandboxes.get(spec.sandbox_id) is sandbox:
+            del self._sandboxes[spec.sandbox_id]  # no request reaches it until a launch takes it
+        try:
+            await self._network_up(sandbox, LaunchFailed)
+        except BaseException:
+            await self._kill(sandbox)
+            raise
+        return sandbox
+
+    async def _from_pool(self, spec: LaunchSpec, env: dict[str, str], policy: EgressPolicy | None) -> Sandbox | None:
+        """A pooled sandbox made the sandbox ``spec`` asks for, or None (none ready, or it could not be made so)."""
+        assert self.pool is not None
+        sandbox = self.pool.take()
+        if sandbox is None:
+            return None
+        pooled_id = sandbox.spec.sandbox_id
+        try:
+            await self._assign(sandbox, spec, env, policy)
+        except (OSError, NetworkFailed) as error:
+            logger.warning(
+                "sandbox %s: a pre-started sandbox could not become it (%s); starting one", spec.sandbox_id, error
+            )
+            await self._kill(sandbox)
+            return None
+        except BaseException:
+            await self._kill(sandbox)
+            raise
+        logger.info("sandbox %s: started from the pool (%s)", spec.sandbox_id, pooled_id)
+        return sandbox
+
+    async def _assign(
+        self, sandbox: Sandbox, spec: LaunchSpec, env: dict[str, str], policy: EgressPolicy | None
+    ) -> None:
+        """Make a pooled sandbox the sandbox ``spec`` asks for, before anything of it runs (see ``pool``)."""
+        if sandbox.agent_pid is None or sandbox.agent_pidfd is None:
+            raise OSError("the pre-started sandbox has no init process to name")
+        scratch = self.scratch_root / spec.sandbox_id
+        os.rename(sandbox.scratch, scratch)
+        sandbox.scratch = scratch
+        if sandbox.cgroup is not None:
+            sandbox.cgroup.rename(spec.sandbox_id)
+        name = functools.partial(set_hostname, sandbox.agent_pid, sandbox.agent_pidfd, hostname(spec.name))
+        if sandbox.network is not None:
+            await sandbox.network.in_netns(name)  # its own thread, there already
+            await sandbox.network.assign(spec.sandbox_id, policy)
+        else:
+            await on_own_thread(name)
+        if not sandbox.takes_commands:
+            raise OSError("the pre-started sandbox ended")
+        sandbox.spec, sandbox.env = spec, env
+        self._sandboxes[spec.sandbox_id] = sandbox
 
     async def _spawn(
         self,
@@ -1238,6 +1347,9 @@ class ProcessRuntime(Runtime):
         whatever is still under the scratch root (a launch cut short, a clean-up
         that timed out) belongs to none.
         """
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
         if stop_sandboxes:
             await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in list(self._sandboxes)))
         # Sandboxes that ended by themselves may still be cleaning up (cgroups, pipes, scratch).

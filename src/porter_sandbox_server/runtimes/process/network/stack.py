@@ -326,6 +326,32 @@ class SandboxNetwork:
         self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector, settings.relay_budget)
         await self.relay.serve(internal)
 
+    async def assign(self, sandbox_id: str, policy: EgressPolicy | None) -> None:
+        """Make this network (started for a pre-started sandbox, egress open) the network of ``sandbox_id``.
+
+        With a policy, the table is replaced by the policy's in one nft transaction, before any
+        command of the sandbox runs; the resolver and the relay answer by the policy from then on.
+        """
+        settings = self.settings
+        if settings is None or self.closed:
+            raise NetworkFailed("the sandbox's network is not set up")
+        if policy is not None:
+            script = f"delete table inet {firewall.TABLE}\n" + firewall.ruleset(
+                settings.host_addresses, policy.networks
+            )
+            try:
+                await self.in_netns(lambda: self._nft().run(script))
+            except (OSError, firewall.FirewallError) as error:
+                raise NetworkFailed(f"the sandbox's egress policy could not be installed: {error}") from error
+        if settings.installed.get(self.sandbox_id) is self:
+            del settings.installed[self.sandbox_id]
+        self.sandbox_id, self.policy = sandbox_id, policy
+        settings.installed[sandbox_id] = self
+        for resolver in self.resolvers:
+            resolver.sandbox_id, resolver.policy = sandbox_id, policy
+        if self.relay is not None:
+            self.relay.sandbox_id, self.relay.policy = sandbox_id, policy
+
     async def allow(self, addresses: list[str], seconds: int) -> None:
         """Open ``addresses`` in the sandbox's firewall for ``seconds`` from now (or longer, if open longer already).
 
