@@ -526,8 +526,7 @@ class ProcessRuntime(Runtime):
             sandbox.cgroup.rename(spec.sandbox_id)
         name = functools.partial(set_hostname, sandbox.agent_pid, sandbox.agent_pidfd, hostname(spec.name))
         if sandbox.network is not None:
-            await sandbox.network.in_netns(name)  # its own thread, there already
-            await sandbox.network.assign(spec.sandbox_id, policy)
+            await sandbox.network.assign(spec.sandbox_id, policy, first=name)  # on its thread, in one trip
         else:
             await on_own_thread(name)
         if not sandbox.takes_commands:

@@ -326,23 +326,34 @@ class SandboxNetwork:
         self.relay = InternalRelay(self.sandbox_id, self.policy, self.connector, settings.relay_budget)
         await self.relay.serve(internal)
 
-    async def assign(self, sandbox_id: str, policy: EgressPolicy | None) -> None:
+    async def assign(
+        self, sandbox_id: str, policy: EgressPolicy | None, first: Callable[[], None] | None = None
+    ) -> None:
         """Make this network (started for a pre-started sandbox, egress open) the network of ``sandbox_id``.
 
         With a policy, the table is replaced by the policy's in one nft transaction, before any
         command of the sandbox runs; the resolver and the relay answer by the policy from then on.
+        ``first`` runs before, on the same trip to the namespace's thread (the runtime names the host).
         """
         settings = self.settings
         if settings is None or self.closed:
             raise NetworkFailed("the sandbox's network is not set up")
+        script = ""
         if policy is not None:
             script = f"delete table inet {firewall.TABLE}\n" + firewall.ruleset(
                 settings.host_addresses, policy.networks
             )
-            try:
-                await self.in_netns(lambda: self._nft().run(script))
-            except (OSError, firewall.FirewallError) as error:
-                raise NetworkFailed(f"the sandbox's egress policy could not be installed: {error}") from error
+
+        def inside() -> None:
+            if first is not None:
+                first()
+            if script:
+                self._nft().run(script)
+
+        try:
+            await self.in_netns(inside)
+        except firewall.FirewallError as error:
+            raise NetworkFailed(f"the sandbox's egress policy could not be installed: {error}") from error
         if settings.installed.get(self.sandbox_id) is self:
             del settings.installed[self.sandbox_id]
         self.sandbox_id, self.policy = sandbox_id, policy
