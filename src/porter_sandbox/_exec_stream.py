@@ -17,7 +17,6 @@ the two classes only do the I/O.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +31,8 @@ from ._extensions import StdinSource, TextDecoders, answer_error, data_of, event
 from ._models import ExecEvent, ExecResult
 
 if TYPE_CHECKING:
+    import asyncio
+
     from porter_sandbox_api.client import AuthenticatedClient, Client
 
     RawClient = AuthenticatedClient | Client
@@ -277,6 +278,8 @@ class AsyncExecStream:
             await response.aclose()
             raise
         if stdin is not None:
+            import asyncio  # here: the SDK's import stays without it for sync-only users
+
             self._feeder = asyncio.ensure_future(self._feed(stdin))
         return self
 

@@ -20,12 +20,14 @@ sharing one ``Porter`` meet the same queue.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
+
+if TYPE_CHECKING:
+    import asyncio
 
 #: Requests in flight at once per client: httpx's default pool size.
 MAX_CONNECTIONS: Final = 100
@@ -113,12 +115,16 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
     """The async twin of :class:`GatedTransport`."""
 
     def __init__(self) -> None:
+        import asyncio  # here, not at the top: a sync-only user's import stays without it (~10 ms)
+
         self._transport = httpx.AsyncHTTPTransport(limits=LIMITS)
-        self._gate = asyncio.BoundedSemaphore(MAX_CONNECTIONS)
+        self._gate: asyncio.BoundedSemaphore = asyncio.BoundedSemaphore(MAX_CONNECTIONS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a place (at most the pool timeout), then send; the place is freed when the response closes."""
         if self._gate.locked():  # wait_for costs a task: only when there is a wait
+            import asyncio
+
             wait = _pool_timeout(request)
             try:
                 await asyncio.wait_for(self._gate.acquire(), wait)
