@@ -8,9 +8,11 @@ in a fresh one of the same spec and expects the same answer, ids aside.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import re
+import resource
 import signal
 import subprocess
 import uuid
@@ -205,6 +207,22 @@ async def test_a_pooled_sandbox_that_dies_is_replaced(pooled: ProcessRuntime) ->
     assert (await _sh(pooled, spec.sandbox_id, "hostname")).strip() == "hotel"
     scratch = {path.name for path in pooled.scratch_root.iterdir() if not path.name.startswith(".removing-")}
     assert scratch <= {spec.sandbox_id} | {s.spec.sandbox_id for s in pooled.pool._ready}
+
+
+async def test_a_pooled_sandbox_is_taken_whatever_number_its_pidfd_has(pooled: ProcessRuntime) -> None:
+    # About ten descriptors per live sandbox: a server with a hundred of them holds numbers past
+    # FD_SETSIZE (1024), which select() refuses. Taking a sandbox must not depend on that.
+    assert pooled.pool is not None
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1500:
+        pytest.skip("this process may not open a descriptor numbered 1500")
+    [waiting] = list(pooled.pool._ready)
+    assert waiting.agent_pidfd is not None
+    high = fcntl.fcntl(waiting.agent_pidfd, fcntl.F_DUPFD_CLOEXEC, 1500)
+    os.close(waiting.agent_pidfd)
+    waiting.agent_pidfd = high
+    spec = _spec("kilo")
+    await _launch_pooled(pooled, spec)
+    assert (await _sh(pooled, spec.sandbox_id, "hostname")).strip() == "kilo"
 
 
 async def test_the_pool_refills_after_a_pause_and_stops_with_the_runtime(tmp_path: Path) -> None:

@@ -101,7 +101,10 @@ def set_hostname(pid: int, pidfd: int, name: str) -> None:
     fd = os.open(f"/proc/{pid}/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
     try:
         # Opened while the pidfd's process still runs: the namespace is its (a pid is not reused before).
-        if select.select([pidfd], [], [], 0)[0]:
+        # poll, not select: a busy server's descriptors pass FD_SETSIZE (1024), which select refuses.
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if poller.poll(0):
             raise ProcessLookupError(f"the sandbox's init process {pid} has ended")
         if _libc.setns(fd, _CLONE_NEWUTS) != 0:
             error = ctypes.get_errno()
