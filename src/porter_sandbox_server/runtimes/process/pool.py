@@ -22,8 +22,10 @@ fit starts a sandbox as usual. A pooled sandbox serves one launch and is
 never returned to the pool: nothing of one user can reach another.
 
 What differs from a fresh sandbox: its PID 1 started earlier (its start time
-in ``/proc/1/stat``), and the few milliseconds of CPU its agent took to start
-were counted before the launch. Pooling needs a root server on cgroup v1 (or
+in ``/proc/1/stat``, which also tells, roughly, when the launch before it
+took the pooled sandbox it replaced: another user's launch, perhaps), and the
+few milliseconds of CPU its agent took to start were counted before the
+launch. Pooling needs a root server on cgroup v1 (or
 without cgroups): v2 refuses to rename a cgroup, and a non-root server cannot
 join a sandbox's UTS namespace to name it.
 """

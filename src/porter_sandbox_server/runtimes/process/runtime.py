@@ -501,9 +501,12 @@ class ProcessRuntime(Runtime):
         pooled_id = sandbox.spec.sandbox_id
         try:
             await self._assign(sandbox, spec, env, policy)
-        except (OSError, NetworkFailed) as error:
+        except Exception as error:  # whatever went wrong, a fresh sandbox is the way on
             logger.warning(
-                "sandbox %s: a pre-started sandbox could not become it (%s); starting one", spec.sandbox_id, error
+                "sandbox %s: a pre-started sandbox could not become it (%s); starting one",
+                spec.sandbox_id,
+                error,
+                exc_info=not isinstance(error, (OSError, NetworkFailed)),
             )
             await self._kill(sandbox)
             return None
@@ -1383,7 +1386,9 @@ class ProcessRuntime(Runtime):
         ``close`` waits for the removals still running; a server killed meanwhile
         leaves a ``.removing-`` directory that the next ``open`` removes.
         """
-        doomed = scratch.with_name(f".removing-{scratch.name}")
+        # Named apart: a sandbox started again under the same id (a pooled one that could not become
+        # it) may end while the first one's files are still being removed.
+        doomed = scratch.with_name(f".removing-{scratch.name}-{secrets.token_hex(4)}")
         try:
             scratch.rename(doomed)
         except FileNotFoundError:

@@ -27,7 +27,7 @@ def allow_large_packets(control: socket.socket) -> None:
 
 
 def raise_open_files_limit() -> None:
-    """Lift the soft limit on open files toward the hard one: each live sandbox holds about five."""
+    """Lift the soft limit on open files toward the hard one: each live sandbox holds about ten."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     if soft != resource.RLIM_INFINITY and soft < wanted:
