@@ -40,7 +40,6 @@ import logging
 import math
 import os
 import shutil
-import signal
 import socket
 import struct
 import threading
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ...egress import EgressPolicy
+from ..child import Child
 from . import firewall
 from .dns import Resolver, TokenBucket
 from .host_guard import HostGuard
@@ -185,7 +185,7 @@ class SandboxNetwork:
     policy: EgressPolicy | None
     #: Opens connections to other sandboxes' internal addresses.
     connector: Connector
-    slirp: asyncio.subprocess.Process | None = None
+    slirp: Child | None = None
     #: Its resolver on the loopback's IPv4 address, and on its IPv6 one.
     resolvers: list[Resolver] = field(default_factory=list)
     relay: InternalRelay | None = None
@@ -234,13 +234,9 @@ class SandboxNetwork:
             ]
             if settings.guard is not None:
                 argv = settings.guard.wrap(argv)
-            self.slirp = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                pass_fds=(ready_w, exit_r),
-            )
+            # Started as bwrap is (``Child``: vfork): uvloop's spawn forks the whole server, which cost
+            # milliseconds of CPU per sandbox once the server was large, on the event loop.
+            self.slirp = await Child.start(argv, pass_fds=(ready_w, exit_r), cwd="/")
         finally:
             os.close(ready_w)
             os.close(exit_r)
@@ -259,7 +255,8 @@ class SandboxNetwork:
         if said != b"1":
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.slirp.wait(), 1.0)
-            raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode})")
+            why = self.slirp.stderr.tail.decode("utf-8", "replace").strip()[-300:] or "it said nothing"
+            raise NetworkFailed(f"slirp4netns did not start (exit status {self.slirp.returncode}): {why}")
 
     async def _install(self, settings: NetworkSettings) -> None:
         blocked = settings.host_addresses
@@ -430,8 +427,7 @@ class SandboxNetwork:
             self.exit_fd = -1
         slirp = self.slirp
         if slirp is not None and slirp.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                slirp.send_signal(signal.SIGKILL)
+            slirp.kill()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(slirp.wait(), 5.0)
 
