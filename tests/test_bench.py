@@ -48,6 +48,7 @@ PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]
 FLOOD_ROWS = ["process_flood_healthz", "process_flood_memory"]
 NETWORK_ROWS = ["process_network_first_command", "process_proxy_added_latency"]
+POOL_ROWS = ["process_pool_first_command", "process_pool_network_first_command"]
 SCALE_ROWS = [
     "process_scale_fan_out",
     "process_scale_fan_out_floor",
@@ -65,6 +66,7 @@ EVERY_ROW = [
     *PROCESS_ROWS,
     *FLOOD_ROWS,
     *NETWORK_ROWS,
+    *POOL_ROWS,
     *SCALE_ROWS,
     *PROCESS_SNAPSHOT_ROWS,
     *DOCKER_SNAPSHOT_ROWS,
@@ -111,6 +113,12 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     if not bwrap_available():
         measured.remove("process_limit_launch")  # the bare bwrap launches need bubblewrap
         measured.remove("process_scale_fan_out_floor")
+    # The pool needs a root server with bubblewrap (a row's samples are creates a pooled sandbox served).
+    if bwrap_available() and os.geteuid() == 0:
+        measured += POOL_ROWS
+    else:
+        for row_id in POOL_ROWS:
+            assert "root server" in rows[row_id]["skipped"], rows[row_id]["skipped"]
     # Docker rows are all measured or all skipped with the reason (no engine); CI demanding Docker wants them.
     if (
         os.environ.get("PORTER_SANDBOX_REQUIRE_DOCKER", "") not in ("", "0", "false")
