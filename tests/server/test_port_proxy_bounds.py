@@ -19,6 +19,7 @@ import httpx
 import pytest
 from netns_hosts import require_sandbox_network
 from runtime_servers import RuntimeServer, start_server
+from sandbox_apps import WS_ACCEPT
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -30,8 +31,10 @@ pytestmark = pytest.mark.bwrap
 #: connection; ``/stall`` sends half an answer and waits; ``POST /upload`` notes its first 5 body bytes in
 #: /tmp/first before reading the rest. On 8765, WebSocket: after the handshake, a frame that declares
 #: 2**40 bytes, then 8 MiB of it.
-APP = r"""
-import base64, hashlib, http.server, socket, sys, threading
+APP = (
+    WS_ACCEPT
+    + r"""
+import http.server, socket, sys, threading
 
 class Answer(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -61,13 +64,7 @@ class Answer(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args): pass
 
 def huge_frame(conn):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += conn.recv(4096)
-    key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key")][0]
-    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    accept_websocket(conn)
     conn.sendall(bytes([0x82, 127]) + (2 ** 40).to_bytes(8, "big"))
     try:
         for _ in range(8):
@@ -83,6 +80,7 @@ def websockets():
 threading.Thread(target=websockets, daemon=True).start()
 http.server.ThreadingHTTPServer(("127.0.0.1", 8000), Answer).serve_forever()
 """
+)
 
 #: Waits until something listens on 8000 and 8765 on the sandbox's loopback.
 LISTENING = (

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from netns_hosts import require_sandbox_network
 from runtime_servers import RuntimeServer, start_server
+from sandbox_apps import WS_ACCEPT
 from websockets.sync.client import connect
 
 from porter_sandbox import BadRequestError, Porter, Sandbox
@@ -38,16 +39,12 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Answer).serve_f
 """
 
 #: A WebSocket echo server in the standard library alone (text frames up to 125 bytes: enough here).
-WS_APP = r"""
-import base64, hashlib, socket, sys, threading
+WS_APP = (
+    WS_ACCEPT
+    + r"""
+import socket, sys, threading
 def serve(conn):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += conn.recv(4096)
-    key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key")][0]
-    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    accept_websocket(conn)
     while True:
         first, second = conn.recv(1), conn.recv(1)
         if not first:
@@ -66,6 +63,7 @@ listener = socket.socket(); listener.bind(("0.0.0.0", int(sys.argv[1]))); listen
 while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 """
+)
 
 
 @pytest.fixture(scope="module", params=["fresh", "pooled"])
