@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,14 @@ def _sandbox_uid_from_log(server: LocalServer) -> int:
     return int(match.group(1))
 
 
+def _wait_for_pool(server: LocalServer, timeout: float = 60.0) -> None:
+    """Wait until the server's pool first filled, so that the first attack of a module runs in a pooled sandbox."""
+    deadline = time.monotonic() + timeout
+    while "sandbox pool: 2 sandboxes started and ready" not in server.log():
+        assert time.monotonic() < deadline, f"the pool did not fill in {timeout:g} s:\n{server.log()[-2000:]}"
+        time.sleep(0.05)
+
+
 def start_target(kind: str) -> Target:
     """Start the server of ``kind`` (skipping, or failing where CI demands it, when this machine cannot)."""
     if kind == "docker":
@@ -159,6 +168,8 @@ def start_target(kind: str) -> Target:
             pytest.skip("a root server needs the tests to run as root")
         pool = ["--pool", "2"] if kind == "process-pool" else []
         server = LocalServer(runtime="process", isolation="bwrap", extra_args=[*LIMITS, *pool]).start()
+        if pool:
+            _wait_for_pool(server)
         return Target(kind, server, "python:3.12-slim", _sandbox_uid_from_log(server), server_uid=0)
     if os.geteuid() == 0:
         # Started the way UnprivilegedServer starts it: setpriv runs the interpreter as nobody.

@@ -36,7 +36,9 @@ def _terminal_status(target: Target, sandbox: Any) -> str:
     async def session() -> str:
         async with websockets.connect(url) as ws:
             await ws.recv()
-            await ws.send(f"{SHOW}; exit\n".encode())
+            # Typed before the shell's first prompt, the line is echoed by the terminal at once, and the prompt
+            # then comes right before the output: the empty line puts the first field on a line of its own.
+            await ws.send(f"echo; {SHOW}; exit\n".encode())
             seen = b""
             async for message in ws:
                 if isinstance(message, bytes):

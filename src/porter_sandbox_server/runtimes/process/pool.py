@@ -140,6 +140,7 @@ class SandboxPool:
         #: Launches served from the pool, and pooled sandboxes that failed to start (for the log and tests).
         self.served = 0
         self.failed_starts = 0
+        self._filled_once = False
 
     @property
     def ready(self) -> int:
@@ -188,6 +189,9 @@ class SandboxPool:
                 if sandbox.pump is not None:
                     sandbox.pump.add_done_callback(functools.partial(self._lost, sandbox))
                 self._changed.set()
+            if not self._filled_once and len(self._ready) >= self.settings.size:
+                self._filled_once = True
+                logger.info("sandbox pool: %d sandboxes started and ready", len(self._ready))
         finally:
             self._filler = None
 
