@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import importlib
 import sys
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._config import DEFAULT_MAX_RETRIES, resolve_config
-from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
 from ._http import AsyncHTTPClient, HTTPClient
-from ._models import Health, Readiness
 from ._pool import AsyncGatedTransport, GatedTransport
 from ._retry import AsyncRetryTransport, RetryTransport
-from ._sandboxes import AsyncSandboxes, Sandboxes
-from ._snapshots import AsyncSnapshots, Snapshots
 from ._version import __version__
-from ._volumes import AsyncVolumes, Volumes
 
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
+
+    from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
+    from ._models import Health, Readiness
+    from ._sandboxes import AsyncSandboxes, Sandboxes
+    from ._snapshots import AsyncSnapshots, Snapshots
+    from ._volumes import AsyncVolumes, Volumes
 
 __all__ = ["AsyncPorter", "Porter"]
 
@@ -49,8 +51,8 @@ class _BasePorter:
 
     def _bind(
         self, http: httpx.Client | httpx.AsyncClient, transport: httpx.BaseTransport | httpx.AsyncBaseTransport
-    ) -> AuthenticatedClient | Client:
-        """Make ``raw`` on ``http`` (which sends through ``transport``); answer it for the namespaces."""
+    ) -> None:
+        """Make ``raw`` on ``http`` (which sends through ``transport``), which the namespaces call through."""
         from ._raw_client import bound_client
 
         self._raw = bound_client(
@@ -60,7 +62,6 @@ class _BasePorter:
             http=http,
             transport=transport,
         )
-        return self._raw
 
     @property
     def raw(self) -> AuthenticatedClient | Client:
@@ -117,17 +118,6 @@ class Porter(_BasePorter):
     client's connections, key, timeout and retries.
     """
 
-    sandboxes: Sandboxes
-    """Create, find, list and count sandboxes."""
-    snapshots: Snapshots
-    """Find, list and delete snapshots of sandboxes (``sandbox.snapshot()`` takes one)."""
-    volumes: Volumes
-    """Create, find, list and delete volumes, and reach their files."""
-    healthz: Healthz
-    """``healthz.health_check()``, the published client's name for :meth:`health`."""
-    readyz: Readyz
-    """``readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
-
     def __init__(
         self,
         *,
@@ -140,12 +130,45 @@ class Porter(_BasePorter):
         super().__init__(api_key, base_url, timeout, max_retries)
         sending = RetryTransport(transport or GatedTransport(), max_retries=self._config.max_retries)
         self._http = HTTPClient(transport=sending, **self._http_options())
-        raw = self._bind(self._http, sending)
-        self.sandboxes = Sandboxes(raw)
-        self.snapshots = Snapshots(raw)
-        self.volumes = Volumes(raw)
-        self.healthz = Healthz(raw)
-        self.readyz = Readyz(raw)
+        self._bind(self._http, sending)
+
+    # The namespaces are made on first use, and their modules imported then: ``import porter_sandbox``
+    # loads only the client (a program that never lists volumes never loads them).
+
+    @cached_property
+    def sandboxes(self) -> Sandboxes:
+        """Create, find, list and count sandboxes."""
+        from ._sandboxes import Sandboxes
+
+        return Sandboxes(self._raw)
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        """Find, list and delete snapshots of sandboxes (``sandbox.snapshot()`` takes one)."""
+        from ._snapshots import Snapshots
+
+        return Snapshots(self._raw)
+
+    @cached_property
+    def volumes(self) -> Volumes:
+        """Create, find, list and delete volumes, and reach their files."""
+        from ._volumes import Volumes
+
+        return Volumes(self._raw)
+
+    @cached_property
+    def healthz(self) -> Healthz:
+        """``healthz.health_check()``, the published client's name for :meth:`health`."""
+        from ._health import Healthz
+
+        return Healthz(self._raw)
+
+    @cached_property
+    def readyz(self) -> Readyz:
+        """``readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
+        from ._health import Readyz
+
+        return Readyz(self._raw)
 
     def health(self) -> Health:
         """Whether the API process is up (``GET /healthz``)."""
@@ -178,17 +201,6 @@ class AsyncPorter(_BasePorter):
             print((await sandbox.exec(["python", "-c", "print('hi')"])).stdout)
     """
 
-    sandboxes: AsyncSandboxes
-    """Create, find, list and count sandboxes."""
-    snapshots: AsyncSnapshots
-    """Find, list and delete snapshots of sandboxes (``await sandbox.snapshot()`` takes one)."""
-    volumes: AsyncVolumes
-    """Create, find, list and delete volumes, and reach their files."""
-    healthz: AsyncHealthz
-    """``await healthz.health_check()``, the published client's name for :meth:`health`."""
-    readyz: AsyncReadyz
-    """``await readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
-
     def __init__(
         self,
         *,
@@ -202,12 +214,42 @@ class AsyncPorter(_BasePorter):
         _remember_sniffio_is_missing()
         sending = AsyncRetryTransport(transport or AsyncGatedTransport(), max_retries=self._config.max_retries)
         self._http = AsyncHTTPClient(transport=sending, **self._http_options())
-        raw = self._bind(self._http, sending)
-        self.sandboxes = AsyncSandboxes(raw)
-        self.snapshots = AsyncSnapshots(raw)
-        self.volumes = AsyncVolumes(raw)
-        self.healthz = AsyncHealthz(raw)
-        self.readyz = AsyncReadyz(raw)
+        self._bind(self._http, sending)
+
+    @cached_property
+    def sandboxes(self) -> AsyncSandboxes:
+        """Create, find, list and count sandboxes."""
+        from ._sandboxes import AsyncSandboxes
+
+        return AsyncSandboxes(self._raw)
+
+    @cached_property
+    def snapshots(self) -> AsyncSnapshots:
+        """Find, list and delete snapshots of sandboxes (``await sandbox.snapshot()`` takes one)."""
+        from ._snapshots import AsyncSnapshots
+
+        return AsyncSnapshots(self._raw)
+
+    @cached_property
+    def volumes(self) -> AsyncVolumes:
+        """Create, find, list and delete volumes, and reach their files."""
+        from ._volumes import AsyncVolumes
+
+        return AsyncVolumes(self._raw)
+
+    @cached_property
+    def healthz(self) -> AsyncHealthz:
+        """``await healthz.health_check()``, the published client's name for :meth:`health`."""
+        from ._health import AsyncHealthz
+
+        return AsyncHealthz(self._raw)
+
+    @cached_property
+    def readyz(self) -> AsyncReadyz:
+        """``await readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
+        from ._health import AsyncReadyz
+
+        return AsyncReadyz(self._raw)
 
     async def health(self) -> Health:
         """Whether the API process is up (``GET /healthz``)."""

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from ._tls import lazy_trust_context
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -87,7 +89,7 @@ class GatedTransport(httpx.BaseTransport):
     """An ``httpx.HTTPTransport`` with :data:`LIMITS`, entered by at most :data:`MAX_CONNECTIONS` requests at once."""
 
     def __init__(self) -> None:
-        self._transport = httpx.HTTPTransport(limits=LIMITS)
+        self._transport = httpx.HTTPTransport(limits=LIMITS, verify=lazy_trust_context())
         self._gate = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -117,7 +119,7 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         import asyncio  # here, not at the top: a sync-only user's import stays without it (~10 ms)
 
-        self._transport = httpx.AsyncHTTPTransport(limits=LIMITS)
+        self._transport = httpx.AsyncHTTPTransport(limits=LIMITS, verify=lazy_trust_context())
         self._gate: asyncio.BoundedSemaphore = asyncio.BoundedSemaphore(MAX_CONNECTIONS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

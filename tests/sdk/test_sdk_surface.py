@@ -4,6 +4,7 @@ documented; importing the SDK stays light and never pulls in the server."""
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import subprocess
 import sys
@@ -99,7 +100,8 @@ def test_each_async_class_has_the_same_public_names_and_arguments_as_its_sync_tw
 def test_the_namespaces_and_raw_are_there_on_both_clients() -> None:
     for cls in (Porter, AsyncPorter):
         porter = cls(base_url="http://sandbox.test")
-        assert {"sandboxes", "snapshots", "volumes", "healthz", "readyz"} <= set(vars(porter))
+        assert {"sandboxes", "snapshots", "volumes", "healthz", "readyz"} <= set(dir(porter))
+        assert porter.sandboxes is porter.sandboxes  # made once, on first use
         assert porter.sandboxes.raw.client is porter.raw
         assert "get_sandbox" in dir(porter.sandboxes.raw)
         assert "write_volume_file" in dir(porter.volumes.raw)
@@ -118,20 +120,26 @@ def test_every_public_name_is_exported_and_documented() -> None:
                 assert value.__module__ == "porter_sandbox", f"{name} should show as porter_sandbox.{name}"
         if inspect.isclass(value):
             for member_name, member in vars(value).items():
-                if member_name.startswith("_") or not (callable(member) or isinstance(member, property)):
+                if member_name.startswith("_") or not (
+                    callable(member) or isinstance(member, (property, functools.cached_property))
+                ):
                     continue
                 assert inspect.getdoc(member), f"{name}.{member_name} has no docstring"
 
 
 def test_the_type_hints_of_public_classes_and_methods_resolve() -> None:
-    for name in porter_sandbox.__all__:
-        value = getattr(porter_sandbox, name)
+    public = {name: getattr(porter_sandbox, name) for name in porter_sandbox.__all__}
+    for name, value in public.items():
         if not inspect.isclass(value):
             continue
-        typing.get_type_hints(value)
+        # The clients import their namespaces' modules on first use: their hints name the package's exports.
+        names = public if value in (Porter, AsyncPorter) else None
+        typing.get_type_hints(value, localns=names)
         for member_name, member in vars(value).items():
+            if isinstance(member, functools.cached_property):
+                member = member.func
             if not member_name.startswith("_") and inspect.isfunction(member):
-                typing.get_type_hints(member)
+                typing.get_type_hints(member, localns=names)
 
 
 def test_the_package_is_typed() -> None:
@@ -158,3 +166,38 @@ def test_importing_the_sdk_leaves_the_generated_operations_and_models_for_later(
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_sdk_loads_the_client_and_its_errors_and_the_rest_on_first_use() -> None:
+    code = (
+        "import sys, porter_sandbox\n"
+        "print(sorted(m for m in sys.modules if m.startswith('porter_sandbox.')))\n"
+        "porter = porter_sandbox.Porter(base_url='http://sandbox.test')\n"
+        "porter.healthz\n"
+        "print('porter_sandbox._health' in sys.modules, 'porter_sandbox._sandboxes' in sys.modules)\n"
+        "porter.sandboxes\n"
+        "print('porter_sandbox._sandboxes' in sys.modules)\n"
+        "porter_sandbox.VolumeFile\n"
+        "print('porter_sandbox._models' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, health, sandboxes, export = result.stdout.strip().splitlines()
+    assert not any(name in loaded for name in ("_sandboxes", "_volumes", "_snapshots", "_models", "_metrics")), loaded
+    assert (health, sandboxes, export) == ("True False", "True", "True")
+
+
+def test_the_lazy_exports_are_the_names_type_checkers_see() -> None:
+    tree = ast.parse((SDK / "__init__.py").read_text())
+    checked: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                checked.update({alias.name: "." + (statement.module or "") for alias in statement.names})
+    lazy = porter_sandbox._LAZY  # type: ignore[attr-defined]
+    assert checked == lazy
+    eager = {name for name in porter_sandbox.__all__ if name in vars(porter_sandbox) and name not in lazy}
+    assert eager | set(lazy) == set(porter_sandbox.__all__)
+    assert set(porter_sandbox.__all__) <= set(dir(porter_sandbox))
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        porter_sandbox.Nope  # type: ignore[attr-defined]  # noqa: B018
