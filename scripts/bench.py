@@ -259,6 +259,8 @@ class BwrapLaunch:
     #: An fd open on /dev/null, handed to bwrap for its ``--info-fd``.
     pass_fds: tuple[int, ...]
     label: str
+    #: The runtime's bwrap starting the agent's interpreter, which waits on stdin, its pid said on the fd given.
+    waiting_argv: Callable[[int], list[str]] | None = None
 
 
 SIMPLE_BWRAP = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -288,14 +290,14 @@ def bwrap_launch() -> Iterator[BwrapLaunch | None]:
             # As the runtime runs a sandbox of the default size (without its passwd entry and filter).
             user_namespace = SandboxIdentity.for_this_server().is_server_uid
 
-            def runtime_argv(agent: list[str]) -> list[str]:
+            def runtime_argv(agent: list[str], info: int = info_fd) -> list[str]:
                 return bwrap.bwrap_argv(
                     path,
                     "bench",
                     agent,
                     scratch=work_dir,
                     mounts=(),
-                    info_fd=info_fd,
+                    info_fd=info,
                     user_namespace=user_namespace,
                     shm_bytes=tmpfs_sizes(DEFAULT_MEMORY_BYTES)[1],
                 )
@@ -305,6 +307,9 @@ def bwrap_launch() -> Iterator[BwrapLaunch | None]:
                 runtime_argv([python3, "-I", "-S", "-c", "pass"]) if python3 else None,
                 (info_fd,),
                 "`bwrap … true`, bare, with the process runtime's own arguments",
+                (lambda info: runtime_argv([python3, "-I", "-S", "-c", "import sys; sys.stdin.read()"], info))
+                if python3
+                else None,
             )
             if subprocess.run(candidate.argv, capture_output=True, pass_fds=candidate.pass_fds, timeout=30).returncode:
                 raise RuntimeError("the runtime's bwrap arguments fail here")
@@ -1563,6 +1568,12 @@ def scale_rows(title: str, plan: Plan) -> list[Row]:
             "s",
         ),
         Row(
+            "process_scale_fan_out_network_floor",
+            f"{largest} bare launches as above, each with a network as a root server's sandbox "
+            f"(`slirp4netns`, once the namespace's loopback is up), {floor} at a time",
+            "s",
+        ),
+        Row(
             "process_scale_linear",
             f"{title}: fan-out cost per sandbox at {largest} over at {smallest}",
             "x",
@@ -1592,7 +1603,7 @@ def _p99(samples: Sequence[float]) -> float:
 
 def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch | None) -> list[Row]:
     """Fan-outs of growing size, each after as many bare launches (its floor), then many idle sandboxes."""
-    fan, floor, linear, pss, pss_floor, api, api_floor = scale_rows(title, plan)
+    fan, floor, network_floor, linear, pss, pss_floor, api, api_floor = scale_rows(title, plan)
     costs: dict[int, float] = {}
     notes: list[str] = []
     failures = 0
@@ -1604,6 +1615,7 @@ def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch 
                 floor_s = bench_scale.launch_floor_s(bwrap.floor_argv, bwrap.pass_fds, size)
                 if size == largest:
                     fill(floor, [floor_s])
+                    network_floor.skipped = _network_floor(bwrap, size, network_floor)
             measured = asyncio.run(bench_scale.fan_out(server, size))
             failures += measured.failures
             first_error = first_error or measured.first_error
@@ -1623,8 +1635,9 @@ def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch 
     fan.note = f"failures {failures}/{sum(plan.scale_sizes)}" + (f" (first: {first_error})" if first_error else "")
     fan.note += "; " + "; ".join(notes)
     fan.met = fan.median is not None and fan.median <= 8 and failures == 0
-    if floor.n == 0:
-        floor.skipped = "not available on this machine"
+    for limit in (floor, network_floor):
+        if limit.n == 0 and not limit.skipped:
+            limit.skipped = "not available on this machine"
     smallest = min(plan.scale_sizes)
     if costs.get(smallest) and largest in costs:
         fill(linear, [costs[largest] / costs[smallest]])
@@ -1650,7 +1663,16 @@ def bench_scale_rows(isolation: str, title: str, plan: Plan, bwrap: BwrapLaunch 
     fill(api_floor, idle.floor_api_ms)
     if idle.floor_api_ms:
         api_floor.note = f"p99 {_p99(idle.floor_api_ms):.1f} ms"
-    return [fan, floor, linear, pss, pss_floor, api, api_floor]
+    return [fan, floor, network_floor, linear, pss, pss_floor, api, api_floor]
+
+
+def _network_floor(bwrap: BwrapLaunch, size: int, row: Row) -> str:
+    """Fill ``row`` with the networked launch floor; answer why it was skipped, or ""."""
+    slirp4netns = shutil.which("slirp4netns")
+    if os.geteuid() != 0 or slirp4netns is None or bwrap.waiting_argv is None:
+        return "needs root and slirp4netns (what gives a root server's sandboxes their network)"
+    fill(row, [bench_scale.network_launch_floor_s(bwrap.waiting_argv, slirp4netns, size)])
+    return ""
 
 
 SECTIONS = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,7 @@ POOL_ROWS = ["process_pool_first_command", "process_pool_network_first_command"]
 SCALE_ROWS = [
     "process_scale_fan_out",
     "process_scale_fan_out_floor",
+    "process_scale_fan_out_network_floor",
     "process_scale_linear",
     "process_scale_idle_pss",
     "process_scale_idle_pss_floor",
@@ -113,6 +115,12 @@ def test_quick_bench_reports_every_row(tmp_path: Path) -> None:
     if not bwrap_available():
         measured.remove("process_limit_launch")  # the bare bwrap launches need bubblewrap
         measured.remove("process_scale_fan_out_floor")
+    # The networked launch floor needs what a root server's sandbox networks need.
+    if not (bwrap_available() and os.geteuid() == 0 and shutil.which("slirp4netns")):
+        measured.remove("process_scale_fan_out_network_floor")
+        assert rows["process_scale_fan_out_network_floor"]["skipped"], (
+            "the networked floor neither measured nor skipped"
+        )
     # The pool needs a root server with bubblewrap (a row's samples are creates a pooled sandbox served).
     if bwrap_available() and os.geteuid() == 0:
         measured += POOL_ROWS
