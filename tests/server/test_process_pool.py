@@ -26,8 +26,9 @@ from runtimes import require_bwrap
 
 from porter_sandbox_server.cli import build_parser
 from porter_sandbox_server.runtimes.base import LaunchSpec, VolumeMount
+from porter_sandbox_server.runtimes.pool import REFILL_DELAY
 from porter_sandbox_server.runtimes.process import ProcessRuntime
-from porter_sandbox_server.runtimes.process.pool import REFILL_DELAY, PoolSettings
+from porter_sandbox_server.runtimes.process.pool import PoolSettings
 
 pytestmark = pytest.mark.bwrap
 

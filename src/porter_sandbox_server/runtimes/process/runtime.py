@@ -95,7 +95,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,7 @@ from ..base import (
 )
 from ..egress import EgressPolicy
 from ..output import CappedOutput, LogBudget
+from ..pool import SandboxPool
 from ..processes import ChunkQueue, NeverStarted
 from ..tmpfs import tmpfs_sizes
 from . import protocol, seccomp, snapshots
@@ -148,7 +149,7 @@ from .network.internal import AddressBook
 from .network.netns import on_own_thread
 from .network.stack import NetworkFailed, NetworkSettings, SandboxNetwork
 from .pipes import OutputReader, read_pipe
-from .pool import PoolSettings, SandboxPool, fits, pooled_spec, set_hostname
+from .pool import PoolSettings, fits, pooled_spec, set_hostname
 from .processes import AgentProcess, ChunkReader, PipeWriter
 from .sandbox import Sandbox, State
 from .scratch import (
@@ -233,7 +234,7 @@ class ProcessRuntime(Runtime):
         self._internal = AddressBook()
         #: Pre-started sandboxes (``serve --pool``); the pool exists once open, where this host allows one.
         self.pool_settings = pool or PoolSettings()
-        self.pool: SandboxPool | None = None
+        self.pool: SandboxPool[Sandbox] | None = None
         self.network_unavailable = "--isolation none shares the host's network and isolates nothing"
 
     def network_note(self) -> str:
@@ -309,7 +310,13 @@ class ProcessRuntime(Runtime):
         if why_not:
             logger.warning("--pool %d is off: %s; every sandbox starts fresh", self.pool_settings.size, why_not)
             return
-        self.pool = SandboxPool(self.pool_settings, self._start_pooled, self._kill)
+        self.pool = SandboxPool(
+            self.pool_settings.size,
+            self._start_pooled,
+            self._kill,
+            usable=lambda sandbox: sandbox.takes_commands,
+            watch=_watch_pooled,
+        )
         self.pool.fill()
         logger.info(
             "keeping %d sandbox(es) started for launches without volumes, snapshot or CPU limit, with %s of "
@@ -1517,3 +1524,9 @@ def _forget_reader(readers: set[OutputReader], reader: OutputReader, _done: asyn
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("process runtime task failed", exc_info=task.exception())
+
+
+def _watch_pooled(sandbox: Sandbox, lost: Callable[[], None]) -> None:
+    """Call ``lost`` when a pooled sandbox's agent goes away (its pump ends) before a launch takes it."""
+    if sandbox.pump is not None:
+        sandbox.pump.add_done_callback(lambda _: lost())
