@@ -43,7 +43,9 @@ RUNTIME_ROWS = [
     "stream_throughput",
 ]
 PROCESS_ROWS = [f"process_{name}" for name in RUNTIME_ROWS]
+# The docker runtime's pooled row comes after its fan-out.
 DOCKER_ROWS = [f"docker_{name}" for name in RUNTIME_ROWS]
+DOCKER_ROWS.insert(DOCKER_ROWS.index("docker_fan_out") + 1, "docker_pool_first_command")
 SNAPSHOT_ROWS = ["snapshot_ready", "snapshot_first_command", "snapshot_limit"]
 PROCESS_SNAPSHOT_ROWS = [f"process_{name}" for name in SNAPSHOT_ROWS]
 DOCKER_SNAPSHOT_ROWS = [f"docker_{name}" for name in SNAPSHOT_ROWS]

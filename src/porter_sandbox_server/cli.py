@@ -259,8 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=pool_size,
         default=0,
         metavar="N",
-        help="process runtime: keep N sandboxes started ahead, for sandboxes without volumes, snapshot or CPU "
-        "limit and with the default memory; each serves one sandbox (default 0: none; needs a root server)",
+        help="process and docker runtimes: keep N sandboxes started ahead; each serves one sandbox of the shape "
+        "it was started for: without volumes or snapshot, and for the process runtime without a CPU limit and "
+        "with the default memory (needs a root server), for the docker runtime without command or args and "
+        "like the last such launch (default 0: none)",
     )
     serve.add_argument(
         "--max-total-pids",
@@ -352,7 +354,9 @@ def make_runtime(
     if name == "docker":
         from .runtimes.docker import DockerRuntime
 
-        return DockerRuntime(data_dir, network=docker_network, read_only_root=options.docker_read_only_root)
+        return DockerRuntime(
+            data_dir, network=docker_network, read_only_root=options.docker_read_only_root, pool_size=options.pool
+        )
     from .runtimes.process import ProcessRuntime
     from .runtimes.process.pool import PoolSettings
 

@@ -87,6 +87,12 @@ class SandboxPool(Generic[T]):
         self._refill = asyncio.get_running_loop().call_later(REFILL_DELAY, self.fill)
         return sandbox
 
+    def keep_only(self, fits: Callable[[T], bool]) -> None:
+        """Stop the waiting sandboxes that do not fit (started for launches of another shape)."""
+        for candidate in [candidate for candidate in self._ready if not fits(candidate)]:
+            self._ready.remove(candidate)
+            self._later(self._discard(candidate))
+
     def fill(self) -> None:
         """Start sandboxes until ``size`` are ready (one at a time: launches come first on the CPU)."""
         if self._closed or self._filler is not None or len(self._ready) >= self.size:

@@ -82,6 +82,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -119,7 +120,8 @@ from ..base import (
 from ..cgroup_usage import CgroupUsage, network_bytes
 from ..lines import LineSplitter
 from ..output import CappedOutput, LogBudget
-from . import snapshots
+from ..pool import SandboxPool
+from . import pool, snapshots
 from .hardening import engine_users, hardening
 from .images import KEEP_ALIVE, WORKSPACE, needs_keep_alive, workspace_archive
 from .processes import EXEC_MARK, DockerProcess, signal_script, signalled_count
@@ -162,6 +164,16 @@ class _Container:
     done: threading.Event = field(default_factory=threading.Event)
     #: Per stream, the engine timestamp (ns) of the last line reported, to resume after a break.
     last_seen: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})
+
+
+@dataclass
+class _Create:
+    """The engine's create call for a sandbox: its image, its arguments, and the image's configuration."""
+
+    image: str
+    create: dict[str, Any]
+    config: dict[str, Any]
+    snapshot_image: str | None
 
 
 def container_name(sandbox_id: str) -> str:
@@ -241,6 +253,7 @@ class DockerRuntime(Runtime):
         docker_host: str | None = None,
         max_workers: int = 64,
         read_only_root: bool = False,
+        pool_size: int = 0,
     ) -> None:
         self.volumes: HostDirVolumes = HostDirVolumes(data_dir / "volumes")
         self.data_dir = data_dir
@@ -280,6 +293,11 @@ class DockerRuntime(Runtime):
         #: Batches of lines posted to the event loop and not yet reported there.
         self._posted = threading.BoundedSemaphore(_MAX_POSTED_BATCHES)
         self._closed = False
+        #: Containers started ahead (``serve --pool``): the pool exists once open.
+        self.pool_size = pool_size
+        self.pool: SandboxPool[pool.PooledContainer] | None = None
+        #: The last poolable launch and its create key: the shape the pool is filled with.
+        self._pool_template: tuple[LaunchSpec, str] | None = None
 
     # Engine calls
 
@@ -348,6 +366,13 @@ class DockerRuntime(Runtime):
                 await self._call(self._learn_engine_users)
         else:
             logger.warning("docker runtime: %s", reason)
+        if self.pool_size:
+            if reason is None:
+                try:
+                    await self._call(self._remove_pool_leftovers)
+                except RuntimeUnavailable as error:
+                    logger.warning("docker runtime: containers left in the pool stay: %s", error)
+            self.pool = SandboxPool(self.pool_size, self._start_pooled, self._discard_pooled)
 
     async def readiness(self) -> str | None:
         """``None`` when the engine answers, else a message naming ``DOCKER_HOST``."""
@@ -358,12 +383,82 @@ class DockerRuntime(Runtime):
         return None
 
     async def launch(self, spec: LaunchSpec) -> Placement:
-        """Create and start the sandbox's container (pulling its image if needed); return once it runs."""
-        entry = await self._call(self._launch, spec)
+        """Create and start the sandbox's container (pulling its image if needed); return once it runs.
+
+        With a pool, a launch it fits takes a container started ahead instead (see ``pool``).
+        """
+        entry = await self._from_pool(spec) if self.pool is not None else None
+        if entry is None:
+            entry = await self._call(self._launch, spec)
         with self._lock:
             self._containers[spec.sandbox_id] = entry
         self._start_follower(entry)
         return Placement()
+
+    # The pool (``serve --pool``)
+
+    async def _from_pool(self, spec: LaunchSpec) -> _Container | None:
+        """A pooled container renamed for ``spec``'s sandbox, or None: it starts one of its own.
+
+        A launch of a poolable shape makes its own the shape the pool is refilled with.
+        """
+        assert self.pool is not None
+        try:
+            args = await self._call(self._create_args, spec)
+        except Exception:  # the launch itself says what is wrong
+            return None
+        if not pool.poolable(spec, args.config):
+            return None
+        key = pool.create_key(args.image, args.create)
+        if self._pool_template is None or self._pool_template[1] != key:
+            self._pool_template = (spec, key)
+            self.pool.keep_only(lambda candidate: candidate.key == key)
+        pooled = self.pool.take(lambda candidate: candidate.key == key)
+        if pooled is None:
+            return None
+        try:
+            await self._call(self._assign_pooled, pooled, spec.sandbox_id)
+        except Exception as error:  # gone, ended, or the engine refused: a fresh container then
+            logger.warning("docker runtime: a pooled container could not serve %s: %s", spec.sandbox_id, error)
+            await self._discard_pooled(pooled)
+            return None
+        logger.info("sandbox %s: started from the pool (%s)", spec.sandbox_id, pooled.pooled_id)
+        return _Container(spec.sandbox_id, pooled.container_id, spec.memory_bytes)
+
+    def _assign_pooled(self, pooled: pool.PooledContainer, sandbox_id: str) -> None:
+        """Name a pooled container for ``sandbox_id``; raise when it no longer runs (an engine restart ends them)."""
+        self._api.rename(pooled.container_id, container_name(sandbox_id))
+        state = cast("dict[str, Any]", self._api.inspect_container(pooled.container_id))["State"]
+        if not state.get("Running"):
+            raise LaunchFailed(f"it ended while it waited (exit code {state.get('ExitCode')})")
+
+    async def _start_pooled(self) -> pool.PooledContainer:
+        """Start a container for the pool, of the shape of the last poolable launch."""
+        while True:
+            assert self._pool_template is not None
+            template, key = self._pool_template
+            pooled_id = pool.POOLED_PREFIX + secrets.token_hex(8)
+            spec = replace(template, sandbox_id=pooled_id, name="pooled", tags={})
+            entry = await self._call(self._launch, spec, {pool.LABEL_POOL: self._owner})
+            started = pool.PooledContainer(pooled_id, entry.container_id, key)
+            if self._pool_template[1] == key:
+                return started
+            await self._discard_pooled(started)  # launches changed shape meanwhile: one of the new shape
+
+    async def _discard_pooled(self, pooled: pool.PooledContainer) -> None:
+        with contextlib.suppress(RuntimeUnavailable):
+            await self._call(self._remove, pooled.container_id)
+
+    def _remove_pool_leftovers(self) -> None:
+        """Remove the containers this data directory's server started for its pool and no launch took."""
+        mine = {"label": f"{pool.LABEL_POOL}={self._owner}"}
+        try:
+            listed = cast("list[dict[str, Any]]", self._api.containers(all=True, filters=mine))
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+        for container in listed:
+            if pool.sandbox_of(container, container_name(pool.POOLED_PREFIX)) is not None:
+                self._remove(str(container["Id"]))
 
     async def exec(self, sandbox_id: str, command: Sequence[str], exec_id: str, env: Mapping[str, str]) -> ExecOutput:
         """Run ``command`` through the engine's exec API; lines are reported as they come."""
@@ -504,7 +599,13 @@ class DockerRuntime(Runtime):
         return adopted
 
     async def close(self, stop_sandboxes: bool) -> None:
-        """Stop following containers (removing them with ``stop_sandboxes``) and close the client."""
+        """Stop following containers (removing them with ``stop_sandboxes``) and close the client.
+
+        Containers waiting in the pool are removed either way.
+        """
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
         if stop_sandboxes:
             ids = list(self._containers)
             results = await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in ids), return_exceptions=True)
@@ -577,11 +678,11 @@ class DockerRuntime(Runtime):
             self.volumes.claim(FileOwner(*users.remapped_root))
         (logger.info if users.safe else logger.warning)("docker runtime: %s", users.describe())
 
-    def _launch(self, spec: LaunchSpec) -> _Container:
+    def _launch(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
         try:
             self._learn_engine_users()
             try:
-                return self._create_and_start(spec)
+                return self._create_and_start(spec, labels)
             except docker.errors.APIError as error:
                 # An engine under load now and then fails to start a container whose program is there
                 # ("executable file not found", "stat /bin/sh: no such file or directory": a rootfs it had
@@ -590,7 +691,7 @@ class DockerRuntime(Runtime):
                 if not any(words in _engine_message(error) for words in _NOT_FOUND):
                     raise
                 logger.info("docker runtime: %s: %s; starting it again", spec.sandbox_id, _engine_message(error))
-                return self._create_and_start(spec)
+                return self._create_and_start(spec, labels)
         except (LaunchFailed, RuntimeUnavailable):
             raise
         except docker.errors.APIError as error:
@@ -598,7 +699,8 @@ class DockerRuntime(Runtime):
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
 
-    def _create_and_start(self, spec: LaunchSpec) -> _Container:
+    def _create_args(self, spec: LaunchSpec) -> _Create:
+        """What the engine's create call gets for ``spec`` (the image's configuration looked up, pulled if missing)."""
         image = spec.image
         environment: dict[str, str] | list[str] = dict(spec.env)
         snapshot_image: str | None = None
@@ -643,23 +745,26 @@ class DockerRuntime(Runtime):
             nano_cpus=spec.cpu_millis * 1_000_000 if spec.cpu_millis else None,
             **hardening(spec, config, working_dir, read_only_root=self.read_only_root),
         )
-        created = cast(
-            "dict[str, Any]",
-            self._api.create_container(
-                image,
-                command=cmd,
-                entrypoint=entrypoint,
-                environment=environment,
-                labels=labels,
-                working_dir=working_dir,
-                host_config=host_config,
-                name=container_name(spec.sandbox_id),
-            ),
-        )
+        create: dict[str, Any] = {
+            "command": cmd,
+            "entrypoint": entrypoint,
+            "environment": environment,
+            "labels": labels,
+            "working_dir": working_dir,
+            "host_config": host_config,
+            "name": container_name(spec.sandbox_id),
+        }
+        return _Create(image, create, config, snapshot_image)
+
+    def _create_and_start(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
+        args = self._create_args(spec)
+        if labels:
+            args.create["labels"].update(labels)
+        created = cast("dict[str, Any]", self._api.create_container(args.image, **args.create))
         container_id = str(created["Id"])
-        entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes, snapshot_image)
+        entry = _Container(spec.sandbox_id, container_id, spec.memory_bytes, args.snapshot_image)
         try:
-            if working_dir != WORKSPACE and not self.read_only_root:
+            if args.create["working_dir"] != WORKSPACE and not self.read_only_root:
                 # (A read-only root has /workspace as a volume of its own.)
                 self._api.put_archive(container_id, "/", workspace_archive())
             self._api.start(container_id)
@@ -696,7 +801,14 @@ class DockerRuntime(Runtime):
             listed = cast("list[dict[str, Any]]", self._api.containers(all=True, filters={"label": LABEL_ID}))
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
-        return {str(item["Labels"][LABEL_ID]): item for item in listed}
+        found = {str(item["Labels"][LABEL_ID]): item for item in listed}
+        # A pooled container keeps the labels it was started with: its name says whose it is now.
+        for item in listed:
+            if pool.LABEL_POOL in item["Labels"]:
+                sandbox_id = pool.sandbox_of(item, container_name(""))
+                if sandbox_id is not None:
+                    found[sandbox_id] = item
+        return found
 
     def _exec(self, entry: _Container, command: list[str], exec_id: str, env: dict[str, str]) -> ExecOutput:
         try:
