@@ -49,6 +49,34 @@ def remove_test_containers() -> None:
         api.close()
 
 
+def pool_owner(data_dir: Path) -> str:
+    """The owner id a docker server with this data directory labels its pool's containers with ("" before any)."""
+    owner_file = data_dir / "docker-snapshot-owner"
+    return owner_file.read_text().strip() if owner_file.exists() else ""
+
+
+def pool_containers(owner: str) -> list[dict[str, Any]]:
+    """Every container the server of ``owner`` started for its pool (``serve --pool``), taken or not."""
+    api = engine()
+    try:
+        found: list[dict[str, Any]] = api.containers(all=True, filters={"label": f"porter-sandbox.pool={owner}"})
+        return found
+    finally:
+        api.close()
+
+
+def remove_pool_containers(owner: str) -> None:
+    """Remove them: a pooled container keeps the labels it was started with, so this run's tag is not among them."""
+    if not owner:
+        return
+    api = engine()
+    try:
+        for container in pool_containers(owner):
+            api.remove_container(container["Id"], v=True, force=True)
+    finally:
+        api.close()
+
+
 def container_state(sandbox_id: str) -> dict[str, Any] | None:
     """The engine's State of a sandbox's container, or None when there is none."""
     api = engine()

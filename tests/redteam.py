@@ -51,6 +51,9 @@ TARGETS = [
     pytest.param("process-pool", marks=pytest.mark.bwrap),
     pytest.param("process-user", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
+    # The docker runtime keeping containers started (``serve --pool``), primed with one launch of the
+    # attacks' usual shape: attacks from pooled containers.
+    pytest.param("docker-pool", marks=pytest.mark.docker),
 ]
 
 
@@ -95,7 +98,7 @@ class Target:
     @property
     def runtime(self) -> str:
         """``process`` or ``docker``."""
-        return "docker" if self.kind == "docker" else "process"
+        return "docker" if self.kind.startswith("docker") else "process"
 
     def client(self) -> Porter:
         """An SDK client for this server."""
@@ -154,9 +157,14 @@ def _wait_for_pool(server: LocalServer, timeout: float = 60.0) -> None:
 
 def start_target(kind: str) -> Target:
     """Start the server of ``kind`` (skipping, or failing where CI demands it, when this machine cannot)."""
-    if kind == "docker":
+    if kind in ("docker", "docker-pool"):
         require_docker()
-        server = LocalServer(runtime="docker", extra_args=["--docker-network", "none", *LIMITS]).start()
+        pool = ["--pool", "2"] if kind == "docker-pool" else []
+        server = LocalServer(runtime="docker", extra_args=["--docker-network", "none", *LIMITS, *pool]).start()
+        if pool:  # it fills for the shape of a launch it saw: the attacks' usual one
+            with server.client() as porter:
+                porter.sandboxes.create(image=DOCKER_TEST_IMAGE, name="rt-primer", tags=dict(RUN_TAG)).terminate()
+            _wait_for_pool(server)
         # Container root is host root, unless the engine remaps users (the server's log says which).
         remapped = re.search(r"container root is host uid (\d+)", server.log())
         sandbox_uid = int(remapped.group(1)) if remapped else 0

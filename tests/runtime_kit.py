@@ -15,10 +15,10 @@ from porter_sandbox_server.runtimes.base import LaunchSpec, Runtime, VolumeMount
 
 def build_runtime(kind: str, data_dir: Path) -> Runtime:
     """A runtime of ``kind`` keeping its data in ``data_dir`` (not opened)."""
-    if kind == "docker":
+    if kind in ("docker", "docker-pool"):
         from porter_sandbox_server.runtimes.docker import DockerRuntime
 
-        return DockerRuntime(data_dir, network="none")
+        return DockerRuntime(data_dir, network="none", pool_size=2 if kind == "docker-pool" else 0)
     if kind == "kubernetes":
         from runtimes import KUBE_HELPER_IMAGE, KUBE_HOST_PATH_DIR, KUBE_NAMESPACE
 

@@ -8,30 +8,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from docker_support import pool_owner, remove_pool_containers
 from redteam import TARGETS, Target, start_target
 
 from porter_sandbox import Porter
 
 
 @pytest.fixture(scope="session")
-def pooled_launches() -> Iterator[list[int]]:
-    """Sandboxes the ``process-pool`` servers started from their pool, per module: some must have."""
-    counts: list[int] = []
+def pooled_launches() -> Iterator[dict[str, int]]:
+    """Sandboxes each pooling server (``process-pool``, ``docker-pool``) started from its pool: some must have."""
+    counts: dict[str, int] = {}
     yield counts
-    if counts:
-        assert sum(counts) > 0, "no attack ran in a pooled sandbox: every sandbox of process-pool started fresh"
+    for kind, count in counts.items():
+        assert count > 0, f"no attack ran in a pooled sandbox: every sandbox of {kind} started fresh"
 
 
 @pytest.fixture(scope="module", params=TARGETS)
-def target(request: pytest.FixtureRequest, pooled_launches: list[int]) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, pooled_launches: dict[str, int]) -> Iterator[Target]:
     """A running server of each kind this machine can run, attacked by the tests of one module."""
     started = start_target(request.param)
     try:
         yield started
     finally:
-        if started.kind == "process-pool":
-            pooled_launches.append(started.server.log().count("started from the pool"))
+        owner = pool_owner(started.server.data_dir) if started.kind == "docker-pool" else ""
+        if started.kind.endswith("-pool"):
+            served = started.server.log().count("started from the pool")
+            pooled_launches[started.kind] = pooled_launches.get(started.kind, 0) + served
         started.server.close()
+        remove_pool_containers(owner)
 
 
 @pytest.fixture

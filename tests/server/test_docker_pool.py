@@ -20,7 +20,15 @@ from typing import Any
 import httpx
 import pytest
 import server_calls
-from docker_support import RUN_TAG, TEST_IMAGE, engine, remove_test_containers
+from docker_support import (
+    RUN_TAG,
+    TEST_IMAGE,
+    engine,
+    pool_containers,
+    pool_owner,
+    remove_pool_containers,
+    remove_test_containers,
+)
 from runtimes import require_docker
 
 from porter_sandbox.testing import LocalServer
@@ -42,33 +50,14 @@ PROBE = (
 CONFIG_FIELDS = ("Env", "Entrypoint", "Cmd", "WorkingDir", "User", "Image", "Tty", "OpenStdin")
 
 
-def _owner(server: LocalServer) -> str:
-    return (server.data_dir / "docker-snapshot-owner").read_text().strip()
-
-
-def _pool_containers(server: LocalServer | str) -> list[dict[str, Any]]:
-    """Every container a server (or the owner id of its data directory) started for its pool, taken or not."""
-    owner = server if isinstance(server, str) else _owner(server)
-    api = engine()
-    try:
-        found: list[dict[str, Any]] = api.containers(all=True, filters={"label": f"{LABEL_POOL}={owner}"})
-        return found
-    finally:
-        api.close()
+def _pool_containers(server: LocalServer) -> list[dict[str, Any]]:
+    """Every container this server started for its pool, taken or not."""
+    return pool_containers(pool_owner(server.data_dir))
 
 
 def _waiting(server: LocalServer) -> list[dict[str, Any]]:
     """The containers waiting in the server's pool (not yet a sandbox's)."""
     return [c for c in _pool_containers(server) if c["Names"][0].startswith("/porter-sandbox-pooled-")]
-
-
-def _remove_pool_containers(owner: str) -> None:
-    api = engine()
-    try:
-        for container in _pool_containers(owner):
-            api.remove_container(container["Id"], v=True, force=True)
-    finally:
-        api.close()
 
 
 def _inspect(sandbox_id: str) -> dict[str, Any]:
@@ -106,11 +95,11 @@ def pool_server() -> Iterator[LocalServer]:
     server = LocalServer(runtime="docker", extra_args=POOL_ARGS)
     try:
         server.start()
-        owner = _owner(server)
+        owner = pool_owner(server.data_dir)
         yield server
     finally:
         server.close()
-        _remove_pool_containers(owner)
+        remove_pool_containers(owner)
         remove_test_containers()
 
 
@@ -143,7 +132,7 @@ def test_a_pooled_container_is_a_fresh_one_seen_from_inside(pool_server: LocalSe
         assert pooled_config["Config"].get(name) == fresh_config["Config"].get(name), name
     # Seen from the engine: the labels it was started with (the module doc of the pool says so).
     labels = pooled_config["Config"]["Labels"]
-    assert labels[LABEL_POOL] == _owner(pool_server) and labels["porter-sandbox.id"].startswith("pooled-")
+    assert labels[LABEL_POOL] == pool_owner(pool_server.data_dir) and labels["porter-sandbox.id"].startswith("pooled-")
 
     for sandbox_id in (fresh, pooled):
         assert api.delete(f"/v1/sandbox/{sandbox_id}").status_code == 204
@@ -209,7 +198,7 @@ def test_a_restarted_server_adopts_pooled_sandboxes_and_removes_what_waited() ->
     owner = ""
     try:
         server.start()
-        owner = _owner(server)
+        owner = pool_owner(server.data_dir)
         with httpx.Client(base_url=server.url, timeout=60) as client:
             create(client)
             _wait(lambda: len(_waiting(server)) == SIZE, "the pool did not fill")
@@ -227,6 +216,5 @@ def test_a_restarted_server_adopts_pooled_sandboxes_and_removes_what_waited() ->
         assert not [c for c in _pool_containers(server) if c["Names"][0] == f"/porter-sandbox-{pooled}"]
     finally:
         server.close()
-        if owner:
-            _remove_pool_containers(owner)
+        remove_pool_containers(owner)
         remove_test_containers()

@@ -22,7 +22,9 @@ A sandbox's container:
 - works in ``/workspace`` unless the image names its own working directory
   (the engine creates it; ``/workspace`` exists either way);
 - is removed on ``stop``, and once it has ended by itself and its exit has been
-  reported.
+  reported;
+- with ``serve --pool N``, may be one started ahead for launches of its shape
+  and renamed for it (see ``pool``): a restarted server finds it by its name.
 
 Snapshots (``filesystem`` mode) are committed images (see ``snapshots``); a
 sandbox started from one runs that image as if it were the original one.

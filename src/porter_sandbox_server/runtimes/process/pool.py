@@ -1,5 +1,7 @@
 """Pre-started sandboxes (``serve --pool N``): a launch of the usual shape takes one instead of starting one.
 
+(``runtimes.pool`` keeps them; this module says what one is and what fits.)
+
 A pooled sandbox is a sandbox like any other, started for no one: bwrap,
 its agent (ready, already the sandbox uid), its cgroups, its network
 namespace with slirp4netns, firewall and resolver. Nothing runs in it but the
