@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.docker
 SIZE = 2
 POOL_ARGS = ["--docker-network", "none", "--pool", str(SIZE)]
 FILLED = f"sandbox pool: {SIZE} sandboxes started and ready"
+MEMORY_LIMIT = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
 #: Who the command is, what it may do, what it sees: each line the same in a pooled and a fresh container.
 PROBE = (
     "id; env | sort; echo; tr '\\0' ' ' < /proc/1/cmdline; echo; pwd; ls -ld /workspace; ulimit -a;"
@@ -67,6 +69,25 @@ def _inspect(sandbox_id: str) -> dict[str, Any]:
         return found
     finally:
         api.close()
+
+
+def _wait_filled_for(server: LocalServer, sandbox_id: str) -> list[str]:
+    """Wait until the pool holds ``SIZE`` containers made as ``sandbox_id``'s was; answer their ids."""
+    wanted = _inspect(sandbox_id)["HostConfig"]
+    found: list[str] = []
+
+    def filled() -> bool:
+        engine_api = engine()
+        try:
+            found[:] = [
+                c["Id"] for c in _waiting(server) if engine_api.inspect_container(c["Id"])["HostConfig"] == wanted
+            ]
+            return len(found) == SIZE and len(_waiting(server)) == SIZE
+        finally:
+            engine_api.close()
+
+    _wait(filled, f"the pool did not fill for the shape of {sandbox_id}:\n{server.log()[-2000:]}")
+    return sorted(found)
 
 
 def _served(server: LocalServer, sandbox_id: str) -> bool:
@@ -142,30 +163,44 @@ def test_a_pooled_container_is_a_fresh_one_seen_from_inside(pool_server: LocalSe
 def test_a_launch_of_another_shape_starts_its_own_and_the_pool_refills_for_it(
     pool_server: LocalServer, api: httpx.Client
 ) -> None:
-    create(api)
-    _wait(lambda: len(_waiting(pool_server)) == SIZE, "the pool did not fill")
-    other = create(api, env={"SHAPE": "other"})
-    assert not _served(pool_server, other), "a container started for another environment served it"
+    _wait_filled_for(pool_server, create(api))
+    other = create(api, resources={"memory": "96Mi"})
+    assert not _served(pool_server, other), "a container started for another memory limit served it"
 
     def refilled() -> bool:
         waiting = _waiting(pool_server)
-        api_ = engine()
+        engine_api = engine()
         try:
-            envs = [api_.inspect_container(c["Id"])["Config"]["Env"] for c in waiting]
+            limits = [engine_api.inspect_container(c["Id"])["HostConfig"]["Memory"] for c in waiting]
         finally:
-            api_.close()
-        return len(envs) == SIZE and all("SHAPE=other" in env for env in envs)
+            engine_api.close()
+        return limits == [96 * 2**20] * SIZE
 
     _wait(refilled, f"the pool was not refilled with containers of the new shape:\n{pool_server.log()[-3000:]}")
-    again = create(api, env={"SHAPE": "other"})
+    again = create(api, resources={"memory": "96Mi"})
     assert _served(pool_server, again)
-    answer = api.post(f"/v1/sandbox/{again}/exec", json={"command": ["sh", "-c", "echo $SHAPE"]}).json()
-    assert answer["stdout"] == "other\n"
+    answer = api.post(f"/v1/sandbox/{again}/exec", json={"command": ["cat", MEMORY_LIMIT]}).json()
+    assert answer["stdout"] == f"{96 * 2**20}\n"
+
+
+def test_a_launch_with_an_environment_of_its_own_is_never_pooled(pool_server: LocalServer, api: httpx.Client) -> None:
+    before = _wait_filled_for(pool_server, create(api))
+    secret = f"only-mine-{uuid.uuid4().hex}"
+    first = create(api, env={"TOKEN": secret})
+    second = create(api, env={"TOKEN": secret})
+    assert not _served(pool_server, first) and not _served(pool_server, second)
+    time.sleep(1.0)  # what a refill for its shape would have started by now
+    assert sorted(c["Id"] for c in _waiting(pool_server)) == before, "the pool changed shape for it"
+    engine_api = engine()
+    try:
+        for container in _pool_containers(pool_server):
+            assert not any(secret in entry for entry in engine_api.inspect_container(container["Id"])["Config"]["Env"])
+    finally:
+        engine_api.close()
 
 
 def test_launches_the_pool_cannot_serve_start_their_own(pool_server: LocalServer, api: httpx.Client) -> None:
-    create(api)
-    _wait(lambda: len(_waiting(pool_server)) == SIZE, "the pool did not fill")
+    _wait_filled_for(pool_server, create(api))
     commanded = create(api, command=["sh", "-c", "sleep 3600"])
     volume = api.post("/v1/volume", json={})
     assert volume.status_code == 201, volume.text
@@ -177,8 +212,7 @@ def test_launches_the_pool_cannot_serve_start_their_own(pool_server: LocalServer
 def test_a_pooled_container_that_ended_while_it_waited_serves_no_one(
     pool_server: LocalServer, api: httpx.Client
 ) -> None:
-    create(api)
-    _wait(lambda: len(_waiting(pool_server)) == SIZE, "the pool did not fill")
+    _wait_filled_for(pool_server, create(api))
     engine_api = engine()
     try:
         for container in _waiting(pool_server):
@@ -192,6 +226,26 @@ def test_a_pooled_container_that_ended_while_it_waited_serves_no_one(
     assert "a pooled container could not serve" in pool_server.log()
 
 
+def test_a_server_that_stops_while_its_pool_fills_leaves_no_waiting_container() -> None:
+    require_docker()
+    server = LocalServer(runtime="docker", extra_args=["--docker-network", "none", "--pool", "8"])
+    owner = ""
+    try:
+        server.start()
+        owner = pool_owner(server.data_dir)
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            create(client)
+        # The refill starts 0.1 s after the launch, one container at a time: stop in the middle of it.
+        _wait(lambda: "sandbox pool:" in server.log() or _waiting(server), "the pool did not start filling")
+        time.sleep(0.2)
+        server.close()
+        assert [c["Names"] for c in pool_containers(owner) if c["Names"][0].startswith("/porter-sandbox-pooled-")] == []
+    finally:
+        server.close()
+        remove_pool_containers(owner)
+        remove_test_containers()
+
+
 def test_a_restarted_server_adopts_pooled_sandboxes_and_removes_what_waited() -> None:
     require_docker()
     server = LocalServer(runtime="docker", extra_args=POOL_ARGS)
@@ -200,8 +254,7 @@ def test_a_restarted_server_adopts_pooled_sandboxes_and_removes_what_waited() ->
         server.start()
         owner = pool_owner(server.data_dir)
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            create(client)
-            _wait(lambda: len(_waiting(server)) == SIZE, "the pool did not fill")
+            _wait_filled_for(server, create(client))
             pooled = create(client)
             assert _served(server, pooled)
             _wait(lambda: len(_waiting(server)) == SIZE, "the pool did not refill")

@@ -47,6 +47,7 @@ from typing import Any
 
 from .. import errors
 from ..runtimes.base import (
+    SANDBOX_ENV_DEFAULTS,
     CommandRefused,
     ExecOutput,
     ExitKind,
@@ -85,7 +86,6 @@ EXEC_START_WAIT = 60.0
 READY_CACHE_SECONDS = 1.0
 #: Set in every sandbox unless its env says otherwise: Python flushes each line, so a Python main
 #: process's logs arrive as it writes them, not when it exits.
-SANDBOX_ENV_DEFAULTS = {"PYTHONUNBUFFERED": "1"}
 #: Every phase a sandbox can be in, as the list filter takes them.
 PHASES = ("queued", "creating", "running", *TERMINAL_PHASES)
 #: New sandboxes, volumes and uploads are refused (507) while the data directory's disk has less free.

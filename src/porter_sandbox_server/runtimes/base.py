@@ -59,6 +59,10 @@ class VolumeMount:
     volume_id: str
 
 
+#: The environment every sandbox gets unless its request says otherwise (the service adds it to ``LaunchSpec.env``).
+SANDBOX_ENV_DEFAULTS: Mapping[str, str] = {"PYTHONUNBUFFERED": "1"}
+
+
 @dataclass(frozen=True)
 class LaunchSpec:
     """Everything a runtime needs to start one sandbox."""

@@ -81,17 +81,23 @@ class SandboxPool(Generic[T]):
                 self.served += 1
                 break
             self._later(self._discard(candidate))
-        # Refilled once launches pause: a burst of them gets the CPU, not sandboxes for later.
-        if self._refill is not None:
-            self._refill.cancel()
-        self._refill = asyncio.get_running_loop().call_later(REFILL_DELAY, self.fill)
+        self._refill_later()
         return sandbox
 
     def keep_only(self, fits: Callable[[T], bool]) -> None:
-        """Stop the waiting sandboxes that do not fit (started for launches of another shape)."""
+        """Stop the waiting sandboxes that do not fit (started for launches of another shape); refill."""
         for candidate in [candidate for candidate in self._ready if not fits(candidate)]:
             self._ready.remove(candidate)
             self._later(self._discard(candidate))
+        self._refill_later()
+
+    def _refill_later(self) -> None:
+        """Refill once launches pause: a burst of them gets the CPU, not sandboxes for later."""
+        if self._closed:
+            return
+        if self._refill is not None:
+            self._refill.cancel()
+        self._refill = asyncio.get_running_loop().call_later(REFILL_DELAY, self.fill)
 
     def fill(self) -> None:
         """Start sandboxes until ``size`` are ready (one at a time: launches come first on the CPU)."""

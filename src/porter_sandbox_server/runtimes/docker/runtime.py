@@ -173,6 +173,8 @@ class _Create:
     """The engine's create call for a sandbox: its image, its arguments, and the image's configuration."""
 
     image: str
+    #: The image's id: what ``image`` names now.
+    image_id: str
     create: dict[str, Any]
     config: dict[str, Any]
     snapshot_image: str | None
@@ -300,6 +302,8 @@ class DockerRuntime(Runtime):
         self.pool: SandboxPool[pool.PooledContainer] | None = None
         #: The last poolable launch and its create key: the shape the pool is filled with.
         self._pool_template: tuple[LaunchSpec, str] | None = None
+        #: The pool's container starts under way (``close`` waits for them and removes what they made).
+        self._pool_starting: set[concurrent.futures.Future[_Container]] = set()
 
     # Engine calls
 
@@ -389,9 +393,14 @@ class DockerRuntime(Runtime):
 
         With a pool, a launch it fits takes a container started ahead instead (see ``pool``).
         """
-        entry = await self._from_pool(spec) if self.pool is not None else None
+        entry: _Container | None = None
+        key: str | None = None
+        if self.pool is not None:
+            entry, key = await self._from_pool(spec)
         if entry is None:
             entry = await self._call(self._launch, spec)
+            if key is not None:
+                self._pool_shape(spec, key)
         with self._lock:
             self._containers[spec.sandbox_id] = entry
         self._start_follower(entry)
@@ -399,40 +408,43 @@ class DockerRuntime(Runtime):
 
     # The pool (``serve --pool``)
 
-    async def _from_pool(self, spec: LaunchSpec) -> _Container | None:
-        """A pooled container renamed for ``spec``'s sandbox, or None: it starts one of its own.
-
-        A launch of a poolable shape makes its own the shape the pool is refilled with.
-        """
-        assert self.pool is not None
-        try:
-            args = await self._call(self._create_args, spec)
-        except Exception:  # the launch itself says what is wrong
-            return None
+    async def _from_pool(self, spec: LaunchSpec) -> tuple[_Container | None, str | None]:
+        """A pooled container renamed for ``spec``'s sandbox (or None), and the launch's create key if poolable."""
+        args = await self._call(self._launch_args, spec)
         if not pool.poolable(spec, args.config):
-            return None
-        key = pool.create_key(args.image, args.create)
-        if self._pool_template is None or self._pool_template[1] != key:
-            self._pool_template = (spec, key)
-            self.pool.keep_only(lambda candidate: candidate.key == key)
-        pooled = self.pool.take(lambda candidate: candidate.key == key)
+            return None, None
+        key = pool.create_key(args.image_id, args.create)
+        current = self.pool  # None once closed
+        fits = current is not None and self._pool_for(key)
+        pooled = current.take(lambda candidate: candidate.key == key) if current is not None and fits else None
         if pooled is None:
-            return None
+            return None, key
         try:
             await self._call(self._assign_pooled, pooled, spec.sandbox_id)
         except Exception as error:  # gone, ended, or the engine refused: a fresh container then
             logger.warning("docker runtime: a pooled container could not serve %s: %s", spec.sandbox_id, error)
             await self._discard_pooled(pooled)
-            return None
+            return None, key
         logger.info("sandbox %s: started from the pool (%s)", spec.sandbox_id, pooled.pooled_id)
-        return _Container(spec.sandbox_id, pooled.container_id, spec.memory_bytes)
+        return _Container(spec.sandbox_id, pooled.container_id, spec.memory_bytes), key
+
+    def _pool_for(self, key: str) -> bool:
+        """Whether the pool (still open) holds containers of this shape."""
+        return self.pool is not None and self._pool_template is not None and self._pool_template[1] == key
+
+    def _pool_shape(self, spec: LaunchSpec, key: str) -> None:
+        """After a poolable launch started: its shape becomes the pool's, which refills for it."""
+        if self.pool is None or self._pool_for(key):
+            return
+        self._pool_template = (spec, key)
+        self.pool.keep_only(lambda candidate: candidate.key == key)
 
     def _assign_pooled(self, pooled: pool.PooledContainer, sandbox_id: str) -> None:
-        """Name a pooled container for ``sandbox_id``; raise when it no longer runs (an engine restart ends them)."""
-        self._api.rename(pooled.container_id, container_name(sandbox_id))
+        """Name a pooled container for ``sandbox_id``, if it still runs (an engine restart ends them)."""
         state = cast("dict[str, Any]", self._api.inspect_container(pooled.container_id))["State"]
         if not state.get("Running"):
             raise LaunchFailed(f"it ended while it waited (exit code {state.get('ExitCode')})")
+        self._api.rename(pooled.container_id, container_name(sandbox_id))
 
     async def _start_pooled(self) -> pool.PooledContainer:
         """Start a container for the pool, of the shape of the last poolable launch."""
@@ -441,15 +453,36 @@ class DockerRuntime(Runtime):
             template, key = self._pool_template
             pooled_id = pool.POOLED_PREFIX + secrets.token_hex(8)
             spec = replace(template, sandbox_id=pooled_id, name="pooled", tags={})
-            entry = await self._call(self._launch, spec, {pool.LABEL_POOL: self._owner})
+            # Followed to its end even when the pool closes meanwhile: ``close`` removes what it made.
+            work = self._pool.submit(self._launch, spec, {pool.LABEL_POOL: self._owner})
+            self._pool_starting.add(work)
+            entry = await asyncio.wrap_future(work)
+            self._pool_starting.discard(work)
             started = pool.PooledContainer(pooled_id, entry.container_id, key)
-            if self._pool_template[1] == key:
+            if self._pool_for(key):
                 return started
             await self._discard_pooled(started)  # launches changed shape meanwhile: one of the new shape
 
     async def _discard_pooled(self, pooled: pool.PooledContainer) -> None:
         with contextlib.suppress(RuntimeUnavailable):
             await self._call(self._remove, pooled.container_id)
+
+    async def _close_pool(self) -> None:
+        """Stop filling, remove the waiting containers and any a start still makes (bounded)."""
+        if self.pool is None:
+            return
+        closing, self.pool = self.pool, None
+        await closing.close()
+        for work in list(self._pool_starting):
+            if work.cancelled():
+                continue
+            try:
+                entry = await asyncio.wait_for(asyncio.wrap_future(work), 60.0)
+            except Exception:  # it failed, or the engine hangs: nothing to remove, or nothing to do
+                continue
+            with contextlib.suppress(RuntimeUnavailable):
+                await self._call(self._remove, entry.container_id)
+        self._pool_starting.clear()
 
     def _remove_pool_leftovers(self) -> None:
         """Remove the containers this data directory's server started for its pool and no launch took."""
@@ -605,9 +638,7 @@ class DockerRuntime(Runtime):
 
         Containers waiting in the pool are removed either way.
         """
-        if self.pool is not None:
-            await self.pool.close()
-            self.pool = None
+        await self._close_pool()
         if stop_sandboxes:
             ids = list(self._containers)
             results = await asyncio.gather(*(self.stop(sandbox_id) for sandbox_id in ids), return_exceptions=True)
@@ -634,15 +665,13 @@ class DockerRuntime(Runtime):
         # The stubs leave inspect_image untyped; it answers the engine's JSON object.
         return cast("Callable[[str], dict[str, Any]]", self._api.inspect_image)(image)
 
-    def _image_config(self, image: str) -> dict[str, Any]:
-        # The stubs leave inspect_image untyped; it answers the engine's JSON object.
-        inspect_image = cast("Callable[[str], dict[str, Any]]", self._api.inspect_image)
+    def _image(self, image: str) -> dict[str, Any]:
+        """The engine's inspection of ``image``, pulled first when the engine lacks it."""
         try:
-            inspected = inspect_image(image)
+            return self._inspect_image(image)
         except docker.errors.ImageNotFound:
             self._pull(image)
-            inspected = inspect_image(image)
-        return cast("dict[str, Any]", inspected.get("Config") or {})
+            return self._inspect_image(image)
 
     def _pull(self, image: str) -> None:
         repository, tag = parse_repository_tag(image)
@@ -680,8 +709,24 @@ class DockerRuntime(Runtime):
             self.volumes.claim(FileOwner(*users.remapped_root))
         (logger.info if users.safe else logger.warning)("docker runtime: %s", users.describe())
 
-    def _launch(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
+    @contextlib.contextmanager
+    def _launch_errors(self) -> Iterator[None]:
+        """The engine's errors as a launch reports them: ``LaunchFailed``, or ``RuntimeUnavailable``."""
         try:
+            yield
+        except (LaunchFailed, RuntimeUnavailable):
+            raise
+        except docker.errors.APIError as error:
+            raise LaunchFailed(_engine_message(error)) from error
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+            raise self._unreachable(error) from error
+
+    def _launch_args(self, spec: LaunchSpec) -> _Create:
+        with self._launch_errors():
+            return self._create_args(spec)
+
+    def _launch(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
+        with self._launch_errors():
             self._learn_engine_users()
             try:
                 return self._create_and_start(spec, labels)
@@ -694,12 +739,6 @@ class DockerRuntime(Runtime):
                     raise
                 logger.info("docker runtime: %s: %s; starting it again", spec.sandbox_id, _engine_message(error))
                 return self._create_and_start(spec, labels)
-        except (LaunchFailed, RuntimeUnavailable):
-            raise
-        except docker.errors.APIError as error:
-            raise LaunchFailed(_engine_message(error)) from error
-        except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
-            raise self._unreachable(error) from error
 
     def _create_args(self, spec: LaunchSpec) -> _Create:
         """What the engine's create call gets for ``spec`` (the image's configuration looked up, pulled if missing)."""
@@ -707,7 +746,8 @@ class DockerRuntime(Runtime):
         environment: dict[str, str] | list[str] = dict(spec.env)
         snapshot_image: str | None = None
         if spec.snapshot_id is None:
-            config = self._image_config(image)
+            inspected = self._image(image)
+            config = cast("dict[str, Any]", inspected.get("Config") or {})
         else:
             image = snapshots.image_ref(spec.snapshot_id)
             try:
@@ -756,7 +796,7 @@ class DockerRuntime(Runtime):
             "host_config": host_config,
             "name": container_name(spec.sandbox_id),
         }
-        return _Create(image, create, config, snapshot_image)
+        return _Create(image, str(inspected["Id"]), create, config, snapshot_image)
 
     def _create_and_start(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
         args = self._create_args(spec)
@@ -804,12 +844,12 @@ class DockerRuntime(Runtime):
         except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
             raise self._unreachable(error) from error
         found = {str(item["Labels"][LABEL_ID]): item for item in listed}
-        # A pooled container keeps the labels it was started with: its name says whose it is now.
+        # A container of this server's pool keeps the labels it was started with: its name says whose it is now.
         for item in listed:
-            if pool.LABEL_POOL in item["Labels"]:
+            if item["Labels"].get(pool.LABEL_POOL) == self._owner:
                 sandbox_id = pool.sandbox_of(item, container_name(""))
                 if sandbox_id is not None:
-                    found[sandbox_id] = item
+                    found.setdefault(sandbox_id, item)
         return found
 
     def _exec(self, entry: _Container, command: list[str], exec_id: str, env: dict[str, str]) -> ExecOutput:
