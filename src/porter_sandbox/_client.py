@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+# The namespaces' classes are named through the package (``porter_sandbox.Sandboxes``), whose exports load on
+# first use: so their modules load with the namespaces, and typing.get_type_hints() still resolves the names.
+import porter_sandbox
+
 from ._config import DEFAULT_MAX_RETRIES, resolve_config
 from ._http import AsyncHTTPClient, HTTPClient
 from ._pool import AsyncGatedTransport, GatedTransport
@@ -18,12 +22,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from porter_sandbox_api.client import AuthenticatedClient, Client
-
-    from ._health import AsyncHealthz, AsyncReadyz, Healthz, Readyz
-    from ._models import Health, Readiness
-    from ._sandboxes import AsyncSandboxes, Sandboxes
-    from ._snapshots import AsyncSnapshots, Snapshots
-    from ._volumes import AsyncVolumes, Volumes
 
 __all__ = ["AsyncPorter", "Porter"]
 
@@ -136,45 +134,45 @@ class Porter(_BasePorter):
     # loads only the client (a program that never lists volumes never loads them).
 
     @cached_property
-    def sandboxes(self) -> Sandboxes:
+    def sandboxes(self) -> porter_sandbox.Sandboxes:
         """Create, find, list and count sandboxes."""
         from ._sandboxes import Sandboxes
 
         return Sandboxes(self._raw)
 
     @cached_property
-    def snapshots(self) -> Snapshots:
+    def snapshots(self) -> porter_sandbox.Snapshots:
         """Find, list and delete snapshots of sandboxes (``sandbox.snapshot()`` takes one)."""
         from ._snapshots import Snapshots
 
         return Snapshots(self._raw)
 
     @cached_property
-    def volumes(self) -> Volumes:
+    def volumes(self) -> porter_sandbox.Volumes:
         """Create, find, list and delete volumes, and reach their files."""
         from ._volumes import Volumes
 
         return Volumes(self._raw)
 
     @cached_property
-    def healthz(self) -> Healthz:
+    def healthz(self) -> porter_sandbox.Healthz:
         """``healthz.health_check()``, the published client's name for :meth:`health`."""
         from ._health import Healthz
 
         return Healthz(self._raw)
 
     @cached_property
-    def readyz(self) -> Readyz:
+    def readyz(self) -> porter_sandbox.Readyz:
         """``readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
         from ._health import Readyz
 
         return Readyz(self._raw)
 
-    def health(self) -> Health:
+    def health(self) -> porter_sandbox.Health:
         """Whether the API process is up (``GET /healthz``)."""
         return self.healthz.health_check()
 
-    def readiness(self) -> Readiness:
+    def readiness(self) -> porter_sandbox.Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); ``ready`` is False on a 503."""
         return self.readyz.readiness_check()
 
@@ -217,45 +215,45 @@ class AsyncPorter(_BasePorter):
         self._bind(self._http, sending)
 
     @cached_property
-    def sandboxes(self) -> AsyncSandboxes:
+    def sandboxes(self) -> porter_sandbox.AsyncSandboxes:
         """Create, find, list and count sandboxes."""
         from ._sandboxes import AsyncSandboxes
 
         return AsyncSandboxes(self._raw)
 
     @cached_property
-    def snapshots(self) -> AsyncSnapshots:
+    def snapshots(self) -> porter_sandbox.AsyncSnapshots:
         """Find, list and delete snapshots of sandboxes (``await sandbox.snapshot()`` takes one)."""
         from ._snapshots import AsyncSnapshots
 
         return AsyncSnapshots(self._raw)
 
     @cached_property
-    def volumes(self) -> AsyncVolumes:
+    def volumes(self) -> porter_sandbox.AsyncVolumes:
         """Create, find, list and delete volumes, and reach their files."""
         from ._volumes import AsyncVolumes
 
         return AsyncVolumes(self._raw)
 
     @cached_property
-    def healthz(self) -> AsyncHealthz:
+    def healthz(self) -> porter_sandbox.AsyncHealthz:
         """``await healthz.health_check()``, the published client's name for :meth:`health`."""
         from ._health import AsyncHealthz
 
         return AsyncHealthz(self._raw)
 
     @cached_property
-    def readyz(self) -> AsyncReadyz:
+    def readyz(self) -> porter_sandbox.AsyncReadyz:
         """``await readyz.readiness_check()``, the published client's name for :meth:`readiness`."""
         from ._health import AsyncReadyz
 
         return AsyncReadyz(self._raw)
 
-    async def health(self) -> Health:
+    async def health(self) -> porter_sandbox.Health:
         """Whether the API process is up (``GET /healthz``)."""
         return await self.healthz.health_check()
 
-    async def readiness(self) -> Readiness:
+    async def readiness(self) -> porter_sandbox.Readiness:
         """Whether the API can run sandboxes now (``GET /readyz``); ``ready`` is False on a 503."""
         return await self.readyz.readiness_check()
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from ._tls import lazy_trust_context
+from ._tls import LazyTrust
 
 if TYPE_CHECKING:
     import asyncio
@@ -89,11 +89,14 @@ class GatedTransport(httpx.BaseTransport):
     """An ``httpx.HTTPTransport`` with :data:`LIMITS`, entered by at most :data:`MAX_CONNECTIONS` requests at once."""
 
     def __init__(self) -> None:
-        self._transport = httpx.HTTPTransport(limits=LIMITS, verify=lazy_trust_context())
+        self._trust = LazyTrust()
+        self._transport = httpx.HTTPTransport(limits=LIMITS, verify=self._trust.context)
         self._gate = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a place (at most the pool timeout), then send; the place is freed when the response closes."""
+        if request.url.scheme == "https":
+            self._trust.load()
         if not self._gate.acquire(blocking=False):
             wait = _pool_timeout(request)
             if not self._gate.acquire(timeout=wait):
@@ -119,11 +122,14 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         import asyncio  # here, not at the top: a sync-only user's import stays without it (~10 ms)
 
-        self._transport = httpx.AsyncHTTPTransport(limits=LIMITS, verify=lazy_trust_context())
+        self._trust = LazyTrust()
+        self._transport = httpx.AsyncHTTPTransport(limits=LIMITS, verify=self._trust.context)
         self._gate: asyncio.BoundedSemaphore = asyncio.BoundedSemaphore(MAX_CONNECTIONS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a place (at most the pool timeout), then send; the place is freed when the response closes."""
+        if request.url.scheme == "https":
+            self._trust.load()  # once per client, as httpx's own client reads it when made
         if self._gate.locked():  # wait_for costs a task: only when there is a wait
             import asyncio
 

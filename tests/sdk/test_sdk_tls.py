@@ -16,10 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trustme
 
-from porter_sandbox import APIConnectionError, AsyncPorter, Porter, _tls
+from porter_sandbox import APIConnectionError, AsyncPorter, ConfigurationError, Porter, _tls
 
 REFUSED = "CERTIFICATE_VERIFY_FAILED"
 #: The test certificate authority: it issues the TLS server's certificate.
@@ -96,7 +97,7 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         seen.append(kwargs)
         load(self, *args, **kwargs)
 
-    monkeypatch.setattr(_tls._LazyTrustContext, "load_verify_locations", recording)
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", recording)
     return seen
 
 
@@ -172,3 +173,23 @@ def test_a_client_of_an_http_url_loads_no_certificates(plain_port: int, loads: l
 
     assert asyncio.run(health()) == "ok"
     assert loads == []
+
+
+def test_the_context_has_httpxs_default_settings_but_its_trust() -> None:
+    ours = _tls.LazyTrust().context
+    theirs = httpx.create_ssl_context()
+    for name in ("verify_mode", "check_hostname", "minimum_version", "maximum_version", "options", "verify_flags"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    assert [c["name"] for c in ours.get_ciphers()] == [c["name"] for c in theirs.get_ciphers()]
+    assert ours.cert_store_stats()["x509_ca"] == 0 < theirs.cert_store_stats()["x509_ca"]
+
+
+def test_an_unreadable_ssl_cert_file_is_a_configuration_error_at_once(
+    tls_port: int, loads: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with (
+        Porter(base_url=f"https://localhost:{tls_port}") as porter,
+        pytest.raises(ConfigurationError, match=r"SSL_CERT_FILE=.*missing\.pem"),
+    ):
+        porter.health()
