@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="process and docker runtimes: keep N sandboxes started ahead; each serves one sandbox of the shape "
         "it was started for: without volumes or snapshot, and for the process runtime without a CPU limit and "
-        "with the default memory (needs a root server), for the docker runtime without command or args and "
-        "like the last such launch (default 0: none)",
+        "with the default memory (needs a root server), for the docker runtime without command, args or "
+        "environment of their own and like the last such launch (default 0: none)",
     )
     serve.add_argument(
         "--max-total-pids",

@@ -10,8 +10,8 @@ from then on. Nothing else is done to it, because nothing else can differ:
   snapshot, gives neither ``command`` nor ``args`` to an image whose own
   would exit at once (its main process is then the idle keep-alive, which
   reads nothing of the request and prints nothing), and sets no environment
-  of its own: only the defaults every sandbox gets. So no value a user gave
-  is kept in a waiting container, or tells the next launch by its speed.
+  of its own: at most the defaults every sandbox gets. So no value a user
+  gave is kept in a waiting container, or tells the next launch by its speed.
 - It fits a pooled container when every argument of the engine's create
   call but the name and the labels is the same, and the image is the same
   image, not only the same tag (``create_key``): the working directory,
@@ -63,7 +63,7 @@ def poolable(spec: LaunchSpec, image_config: Mapping[str, Any]) -> bool:
         and spec.snapshot_id is None
         and spec.command is None
         and spec.args is None
-        and dict(spec.env) == dict(SANDBOX_ENV_DEFAULTS)
+        and all(SANDBOX_ENV_DEFAULTS.get(key) == value for key, value in spec.env.items())
         and needs_keep_alive(image_config.get("Entrypoint"), image_config.get("Cmd"))
     )
 

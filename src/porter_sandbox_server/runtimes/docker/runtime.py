@@ -456,8 +456,11 @@ class DockerRuntime(Runtime):
             # Followed to its end even when the pool closes meanwhile: ``close`` removes what it made.
             work = self._pool.submit(self._launch, spec, {pool.LABEL_POOL: self._owner})
             self._pool_starting.add(work)
-            entry = await asyncio.wrap_future(work)
-            self._pool_starting.discard(work)
+            try:
+                entry = await asyncio.wrap_future(work)
+            finally:
+                if work.done():  # else the pool is closing: ``_close_pool`` waits for it
+                    self._pool_starting.discard(work)
             started = pool.PooledContainer(pooled_id, entry.container_id, key)
             if self._pool_for(key):
                 return started
