@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +48,16 @@ def hosts() -> Iterator[HostNetns]:
         yield made
 
 
+def wait_for_the_pool(server: RuntimeServer, size: int = 2, timeout: float = 30.0) -> None:
+    """Wait until ``size`` pooled sandboxes exist (their scratch directories), and a moment for them to be ready."""
+    scratch = Path(server.data_dir) / "sandboxes"
+    deadline = time.monotonic() + timeout
+    while len(list(scratch.glob("pooled-*"))) < size:
+        assert time.monotonic() < deadline, "the pool did not refill"
+        time.sleep(0.02)
+    time.sleep(0.2)
+
+
 @pytest.fixture(scope="module", params=["fresh", "pooled"])
 def server(hosts: HostNetns, request: pytest.FixtureRequest) -> Iterator[RuntimeServer]:
     """A root server with a key, whose sandboxes' DNS goes to the test hosts' DNS server.
@@ -58,9 +70,17 @@ def server(hosts: HostNetns, request: pytest.FixtureRequest) -> Iterator[Runtime
     try:
         yield started
         if pool:
-            assert started.log().count("started from the pool") >= 10, "few sandboxes came from the pool"
+            served = started.log().count("started from the pool")
+            assert served >= 10, f"few sandboxes came from the pool: {served}"
     finally:
         started.close()
+
+
+@pytest.fixture(autouse=True)
+def _pool_refilled(server: RuntimeServer) -> None:
+    """With the pool, each test starts once it has refilled: the test's first sandboxes are pooled ones."""
+    if "--pool" in server.extra_args:
+        wait_for_the_pool(server)
 
 
 @pytest.fixture
