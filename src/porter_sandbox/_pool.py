@@ -95,8 +95,7 @@ class GatedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a place (at most the pool timeout), then send; the place is freed when the response closes."""
-        if request.url.scheme == "https":
-            self._trust.load()
+        self._trust.before(request)
         if not self._gate.acquire(blocking=False):
             wait = _pool_timeout(request)
             if not self._gate.acquire(timeout=wait):
@@ -128,8 +127,7 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a place (at most the pool timeout), then send; the place is freed when the response closes."""
-        if request.url.scheme == "https":
-            self._trust.load()  # once per client, as httpx's own client reads it when made
+        self._trust.before(request)  # blocks once per client, as httpx's own client does when made
         if self._gate.locked():  # wait_for costs a task: only when there is a wait
             import asyncio
 

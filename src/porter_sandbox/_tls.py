@@ -19,6 +19,8 @@ import ssl
 import sys
 import threading
 
+import httpx
+
 from ._exceptions import ConfigurationError
 
 __all__ = ["LazyTrust"]
@@ -38,6 +40,11 @@ class LazyTrust:
             context.keylog_filename = keylog
         self.context = context
         self._loaded = False
+
+    def before(self, request: httpx.Request) -> None:
+        """Load the trust before ``request`` if it is the client's first ``https://`` one (a no-op otherwise)."""
+        if request.url.scheme == "https":
+            self.load()
 
     def load(self) -> None:
         """Load httpx's default trust into ``context``, once; a bundle that cannot be read is a ``ConfigurationError``."""

@@ -132,7 +132,7 @@ class SandboxPool(Generic[T]):
             self._filler = None
 
     def _lost(self, sandbox: T) -> None:
-        """A pooled sandbox's agent went away before a launch took it: drop it, and start another."""
+        """A waiting sandbox ended by itself before a launch took it: drop it, and start another."""
         if sandbox in self._ready:
             self._ready.remove(sandbox)
             logger.warning("sandbox pool: a pre-started sandbox ended by itself; starting another")

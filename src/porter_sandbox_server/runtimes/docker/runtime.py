@@ -395,10 +395,12 @@ class DockerRuntime(Runtime):
         """
         entry: _Container | None = None
         key: str | None = None
+        args: _Create | None = None
         if self.pool is not None:
-            entry, key = await self._from_pool(spec)
+            args = await self._call(self._launch_args, spec)
+            entry, key = await self._from_pool(spec, args)
         if entry is None:
-            entry = await self._call(self._launch, spec)
+            entry = await self._call(self._launch, spec, None, args)
             if key is not None:
                 self._pool_shape(spec, key)
         with self._lock:
@@ -408,9 +410,8 @@ class DockerRuntime(Runtime):
 
     # The pool (``serve --pool``)
 
-    async def _from_pool(self, spec: LaunchSpec) -> tuple[_Container | None, str | None]:
+    async def _from_pool(self, spec: LaunchSpec, args: _Create) -> tuple[_Container | None, str | None]:
         """A pooled container renamed for ``spec``'s sandbox (or None), and the launch's create key if poolable."""
-        args = await self._call(self._launch_args, spec)
         if not pool.poolable(spec, args.config):
             return None, None
         key = pool.create_key(args.image_id, args.create)
@@ -728,11 +729,14 @@ class DockerRuntime(Runtime):
         with self._launch_errors():
             return self._create_args(spec)
 
-    def _launch(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
+    def _launch(
+        self, spec: LaunchSpec, labels: Mapping[str, str] | None = None, args: _Create | None = None
+    ) -> _Container:
+        """Create and start ``spec``'s container (with ``labels`` added; from ``args`` when already made)."""
         with self._launch_errors():
             self._learn_engine_users()
             try:
-                return self._create_and_start(spec, labels)
+                return self._create_and_start(spec, labels, args)
             except docker.errors.APIError as error:
                 # An engine under load now and then fails to start a container whose program is there
                 # ("executable file not found", "stat /bin/sh: no such file or directory": a rootfs it had
@@ -741,7 +745,7 @@ class DockerRuntime(Runtime):
                 if not any(words in _engine_message(error) for words in _NOT_FOUND):
                     raise
                 logger.info("docker runtime: %s: %s; starting it again", spec.sandbox_id, _engine_message(error))
-                return self._create_and_start(spec, labels)
+                return self._create_and_start(spec, labels, args)
 
     def _create_args(self, spec: LaunchSpec) -> _Create:
         """What the engine's create call gets for ``spec`` (the image's configuration looked up, pulled if missing)."""
@@ -801,8 +805,10 @@ class DockerRuntime(Runtime):
         }
         return _Create(image, str(inspected["Id"]), create, config, snapshot_image)
 
-    def _create_and_start(self, spec: LaunchSpec, labels: Mapping[str, str] | None = None) -> _Container:
-        args = self._create_args(spec)
+    def _create_and_start(
+        self, spec: LaunchSpec, labels: Mapping[str, str] | None = None, args: _Create | None = None
+    ) -> _Container:
+        args = args or self._create_args(spec)
         if labels:
             args.create["labels"].update(labels)
         created = cast("dict[str, Any]", self._api.create_container(args.image, **args.create))
